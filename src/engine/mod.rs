@@ -1,0 +1,13 @@
+//! The clustering engine: pure numerics that turn a customer table into segments.
+//!
+//! Nothing here knows about HTTP, the database or async runtimes (no tokio, axum, diesel or
+//! async-graphql imports), so the engine runs the same way from the CLI, the run worker, tests
+//! and benchmarks.
+//!
+//! Pipeline (see [`pipeline::run`]): ingest CSV -> detect column kinds -> impute -> standardize and
+//! one-hot encode -> optional PCA -> linkage -> cut -> silhouette and quality -> profiles.
+//! Renders ([`render`]) are drawn on request from a stored linkage matrix and labels.
+
+pub mod types;
+
+pub use types::{Cancelled, Merge, Method, Metric, NoProgress, Progress, Stage};

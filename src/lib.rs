@@ -1,0 +1,3 @@
+//! SegmentIQ: customer segmentation by hierarchical clustering.
+
+pub mod engine;
