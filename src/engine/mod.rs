@@ -11,3 +11,6 @@
 pub mod types;
 
 pub use types::{Cancelled, Merge, Method, Metric, NoProgress, Progress, Stage};
+pub mod ingest;
+
+pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};
