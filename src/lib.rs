@@ -1,3 +1,17 @@
 //! SegmentIQ: customer segmentation by hierarchical clustering.
+//!
+//! One binary serves GraphQL (`graphql`), the predecessor's REST API (`rest`) and web pages
+//! (`web`), all thin over `service`; runs are queued in PostgreSQL (`db`) and worked by `jobs`,
+//! which call the pure clustering `engine`.
 
+pub mod app;
+pub mod config;
+pub mod db;
 pub mod engine;
+pub mod error;
+pub mod graphql;
+pub mod jobs;
+pub mod rest;
+pub mod server;
+pub mod service;
+pub mod web;

@@ -11,3 +11,22 @@
 pub mod types;
 
 pub use types::{Cancelled, Merge, Method, Metric, NoProgress, Progress, Stage};
+pub mod ingest;
+
+pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};
+pub mod cut;
+pub mod distance;
+pub mod linkage;
+pub mod pca;
+pub mod pipeline;
+pub mod preprocess;
+pub mod profile;
+pub mod quality;
+pub mod silhouette;
+
+pub use pipeline::{
+    Cut, EngineError, FeatureConfig, FeatureSelection, Metrics, Outcome, Params, PcaSpec,
+    StageTiming, run, validate,
+};
+pub use profile::SegmentProfile;
+pub mod render;

@@ -1,0 +1,395 @@
+//! Queries on `clustering_runs`, which is both the run record and the work queue.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::schema::{clustering_runs, datasets};
+
+/// Run statuses as stored; the `CHECK` constraint in the migration lists the same five.
+pub mod status {
+    pub const QUEUED: &str = "queued";
+    pub const RUNNING: &str = "running";
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED: &str = "failed";
+    pub const CANCELLED: &str = "cancelled";
+
+    pub fn is_final(status: &str) -> bool {
+        matches!(status, SUCCEEDED | FAILED | CANCELLED)
+    }
+}
+
+/// A run without its binary artifacts (linkage matrix, map points).
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = clustering_runs)]
+pub struct RunRow {
+    pub id: i64,
+    pub dataset_id: i64,
+    pub linkage: String,
+    pub metric: String,
+    pub n_clusters: Option<i32>,
+    pub distance_threshold: Option<f64>,
+    pub use_pca: bool,
+    pub pca_components: Option<i32>,
+    pub pca_variance: Option<f64>,
+    pub params: serde_json::Value,
+    pub feature_config: Option<serde_json::Value>,
+    pub metrics: Option<serde_json::Value>,
+    pub profiles: Option<serde_json::Value>,
+    pub k_sweep: Option<serde_json::Value>,
+    pub timings: Option<serde_json::Value>,
+    pub status: String,
+    pub stage: Option<String>,
+    pub progress: f64,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Insertable, Clone, Debug)]
+#[diesel(table_name = clustering_runs)]
+pub struct NewRun {
+    pub dataset_id: i64,
+    pub linkage: String,
+    pub metric: String,
+    pub n_clusters: Option<i32>,
+    pub distance_threshold: Option<f64>,
+    pub use_pca: bool,
+    pub pca_components: Option<i32>,
+    pub pca_variance: Option<f64>,
+    pub params: serde_json::Value,
+}
+
+/// Inserts a queued run unless its dataset is missing or being deleted (checked in the same
+/// statement, with the dataset row locked, so a concurrent delete cannot slip between).
+pub async fn insert_queued(
+    conn: &mut AsyncPgConnection,
+    run: NewRun,
+) -> QueryResult<Option<RunRow>> {
+    use diesel_async::AsyncConnection;
+    conn.transaction(async move |conn| {
+        let open = datasets::table
+            .find(run.dataset_id)
+            .select(datasets::deleting)
+            .for_share()
+            .first::<bool>(conn)
+            .await
+            .optional()?;
+        if open != Some(false) {
+            return Ok(None);
+        }
+        let created = diesel::insert_into(clustering_runs::table)
+            .values(&run)
+            .returning(RunRow::as_returning())
+            .get_result(conn)
+            .await?;
+        super::notify::wake_workers(conn).await?;
+        Ok(Some(created))
+    })
+    .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<RunRow>> {
+    clustering_runs::table
+        .find(id)
+        .select(RunRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Filters for listing runs.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    pub dataset_id: Option<i64>,
+    pub status: Option<String>,
+}
+
+fn filtered(filter: &RunFilter) -> clustering_runs::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = clustering_runs::table.into_boxed();
+    if let Some(dataset_id) = filter.dataset_id {
+        query = query.filter(clustering_runs::dataset_id.eq(dataset_id));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(clustering_runs::status.eq(status.clone()));
+    }
+    query
+}
+
+/// A page of runs, newest first, after the cursor id (exclusive).
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    filter: &RunFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<RunRow>> {
+    let mut query = filtered(filter)
+        .select(RunRow::as_select())
+        .order(clustering_runs::id.desc())
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(clustering_runs::id.lt(after));
+    }
+    query.load(conn).await
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, filter: &RunFilter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn).await
+}
+
+/// Run counts per dataset, for dataset lists.
+pub async fn count_by_dataset(
+    conn: &mut AsyncPgConnection,
+    dataset_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64)>> {
+    clustering_runs::table
+        .filter(clustering_runs::dataset_id.eq_any(dataset_ids))
+        .group_by(clustering_runs::dataset_id)
+        .select((clustering_runs::dataset_id, diesel::dsl::count_star()))
+        .load(conn)
+        .await
+}
+
+/// The stored linkage matrix and map points of a run.
+pub async fn artifacts(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> QueryResult<Option<(Option<Vec<u8>>, Option<Vec<u8>>)>> {
+    clustering_runs::table
+        .find(id)
+        .select((clustering_runs::linkage_matrix, clustering_runs::map_points))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
+    diesel::delete(clustering_runs::table.find(id))
+        .execute(conn)
+        .await
+        .map(|n| n == 1)
+}
+
+/// Cancels a queued run at once, or asks the worker running it to stop. Returns the run as it
+/// is after the request, or `None` if it does not exist.
+pub async fn request_cancel(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<RunRow>> {
+    diesel::update(
+        clustering_runs::table
+            .find(id)
+            .filter(clustering_runs::status.eq(status::QUEUED)),
+    )
+    .set((
+        clustering_runs::status.eq(status::CANCELLED),
+        clustering_runs::finished_at.eq(diesel::dsl::now),
+        clustering_runs::stage.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await?;
+    diesel::update(
+        clustering_runs::table
+            .find(id)
+            .filter(clustering_runs::status.eq(status::RUNNING)),
+    )
+    .set(clustering_runs::cancel_requested.eq(true))
+    .execute(conn)
+    .await?;
+    find(conn, id).await
+}
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Claims the oldest queued run for `worker`, skipping rows other workers have locked.
+pub async fn claim_next(conn: &mut AsyncPgConnection, worker: &str) -> QueryResult<Option<i64>> {
+    diesel::sql_query(
+        "UPDATE clustering_runs SET status = 'running', worker = $1, started_at = now(), \
+             heartbeat_at = now(), stage = NULL, progress = 0, error = NULL \
+         WHERE id = (SELECT id FROM clustering_runs WHERE status = 'queued' \
+                     ORDER BY created_at, id FOR UPDATE SKIP LOCKED LIMIT 1) \
+         RETURNING id",
+    )
+    .bind::<Text, _>(worker)
+    .get_result::<Claimed>(conn)
+    .await
+    .optional()
+    .map(|c| c.map(|c| c.id))
+}
+
+/// Refreshes the heartbeat of a run this worker holds and reports whether a cancel was asked.
+/// Returns `None` when the run is no longer this worker's (deleted, or re-queued elsewhere).
+pub async fn heartbeat(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    worker: &str,
+) -> QueryResult<Option<bool>> {
+    diesel::update(
+        clustering_runs::table
+            .find(id)
+            .filter(clustering_runs::worker.eq(worker))
+            .filter(clustering_runs::status.eq(status::RUNNING)),
+    )
+    .set(clustering_runs::heartbeat_at.eq(diesel::dsl::now))
+    .returning(clustering_runs::cancel_requested)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Records progress of a running run.
+pub async fn set_progress(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    stage: &str,
+    progress: f64,
+) -> QueryResult<()> {
+    diesel::update(
+        clustering_runs::table
+            .find(id)
+            .filter(clustering_runs::status.eq(status::RUNNING)),
+    )
+    .set((
+        clustering_runs::stage.eq(stage),
+        clustering_runs::progress.eq(progress),
+    ))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Ends a run this worker holds with a failure or cancellation.
+pub async fn finish_unsuccessfully(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    worker: &str,
+    final_status: &str,
+    error: Option<&str>,
+) -> QueryResult<bool> {
+    diesel::update(
+        clustering_runs::table
+            .find(id)
+            .filter(clustering_runs::worker.eq(worker))
+            .filter(clustering_runs::status.eq(status::RUNNING)),
+    )
+    .set((
+        clustering_runs::status.eq(final_status),
+        clustering_runs::error.eq(error),
+        clustering_runs::finished_at.eq(diesel::dsl::now),
+        clustering_runs::heartbeat_at.eq(None::<DateTime<Utc>>),
+    ))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+/// Puts a run this worker holds back in the queue (graceful shutdown).
+pub async fn requeue(conn: &mut AsyncPgConnection, id: i64, worker: &str) -> QueryResult<bool> {
+    diesel::update(
+        clustering_runs::table
+            .find(id)
+            .filter(clustering_runs::worker.eq(worker))
+            .filter(clustering_runs::status.eq(status::RUNNING)),
+    )
+    .set((
+        clustering_runs::status.eq(status::QUEUED),
+        clustering_runs::worker.eq(None::<String>),
+        clustering_runs::stage.eq(None::<String>),
+        clustering_runs::progress.eq(0.0),
+        clustering_runs::heartbeat_at.eq(None::<DateTime<Utc>>),
+        clustering_runs::started_at.eq(None::<DateTime<Utc>>),
+    ))
+    .execute(conn)
+    .await
+    .map(|n| n == 1)
+}
+
+/// Re-queues running runs whose heartbeat is older than `stale_after_secs`: their process died.
+pub async fn requeue_stale(
+    conn: &mut AsyncPgConnection,
+    stale_after_secs: f64,
+) -> QueryResult<Vec<i64>> {
+    diesel::sql_query(
+        "UPDATE clustering_runs SET status = 'queued', worker = NULL, stage = NULL, progress = 0, \
+             heartbeat_at = NULL, started_at = NULL \
+         WHERE status = 'running' AND cancel_requested = FALSE \
+           AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1)) \
+         RETURNING id",
+    )
+    .bind::<Double, _>(stale_after_secs)
+    .load::<Claimed>(conn)
+    .await
+    .map(|rows| rows.into_iter().map(|c| c.id).collect())
+}
+
+/// Stale runs that were asked to cancel are simply ended.
+pub async fn cancel_stale(
+    conn: &mut AsyncPgConnection,
+    stale_after_secs: f64,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE clustering_runs SET status = 'cancelled', finished_at = now(), heartbeat_at = NULL \
+         WHERE status = 'running' AND cancel_requested = TRUE \
+           AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1))",
+    )
+    .bind::<Double, _>(stale_after_secs)
+    .execute(conn)
+    .await
+}
+
+/// Everything a successful run stores, written with its assignments in one transaction.
+pub struct RunResults {
+    pub feature_config: serde_json::Value,
+    pub metrics: serde_json::Value,
+    pub profiles: serde_json::Value,
+    pub k_sweep: Option<serde_json::Value>,
+    pub timings: serde_json::Value,
+    pub linkage_matrix: Vec<u8>,
+    pub map_points: Vec<u8>,
+    pub labels: Vec<i32>,
+    pub silhouettes: Vec<Option<f64>>,
+}
+
+/// Stores a run's results and its assignments and marks it succeeded, all or nothing. Returns
+/// false (and writes nothing) when the run is no longer this worker's.
+pub async fn complete(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    worker: &str,
+    results: RunResults,
+) -> QueryResult<bool> {
+    use diesel_async::AsyncConnection;
+    conn.transaction(async move |conn| {
+        let updated = diesel::update(
+            clustering_runs::table
+                .find(id)
+                .filter(clustering_runs::worker.eq(worker))
+                .filter(clustering_runs::status.eq(status::RUNNING)),
+        )
+        .set((
+            clustering_runs::status.eq(status::SUCCEEDED),
+            clustering_runs::stage.eq(None::<String>),
+            clustering_runs::progress.eq(1.0),
+            clustering_runs::feature_config.eq(results.feature_config),
+            clustering_runs::metrics.eq(results.metrics),
+            clustering_runs::profiles.eq(results.profiles),
+            clustering_runs::k_sweep.eq(results.k_sweep),
+            clustering_runs::timings.eq(results.timings),
+            clustering_runs::linkage_matrix.eq(results.linkage_matrix),
+            clustering_runs::map_points.eq(results.map_points),
+            clustering_runs::finished_at.eq(diesel::dsl::now),
+            clustering_runs::heartbeat_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        super::assignments::insert_all(conn, id, &results.labels, &results.silhouettes).await?;
+        Ok(true)
+    })
+    .await
+}

@@ -1,0 +1,98 @@
+//! One error type for every interface: HTTP status for REST and pages, `extensions.code` for
+//! GraphQL. Messages are written for the person who sent the request: they say what to fix.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The thing asked for does not exist (or no longer does).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is wrong in a way the sender can fix.
+    #[error("{0}")]
+    BadInput(String),
+    /// The upload is larger than the configured limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The request asks for something the current state does not allow (e.g. a dataset being
+    /// deleted).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("missing or wrong API token: send `Authorization: Bearer <token>`")]
+    Unauthenticated,
+    /// The database could not be reached.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(#[source] anyhow::Error),
+    /// A bug or an unexpected failure; details go to the log, not to the user.
+    #[error("internal error; the server log has details")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        AppError::NotFound(format!("{what} not found"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The GraphQL `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadInput(_) | AppError::TooLarge(_) | AppError::Conflict(_) => {
+                "BAD_USER_INPUT"
+            }
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Unavailable(_) | AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Logs what the user does not see: internal failures with their cause.
+    pub fn log(&self) {
+        match self {
+            AppError::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            _ => {}
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        AppError::Unavailable(e.into())
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+/// REST errors: `{"detail": "..."}` like the predecessor (FastAPI), plus a machine code.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let body = serde_json::json!({ "detail": self.to_string(), "code": self.code() });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,105 @@
+//! HTTP endpoints of the GraphQL API: POST `/graphql` (JSON or multipart upload), GET
+//! `/graphql` (GraphiQL, served from `/static/vendor`), and `/graphql/ws` (graphql-transport-ws).
+
+use async_graphql::Data;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use futures::TryStreamExt;
+
+use super::AppSchema;
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::rest::auth::token_matches;
+
+/// State of the GraphQL routes.
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub app: AppState,
+    pub schema: AppSchema,
+}
+
+/// Executes a query, mutation or multipart upload. Uploads are limited while streaming: the
+/// parser stops reading at `MAX_UPLOAD_BYTES`.
+pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Response {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let limit = gql.app.config.limits.max_upload_bytes;
+    let body = request
+        .into_body()
+        .into_data_stream()
+        .map_err(|e| std::io::Error::other(e.to_string()));
+    let reader = tokio_util::compat::TokioAsyncReadCompatExt::compat(
+        tokio_util::io::StreamReader::new(body),
+    );
+    let options = MultipartOptions::default()
+        .max_file_size(limit)
+        .max_num_files(4);
+    match async_graphql::http::receive_batch_body(content_type, reader, options).await {
+        Ok(batch) => {
+            let response = gql.schema.execute_batch(batch).await;
+            GraphQLResponse::from(response).into_response()
+        }
+        Err(e) => request_error(e),
+    }
+}
+
+/// A request that could not be parsed, answered in GraphQL's error shape.
+fn request_error(e: async_graphql::ParseRequestError) -> Response {
+    use async_graphql::ParseRequestError as P;
+    let (status, err) = match e {
+        P::PayloadTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooLarge("the upload is larger than the limit (MAX_UPLOAD_BYTES)".into()),
+        ),
+        other => (
+            StatusCode::BAD_REQUEST,
+            AppError::BadInput(format!("not a GraphQL request: {other}")),
+        ),
+    };
+    let body = serde_json::json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }] });
+    (status, axum::Json(body)).into_response()
+}
+
+/// GraphiQL, with its scripts from our own `/static`, so it works without internet access.
+pub async fn graphiql() -> Html<&'static str> {
+    Html(include_str!("../../templates/graphiql.html"))
+}
+
+/// Subscriptions over websockets. With `API_TOKEN` set, the token comes in the upgrade
+/// request's `Authorization` header or in `connection_init`'s payload (`{"Authorization":
+/// "Bearer <token>"}`), since browsers cannot set websocket headers.
+pub async fn websocket(
+    State(gql): State<GraphqlState>,
+    protocol: GraphQLProtocol,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let token = gql.app.config.api_token.clone();
+    let header_ok = token_matches(token.as_deref(), headers.get(header::AUTHORIZATION));
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, gql.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let from_payload = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|k| payload.get(k).and_then(|v| v.as_str()))
+                        .map(|v| axum::http::HeaderValue::from_str(v).ok())
+                        .flatten();
+                    if header_ok || token_matches(token.as_deref(), from_payload.as_ref()) {
+                        Ok(Data::default())
+                    } else {
+                        Err(async_graphql::Error::new(
+                            AppError::Unauthenticated.to_string(),
+                        ))
+                    }
+                })
+                .serve()
+        })
+}

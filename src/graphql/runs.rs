@@ -1,0 +1,376 @@
+//! Runs: queue one (`trainRun`), read, list, cancel, delete.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::datasets::DatasetObject;
+use super::ids;
+use super::types::{Conn, connection};
+use crate::engine::{Method, Metric};
+use crate::service::runs::{
+    FeatureChoice, Run, RunQuery as ServiceRunQuery, RunStatus, TrainRequest,
+};
+use crate::service::{self, PageRequest};
+
+/// How the distance between two segments is measured when merging them.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum Linkage {
+    /// Merges the pair that increases within-segment variance least: compact, even segments.
+    Ward,
+    /// Largest distance between members: well-separated segments.
+    Complete,
+    /// Mean distance between members: a general-purpose middle ground.
+    Average,
+    /// Smallest distance between members: finds chains and outliers.
+    Single,
+    /// WPGMA: like average, weighting each merged side equally.
+    Weighted,
+    /// Distance between segment centroids (Euclidean only).
+    Centroid,
+    /// WPGMC: centroid linkage with equal weights (Euclidean only).
+    Median,
+}
+
+impl From<Linkage> for Method {
+    fn from(l: Linkage) -> Self {
+        match l {
+            Linkage::Ward => Method::Ward,
+            Linkage::Complete => Method::Complete,
+            Linkage::Average => Method::Average,
+            Linkage::Single => Method::Single,
+            Linkage::Weighted => Method::Weighted,
+            Linkage::Centroid => Method::Centroid,
+            Linkage::Median => Method::Median,
+        }
+    }
+}
+
+impl From<Method> for Linkage {
+    fn from(m: Method) -> Self {
+        match m {
+            Method::Ward => Linkage::Ward,
+            Method::Complete => Linkage::Complete,
+            Method::Average => Linkage::Average,
+            Method::Single => Linkage::Single,
+            Method::Weighted => Linkage::Weighted,
+            Method::Centroid => Linkage::Centroid,
+            Method::Median => Linkage::Median,
+        }
+    }
+}
+
+/// Distance between two customers' encoded rows.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "DistanceMetric")]
+pub enum MetricGql {
+    Euclidean,
+    Manhattan,
+    Cosine,
+}
+
+impl From<MetricGql> for Metric {
+    fn from(m: MetricGql) -> Self {
+        match m {
+            MetricGql::Euclidean => Metric::Euclidean,
+            MetricGql::Manhattan => Metric::Manhattan,
+            MetricGql::Cosine => Metric::Cosine,
+        }
+    }
+}
+
+impl From<Metric> for MetricGql {
+    fn from(m: Metric) -> Self {
+        match m {
+            Metric::Euclidean => MetricGql::Euclidean,
+            Metric::Manhattan => MetricGql::Manhattan,
+            Metric::Cosine => MetricGql::Cosine,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "RunStatus")]
+pub enum RunStatusGql {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl From<RunStatus> for RunStatusGql {
+    fn from(s: RunStatus) -> Self {
+        match s {
+            RunStatus::Queued => RunStatusGql::Queued,
+            RunStatus::Running => RunStatusGql::Running,
+            RunStatus::Succeeded => RunStatusGql::Succeeded,
+            RunStatus::Failed => RunStatusGql::Failed,
+            RunStatus::Cancelled => RunStatusGql::Cancelled,
+        }
+    }
+}
+
+impl From<RunStatusGql> for RunStatus {
+    fn from(s: RunStatusGql) -> Self {
+        match s {
+            RunStatusGql::Queued => RunStatus::Queued,
+            RunStatusGql::Running => RunStatus::Running,
+            RunStatusGql::Succeeded => RunStatus::Succeeded,
+            RunStatusGql::Failed => RunStatus::Failed,
+            RunStatusGql::Cancelled => RunStatus::Cancelled,
+        }
+    }
+}
+
+/// What to cluster and how.
+#[derive(InputObject)]
+pub struct TrainRunInput {
+    pub dataset_id: ID,
+    #[graphql(default_with = "Linkage::Ward")]
+    pub linkage: Linkage,
+    /// Number of segments (2 to the number of rows). Give this or `distanceThreshold`.
+    pub n_clusters: Option<i32>,
+    /// Cut the tree at this merge height instead of at a number of segments.
+    pub distance_threshold: Option<f64>,
+    /// Distance between customers; ward, centroid and median need euclidean.
+    #[graphql(default_with = "MetricGql::Euclidean")]
+    pub metric: MetricGql,
+    /// Reduce dimensions with PCA before clustering.
+    #[graphql(default = false)]
+    pub use_pca: bool,
+    /// PCA components to keep (default: enough for 95% of the variance).
+    pub pca_components: Option<i32>,
+    /// Fraction of variance PCA keeps (0..1], when `pcaComponents` is not given.
+    pub pca_variance: Option<f64>,
+    /// Only these columns as features (default: every numeric and categorical column).
+    pub features: Option<Vec<String>>,
+    /// Leave these columns out.
+    #[graphql(default)]
+    pub exclude: Vec<String>,
+}
+
+/// A clustering run.
+pub struct RunObject(pub Run);
+
+#[Object(name = "Run")]
+impl RunObject {
+    async fn id(&self) -> ID {
+        ids::to_id(self.0.id)
+    }
+    async fn dataset_id(&self) -> ID {
+        ids::to_id(self.0.dataset_id)
+    }
+    /// The dataset, or null once it has been deleted.
+    async fn dataset(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DatasetObject>> {
+        match service::datasets::get(ids::state(ctx)?, self.0.dataset_id).await {
+            Ok(d) => Ok(Some(DatasetObject(d))),
+            Err(crate::error::AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+    async fn linkage(&self) -> Linkage {
+        self.0.method.into()
+    }
+    async fn metric(&self) -> MetricGql {
+        self.0.metric.into()
+    }
+    /// Segments asked for (null when cut by height) .
+    async fn n_clusters(&self) -> Option<i32> {
+        self.0.n_clusters
+    }
+    async fn distance_threshold(&self) -> Option<f64> {
+        self.0.distance_threshold
+    }
+    async fn use_pca(&self) -> bool {
+        self.0.use_pca
+    }
+    async fn pca_components(&self) -> Option<i32> {
+        self.0.pca_components
+    }
+    /// Columns chosen as features (null: all usable columns).
+    async fn features(&self) -> Option<&Vec<String>> {
+        self.0.features.include.as_ref()
+    }
+    async fn excluded(&self) -> &Vec<String> {
+        &self.0.features.exclude
+    }
+    async fn status(&self) -> RunStatusGql {
+        self.0.status.into()
+    }
+    /// Current engine stage while running.
+    async fn stage(&self) -> Option<&str> {
+        self.0.stage.as_deref()
+    }
+    /// Overall progress, 0 to 1.
+    async fn progress(&self) -> f64 {
+        self.0.progress
+    }
+    /// Why the run failed, in words a person can act on.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    /// Which columns became features and how.
+    async fn feature_config(&self) -> Option<Json<&crate::engine::pipeline::FeatureConfig>> {
+        self.0.feature_config.as_ref().map(Json)
+    }
+    async fn metrics(&self) -> Option<MetricsObject> {
+        self.0.metrics.as_ref().map(|m| MetricsObject {
+            n_samples: m.n_samples as i64,
+            n_clusters: m.n_clusters as i64,
+            n_encoded_features: m.n_encoded_features as i64,
+            silhouette_score: m.silhouette_score,
+            cophenetic_correlation: m.cophenetic_correlation,
+            cut_height: m.cut_height,
+            cluster_sizes: m
+                .cluster_sizes
+                .iter()
+                .enumerate()
+                .map(|(cluster, &size)| ClusterSize {
+                    cluster: cluster as i32,
+                    size: size as i64,
+                    silhouette: m.segment_silhouettes.get(cluster).copied(),
+                })
+                .collect(),
+        })
+    }
+    /// Segment profiles, largest segment first.
+    async fn segments(&self) -> Vec<Json<&crate::engine::profile::SegmentProfile>> {
+        self.0.profiles.iter().map(Json).collect()
+    }
+    /// Silhouette and within-segment sum of squares for k = 2..12 from the same tree.
+    async fn k_sweep(&self) -> Option<Json<&crate::engine::quality::KSweep>> {
+        self.0.k_sweep.as_ref().map(Json)
+    }
+    /// Seconds spent per engine stage.
+    async fn timings(&self) -> Option<Json<&serde_json::Value>> {
+        self.0.timings.as_ref().map(Json)
+    }
+    /// The dendrogram as PNG, rendered on request (`.svg` for SVG; `?theme=light` for paper).
+    async fn dendrogram_url(&self) -> Option<String> {
+        (self.0.status == RunStatus::Succeeded)
+            .then(|| format!("/api/v1/clustering/runs/{}/dendrogram", self.0.id))
+    }
+    async fn dendrogram_svg_url(&self) -> Option<String> {
+        (self.0.status == RunStatus::Succeeded)
+            .then(|| format!("/api/v1/clustering/runs/{}/dendrogram.svg", self.0.id))
+    }
+}
+
+/// The predecessor's metrics, plus more.
+#[derive(SimpleObject)]
+#[graphql(name = "Metrics")]
+pub struct MetricsObject {
+    n_samples: i64,
+    n_clusters: i64,
+    /// Columns after one-hot encoding (and before PCA).
+    n_encoded_features: i64,
+    /// Mean silhouette (-1..1; above 0.5 is good), as scikit-learn's `silhouette_score`.
+    silhouette_score: Option<f64>,
+    /// How faithfully the tree keeps pairwise distances (0..1).
+    cophenetic_correlation: Option<f64>,
+    /// Merge height at which the tree was cut.
+    cut_height: f64,
+    cluster_sizes: Vec<ClusterSize>,
+}
+
+#[derive(SimpleObject)]
+pub struct ClusterSize {
+    cluster: i32,
+    size: i64,
+    /// Mean silhouette of the segment's members.
+    silhouette: Option<f64>,
+}
+
+#[derive(Default)]
+pub struct RunQuery;
+
+#[Object]
+impl RunQuery {
+    /// Runs, newest first, optionally of one dataset or in one status.
+    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    async fn runs(
+        &self,
+        ctx: &Context<'_>,
+        dataset_id: Option<ID>,
+        status: Option<RunStatusGql>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<RunObject>> {
+        let query = ServiceRunQuery {
+            dataset_id: dataset_id
+                .as_ref()
+                .map(|id| ids::parse(id, "dataset"))
+                .transpose()?,
+            status: status.map(Into::into),
+        };
+        let page = PageRequest {
+            first: super::types::first(first)?,
+            after,
+        };
+        let runs = service::runs::list(ids::state(ctx)?, &query, &page).await?;
+        Ok(connection(runs, RunObject))
+    }
+
+    async fn run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<RunObject> {
+        let id = ids::parse(&id, "run")?;
+        Ok(RunObject(service::runs::get(ids::state(ctx)?, id).await?))
+    }
+}
+
+#[derive(Default)]
+pub struct RunMutation;
+
+#[Object]
+impl RunMutation {
+    /// Queues a clustering run and returns it at once (status QUEUED); follow it with the
+    /// `runProgress` subscription or by polling `run(id)`.
+    async fn train_run(
+        &self,
+        ctx: &Context<'_>,
+        input: TrainRunInput,
+    ) -> async_graphql::Result<RunObject> {
+        let req = TrainRequest {
+            dataset_id: ids::parse(&input.dataset_id, "dataset")?,
+            method: input.linkage.into(),
+            metric: input.metric.into(),
+            n_clusters: input.n_clusters.map(i64::from),
+            distance_threshold: input.distance_threshold,
+            use_pca: input.use_pca
+                || input.pca_components.is_some()
+                || input.pca_variance.is_some(),
+            pca_components: input.pca_components.map(i64::from),
+            pca_variance: input.pca_variance,
+            features: FeatureChoice {
+                include: input.features,
+                exclude: input.exclude,
+            },
+        };
+        Ok(RunObject(
+            service::runs::train(ids::state(ctx)?, req).await?,
+        ))
+    }
+
+    /// Cancels a queued or running run (a running one stops within a second or two).
+    async fn cancel_run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<RunObject> {
+        let id = ids::parse(&id, "run")?;
+        Ok(RunObject(
+            service::runs::cancel(ids::state(ctx)?, id).await?,
+        ))
+    }
+
+    /// Deletes a run and its assignments. Returns the deleted id.
+    async fn delete_run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ID> {
+        let key = ids::parse(&id, "run")?;
+        service::runs::delete(ids::state(ctx)?, key).await?;
+        Ok(id)
+    }
+}

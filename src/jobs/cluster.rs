@@ -1,0 +1,299 @@
+//! One clustering run: load the dataset, run the engine on a blocking thread with a heartbeat and
+//! progress alongside, then store results and assignments in one transaction.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::db;
+use crate::db::notify::ProgressEvent;
+use crate::db::runs::status;
+use crate::engine::pipeline::{self, Cut, FeatureSelection, Outcome, Params, PcaSpec};
+use crate::engine::{Cancelled, Stage, ingest};
+use crate::service::runs::{self, Run};
+
+use super::progress::{self, Throttle};
+use super::worker::HEARTBEAT;
+
+/// Why the engine was stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Cancelled,
+    Shutdown,
+    Lost,
+}
+
+/// Runs a claimed run to its end. Never panics on user data: every failure becomes the run's
+/// status and error message.
+pub async fn execute(state: AppState, run_id: i64) {
+    use tracing::Instrument;
+    execute_claimed(state, run_id)
+        .instrument(tracing::info_span!("run", run = run_id))
+        .await
+}
+
+async fn execute_claimed(state: AppState, run_id: i64) {
+    let worker = state.config.worker_id.clone();
+    let outcome = run_engine(&state, run_id).await;
+    let Ok(mut conn) = state.pool.get().await else {
+        tracing::error!("database unreachable when finishing run; it will be re-queued when stale");
+        return;
+    };
+    let result = match outcome {
+        Ok(outcome) => store(&mut conn, run_id, &worker, outcome).await,
+        Err(Failure::Stopped(Stop::Shutdown)) => db::runs::requeue(&mut conn, run_id, &worker)
+            .await
+            .map(|_| ()),
+        Err(Failure::Stopped(Stop::Lost)) => Ok(()),
+        Err(Failure::Stopped(Stop::Cancelled)) => {
+            db::runs::finish_unsuccessfully(&mut conn, run_id, &worker, status::CANCELLED, None)
+                .await
+                .map(|_| ())
+        }
+        Err(Failure::Error(message)) => {
+            tracing::info!(%message, "run failed");
+            db::runs::finish_unsuccessfully(
+                &mut conn,
+                run_id,
+                &worker,
+                status::FAILED,
+                Some(&message),
+            )
+            .await
+            .map(|_| ())
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, "could not record the end of the run");
+    }
+    if let Ok(Some(row)) = db::runs::find(&mut conn, run_id).await {
+        if let Ok(run) = Run::from_row(row) {
+            progress::publish_state(&mut conn, &run).await;
+            tracing::info!(status = run.status.as_str(), "run ended");
+        }
+    }
+}
+
+enum Failure {
+    Stopped(Stop),
+    Error(String),
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(e: diesel::result::Error) -> Self {
+        Failure::Error(format!("database error: {e}"))
+    }
+}
+
+async fn run_engine(state: &AppState, run_id: i64) -> Result<Outcome, Failure> {
+    let mut conn = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| Failure::Error(format!("database unavailable: {e}")))?;
+    let row = db::runs::find(&mut conn, run_id)
+        .await?
+        .ok_or(Failure::Stopped(Stop::Lost))?;
+    let run = Run::from_row(row).map_err(|e| Failure::Error(e.to_string()))?;
+    let raw = db::datasets::raw_file(&mut conn, run.dataset_id)
+        .await?
+        .ok_or(Failure::Stopped(Stop::Lost))?;
+    drop(conn);
+    let params = params_of(&run);
+
+    let stop = Arc::new(StopFlag::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let heartbeat = tokio::spawn(keep_alive(state.clone(), run_id, stop.clone()));
+    let forwarder = tokio::spawn(forward_progress(state.clone(), run_id, rx));
+
+    let engine_stop = stop.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let throttle = std::sync::Mutex::new(Throttle::default());
+        let report = |stage: Stage, fraction: f64| -> Result<(), Cancelled> {
+            if engine_stop.is_set() {
+                return Err(Cancelled);
+            }
+            if let Ok(mut t) = throttle.lock() {
+                if let Some(overall) = t.admit(stage, fraction) {
+                    let _ = tx.send((stage, overall));
+                }
+            }
+            Ok(())
+        };
+        report(Stage::Parsing, 0.0)?;
+        let table = ingest::read_csv(&raw).map_err(|e| EngineFailure::Message(e.to_string()))?;
+        pipeline::run(&table, &params, &report).map_err(EngineFailure::from)
+    })
+    .await;
+    heartbeat.abort();
+    // The forwarder ends once the engine dropped its sender; let it flush.
+    let _ = forwarder.await;
+    match result {
+        Ok(Ok(outcome)) => match stop.reason() {
+            Some(reason) => Err(Failure::Stopped(reason)),
+            None => Ok(outcome),
+        },
+        Ok(Err(EngineFailure::Cancelled)) => {
+            Err(Failure::Stopped(stop.reason().unwrap_or(Stop::Cancelled)))
+        }
+        Ok(Err(EngineFailure::Message(m))) => Err(Failure::Error(m)),
+        Err(join) => {
+            tracing::error!(error = %join, "engine panicked");
+            Err(Failure::Error(
+                "the clustering engine stopped unexpectedly; this is a bug".into(),
+            ))
+        }
+    }
+}
+
+enum EngineFailure {
+    Cancelled,
+    Message(String),
+}
+
+impl From<Cancelled> for EngineFailure {
+    fn from(_: Cancelled) -> Self {
+        EngineFailure::Cancelled
+    }
+}
+
+impl From<pipeline::EngineError> for EngineFailure {
+    fn from(e: pipeline::EngineError) -> Self {
+        match e {
+            pipeline::EngineError::Cancelled => EngineFailure::Cancelled,
+            other => EngineFailure::Message(other.to_string()),
+        }
+    }
+}
+
+/// Why the engine should stop, set by the heartbeat task and read by the engine's progress
+/// callback.
+#[derive(Default)]
+struct StopFlag {
+    set: AtomicBool,
+    reason: std::sync::Mutex<Option<Stop>>,
+}
+
+impl StopFlag {
+    fn stop(&self, reason: Stop) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert(reason);
+        }
+        self.set.store(true, Ordering::Release);
+    }
+
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
+    fn reason(&self) -> Option<Stop> {
+        self.reason.lock().ok().and_then(|r| *r)
+    }
+}
+
+/// Refreshes the heartbeat every second and turns cancel requests, shutdown and a lost run
+/// (deleted, or taken over) into a stop.
+async fn keep_alive(state: AppState, run_id: i64, stop: Arc<StopFlag>) {
+    let mut ticker = tokio::time::interval(HEARTBEAT);
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                stop.stop(Stop::Shutdown);
+                return;
+            }
+            _ = ticker.tick() => {}
+        }
+        let Ok(mut conn) = state.pool.get().await else {
+            continue;
+        };
+        match db::runs::heartbeat(&mut conn, run_id, &state.config.worker_id).await {
+            Ok(Some(true)) => stop.stop(Stop::Cancelled),
+            Ok(Some(false)) => {}
+            Ok(None) => stop.stop(Stop::Lost),
+            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+        }
+    }
+}
+
+/// Stores each admitted progress report and tells every process about it.
+async fn forward_progress(
+    state: AppState,
+    run_id: i64,
+    mut rx: mpsc::UnboundedReceiver<(Stage, f64)>,
+) {
+    while let Some((stage, fraction)) = rx.recv().await {
+        let Ok(mut conn) = state.pool.get().await else {
+            continue;
+        };
+        if let Err(e) = db::runs::set_progress(&mut conn, run_id, stage.as_str(), fraction).await {
+            tracing::warn!(error = %e, "could not store progress");
+        }
+        let event = ProgressEvent {
+            run_id,
+            status: status::RUNNING.to_string(),
+            stage: Some(stage.as_str().to_string()),
+            fraction,
+            message: stage.describe().to_string(),
+        };
+        progress::publish(&mut conn, &event).await;
+    }
+}
+
+/// Builds engine parameters from a stored run.
+pub fn params_of(run: &Run) -> Params {
+    let cut = match (run.n_clusters, run.distance_threshold) {
+        (Some(k), _) => Cut::Clusters(k.max(0) as usize),
+        (None, Some(h)) => Cut::Height(h),
+        (None, None) => Cut::Clusters(2),
+    };
+    let pca = match (run.use_pca, run.pca_components, run.pca_variance) {
+        (false, _, _) => None,
+        (true, Some(c), _) => Some(PcaSpec::Components(c.max(1) as usize)),
+        (true, None, Some(v)) => Some(PcaSpec::Variance(v)),
+        // The predecessor's `use_pca` without a size: keep 95% of the variance.
+        (true, None, None) => Some(PcaSpec::Variance(0.95)),
+    };
+    Params {
+        method: run.method,
+        metric: run.metric,
+        cut,
+        pca,
+        features: FeatureSelection {
+            include: run.features.include.clone(),
+            exclude: run.features.exclude.clone(),
+            kinds: Vec::new(),
+        },
+        k_sweep: true,
+    }
+}
+
+async fn store(
+    conn: &mut diesel_async::AsyncPgConnection,
+    run_id: i64,
+    worker: &str,
+    outcome: Outcome,
+) -> diesel::QueryResult<()> {
+    let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
+    let results = db::runs::RunResults {
+        feature_config: json(serde_json::to_value(&outcome.feature_config)),
+        metrics: json(serde_json::to_value(&outcome.metrics)),
+        profiles: json(serde_json::to_value(&outcome.profiles)),
+        k_sweep: outcome
+            .k_sweep
+            .as_ref()
+            .map(|s| json(serde_json::to_value(s))),
+        timings: json(serde_json::to_value(&outcome.timings)),
+        linkage_matrix: runs::encode_linkage(&outcome.linkage),
+        map_points: runs::encode_points(&outcome.map),
+        labels: outcome.labels.iter().map(|&l| l as i32).collect(),
+        silhouettes: (0..outcome.labels.len())
+            .map(|i| outcome.silhouettes.get(i).copied())
+            .collect(),
+    };
+    if !db::runs::complete(conn, run_id, worker, results).await? {
+        tracing::info!("run was cancelled or deleted while finishing; results dropped");
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Turning engine progress into run progress: one overall fraction across stages, throttled so
+//! subscribers hear every stage change and at least every 5% without flooding the database.
+
+use diesel_async::AsyncPgConnection;
+
+use crate::db;
+use crate::db::notify::ProgressEvent;
+use crate::engine::Stage;
+use crate::service::runs::{Run, RunStatus};
+
+/// Share of a typical run's time spent in each stage; used to make one overall fraction.
+fn stage_span(stage: Stage) -> (f64, f64) {
+    match stage {
+        Stage::Parsing => (0.00, 0.03),
+        Stage::Preprocessing => (0.03, 0.06),
+        Stage::Pca => (0.06, 0.10),
+        Stage::Linkage => (0.10, 0.55),
+        Stage::Cutting => (0.55, 0.57),
+        Stage::Silhouette => (0.57, 0.75),
+        Stage::KSweep => (0.75, 0.93),
+        Stage::Profiling => (0.93, 0.97),
+        Stage::Rendering => (0.97, 1.00),
+    }
+}
+
+/// Overall progress of the run when `stage` is `fraction` done.
+pub fn overall(stage: Stage, fraction: f64) -> f64 {
+    let (start, end) = stage_span(stage);
+    start + (end - start) * fraction.clamp(0.0, 1.0)
+}
+
+/// Steps of overall progress that are always reported.
+pub const STEP: f64 = 0.05;
+
+/// Decides which engine reports are worth sending on: stage changes and 5% steps.
+#[derive(Default)]
+pub struct Throttle {
+    last: Option<(Stage, i64)>,
+}
+
+impl Throttle {
+    /// Returns the overall fraction when this report should be sent.
+    pub fn admit(&mut self, stage: Stage, fraction: f64) -> Option<f64> {
+        let overall = overall(stage, fraction);
+        let bucket = (overall / STEP).floor() as i64;
+        match self.last {
+            Some((s, b)) if s == stage && b >= bucket => None,
+            _ => {
+                self.last = Some((stage, bucket));
+                Some(overall)
+            }
+        }
+    }
+}
+
+/// The event describing a run's current stored state.
+pub fn event_of(run: &Run) -> ProgressEvent {
+    let message = match run.status {
+        RunStatus::Queued => "Waiting for a worker".to_string(),
+        RunStatus::Running => run
+            .stage
+            .as_deref()
+            .and_then(stage_from_str)
+            .map_or("Starting".to_string(), |s| s.describe().to_string()),
+        RunStatus::Succeeded => "Done".to_string(),
+        RunStatus::Failed => run.error.clone().unwrap_or_else(|| "Failed".to_string()),
+        RunStatus::Cancelled => "Cancelled".to_string(),
+    };
+    ProgressEvent {
+        run_id: run.id,
+        status: run.status.as_str().to_string(),
+        stage: run.stage.clone(),
+        fraction: if run.status == RunStatus::Succeeded {
+            1.0
+        } else {
+            run.progress
+        },
+        message,
+    }
+}
+
+pub fn stage_from_str(s: &str) -> Option<Stage> {
+    use Stage::*;
+    [
+        Parsing,
+        Preprocessing,
+        Pca,
+        Linkage,
+        Cutting,
+        Silhouette,
+        KSweep,
+        Profiling,
+        Rendering,
+    ]
+    .into_iter()
+    .find(|stage| stage.as_str() == s)
+}
+
+/// Tells every process about a run's stored state. Failure to notify is logged, not fatal:
+/// subscribers also re-read the database.
+pub async fn publish_state(conn: &mut AsyncPgConnection, run: &Run) {
+    publish(conn, &event_of(run)).await;
+}
+
+pub async fn publish(conn: &mut AsyncPgConnection, event: &ProgressEvent) {
+    if let Err(e) = db::notify::publish(conn, event).await {
+        tracing::warn!(run = event.run_id, error = %e, "could not publish progress");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overall_progress_is_monotonic_across_stages() {
+        use Stage::*;
+        let stages = [
+            Parsing,
+            Preprocessing,
+            Pca,
+            Linkage,
+            Cutting,
+            Silhouette,
+            KSweep,
+            Profiling,
+            Rendering,
+        ];
+        let mut last = 0.0;
+        for stage in stages {
+            for f in [0.0, 0.5, 1.0] {
+                let o = overall(stage, f);
+                assert!(o >= last, "{stage:?} {f}");
+                last = o;
+            }
+        }
+        assert_eq!(last, 1.0);
+    }
+
+    #[test]
+    fn throttle_sends_stage_changes_and_five_percent_steps() {
+        let mut t = Throttle::default();
+        assert!(t.admit(Stage::Linkage, 0.0).is_some());
+        assert!(t.admit(Stage::Linkage, 0.01).is_none());
+        let sent = (0..=1000)
+            .filter(|i| t.admit(Stage::Linkage, *i as f64 / 1000.0).is_some())
+            .count();
+        // Linkage spans 45% of the run: about nine 5% steps.
+        assert!((8..=10).contains(&sent), "{sent}");
+        assert!(t.admit(Stage::Cutting, 0.0).is_some());
+    }
+}

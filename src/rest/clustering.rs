@@ -1,0 +1,334 @@
+//! `/api/v1/clustering`: train, runs, dendrogram, assignments (JSON and CSV).
+//!
+//! The predecessor trained synchronously and answered with the finished run. Runs are queued
+//! now, so `train` waits for the run to end (up to `?wait=` seconds, default 120) and answers
+//! like the predecessor did; a run still going after that is answered `202 Accepted` with its
+//! current state and a `Location` to poll.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::json::{Id, JsonBody};
+use crate::app::AppState;
+use crate::engine::render::{Format, Theme};
+use crate::engine::{Method, Metric};
+use crate::error::{AppError, AppResult};
+use crate::service::charts::{self, Chart};
+use crate::service::runs::{FeatureChoice, Run, RunQuery, RunStatus, TrainRequest};
+use crate::service::{self, PageRequest};
+
+/// The predecessor's run shape, plus status, progress, profiles and timings.
+pub fn run_json(run: &Run) -> Value {
+    let metrics = run.metrics.as_ref().map(|m| {
+        let sizes: serde_json::Map<String, Value> = m
+            .cluster_sizes
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (k.to_string(), json!(n)))
+            .collect();
+        let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
+        v["cluster_sizes"] = Value::Object(sizes);
+        v
+    });
+    let succeeded = run.status == RunStatus::Succeeded;
+    json!({
+        "id": run.id,
+        "dataset_id": run.dataset_id,
+        "linkage": run.method,
+        "metric": run.metric,
+        "n_clusters": run.segment_count(),
+        "distance_threshold": run.distance_threshold,
+        "use_pca": run.use_pca,
+        "pca_components": run.pca_components,
+        "status": run.status.as_str(),
+        "stage": run.stage,
+        "progress": run.progress,
+        "error": run.error,
+        "feature_config": run.feature_config,
+        "metrics": metrics,
+        "profiles": run.profiles,
+        "k_sweep": run.k_sweep,
+        "timings": run.timings,
+        "dendrogram_path": succeeded.then(|| format!("/api/v1/clustering/runs/{}/dendrogram", run.id)),
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    })
+}
+
+/// The predecessor's train request, plus the new options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainBody {
+    dataset_id: i64,
+    #[serde(default = "ward")]
+    linkage: Method,
+    #[serde(default)]
+    metric: Metric,
+    n_clusters: Option<i64>,
+    distance_threshold: Option<f64>,
+    #[serde(default)]
+    use_pca: bool,
+    pca_components: Option<i64>,
+    pca_variance: Option<f64>,
+    features: Option<Vec<String>>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+fn ward() -> Method {
+    Method::Ward
+}
+
+#[derive(Deserialize)]
+pub struct TrainQuery {
+    /// Seconds to wait for the run to end (0: answer at once).
+    wait: Option<u64>,
+}
+
+const DEFAULT_WAIT: u64 = 120;
+const MAX_WAIT: u64 = 600;
+
+pub async fn train(
+    State(state): State<AppState>,
+    Query(q): Query<TrainQuery>,
+    JsonBody(body): JsonBody<TrainBody>,
+) -> AppResult<Response> {
+    let req = TrainRequest {
+        dataset_id: body.dataset_id,
+        method: body.linkage,
+        metric: body.metric,
+        n_clusters: body.n_clusters,
+        distance_threshold: body.distance_threshold,
+        use_pca: body.use_pca || body.pca_components.is_some() || body.pca_variance.is_some(),
+        pca_components: body.pca_components,
+        pca_variance: body.pca_variance,
+        features: FeatureChoice {
+            include: body.features,
+            exclude: body.exclude,
+        },
+    };
+    let queued = service::runs::train(&state, req).await?;
+    let wait = Duration::from_secs(q.wait.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
+    let run = wait_for_end(&state, queued.id, wait).await?;
+    let location = format!("/api/v1/clustering/runs/{}", run.id);
+    let status = match run.status {
+        RunStatus::Succeeded => StatusCode::CREATED,
+        RunStatus::Failed => {
+            let detail = run.error.clone().unwrap_or_else(|| "the run failed".into());
+            let body = json!({ "detail": detail, "code": "RUN_FAILED", "run": run_json(&run) });
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response());
+        }
+        _ => StatusCode::ACCEPTED,
+    };
+    let mut response = (status, Json(run_json(&run))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// Waits on the progress hub until the run ends or `wait` passes, then reads it.
+async fn wait_for_end(state: &AppState, id: i64, wait: Duration) -> AppResult<Run> {
+    let mut events = state.hub.subscribe();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let run = service::runs::get(state, id).await?;
+        if run.status.is_final() || tokio::time::Instant::now() >= deadline {
+            return Ok(run);
+        }
+        // Re-read on any news of this run, and at least every two seconds.
+        let until = deadline.min(tokio::time::Instant::now() + Duration::from_secs(2));
+        loop {
+            match tokio::time::timeout_at(until, events.recv()).await {
+                Ok(Ok(e)) if e.run_id != id => continue,
+                _ => break,
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    dataset_id: Option<i64>,
+    status: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<Vec<Value>>> {
+    let query = RunQuery {
+        dataset_id: q.dataset_id,
+        status: q.status.as_deref().map(RunStatus::parse).transpose()?,
+    };
+    let page = PageRequest {
+        first: Some(service::page::MAX_PAGE),
+        after: None,
+    };
+    let runs = service::runs::list(&state, &query, &page).await?;
+    Ok(Json(runs.items.iter().map(|(_, r)| run_json(r)).collect()))
+}
+
+pub async fn get(State(state): State<AppState>, Id(id): Id) -> AppResult<Json<Value>> {
+    Ok(Json(run_json(&service::runs::get(&state, id).await?)))
+}
+
+pub async fn delete(State(state): State<AppState>, Id(id): Id) -> AppResult<StatusCode> {
+    service::runs::delete(&state, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn cancel(State(state): State<AppState>, Id(id): Id) -> AppResult<Json<Value>> {
+    Ok(Json(run_json(&service::runs::cancel(&state, id).await?)))
+}
+
+#[derive(Deserialize)]
+pub struct ChartQuery {
+    /// `light` (default: white paper, as the predecessor's PNG) or `dark`.
+    theme: Option<String>,
+}
+
+fn theme(q: &ChartQuery) -> AppResult<Theme> {
+    match q.theme.as_deref() {
+        None | Some("light") => Ok(Theme::Light),
+        Some("dark") => Ok(Theme::Dark),
+        Some(other) => Err(AppError::BadInput(format!(
+            "unknown theme `{other}`; use light or dark"
+        ))),
+    }
+}
+
+pub fn image(bytes: Vec<u8>, format: Format) -> Response {
+    let content_type = match format {
+        Format::Png => "image/png",
+        Format::Svg => "image/svg+xml",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub async fn dendrogram_png(
+    State(state): State<AppState>,
+    Id(id): Id,
+    Query(q): Query<ChartQuery>,
+) -> AppResult<Response> {
+    let bytes = charts::render(&state, id, Chart::Dendrogram, Format::Png, theme(&q)?).await?;
+    Ok(image(bytes, Format::Png))
+}
+
+pub async fn dendrogram_svg(
+    State(state): State<AppState>,
+    Id(id): Id,
+    Query(q): Query<ChartQuery>,
+) -> AppResult<Response> {
+    let bytes = charts::render(&state, id, Chart::Dendrogram, Format::Svg, theme(&q)?).await?;
+    Ok(image(bytes, Format::Svg))
+}
+
+/// `/charts/{name}.{svg|png}`: dendrogram, silhouette, k-sweep, map, sizes.
+pub async fn chart(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    Query(q): Query<ChartQuery>,
+) -> AppResult<Response> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("`{id}` is not an id; ids are numbers")))?;
+    let (name, format) = match file.rsplit_once('.') {
+        Some((name, "svg")) => (name, Format::Svg),
+        Some((name, "png")) => (name, Format::Png),
+        _ => (file.as_str(), Format::Svg),
+    };
+    let chart = Chart::parse(name).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "no chart `{name}`; charts are dendrogram, silhouette, k-sweep, map and sizes"
+        ))
+    })?;
+    let bytes = charts::render(&state, id, chart, format, theme(&q)?).await?;
+    Ok(image(bytes, format))
+}
+
+#[derive(Deserialize)]
+pub struct AssignmentQuery {
+    cluster: Option<i32>,
+    /// Most rows to return (default: all).
+    limit: Option<usize>,
+    /// Rows to skip.
+    #[serde(default)]
+    offset: usize,
+}
+
+/// Every assignment in the seed's shape: `run_id, row_index, cluster_label, payload`.
+pub async fn assignments(
+    State(state): State<AppState>,
+    Id(id): Id,
+    Query(q): Query<AssignmentQuery>,
+) -> AppResult<Json<Vec<Value>>> {
+    let mut out = Vec::new();
+    let mut page = PageRequest {
+        first: Some(service::page::MAX_PAGE),
+        after: None,
+    };
+    let mut skipped = 0;
+    let limit = q.limit.unwrap_or(usize::MAX);
+    while out.len() < limit {
+        let rows = service::assignments::list(&state, id, q.cluster, &page).await?;
+        for (_, a) in &rows.items {
+            if skipped < q.offset {
+                skipped += 1;
+                continue;
+            }
+            if out.len() == limit {
+                break;
+            }
+            out.push(json!({ "run_id": id, "row_index": a.row_index, "cluster_label": a.cluster, "payload": a.payload }));
+        }
+        if !rows.has_next_page {
+            break;
+        }
+        page.after = rows.end_cursor();
+    }
+    Ok(Json(out))
+}
+
+/// Every row of the run as CSV: `row_index,cluster` then the original columns, streamed page by
+/// page so memory stays flat on large runs.
+pub async fn assignments_csv(
+    State(state): State<AppState>,
+    Id(id): Id,
+    Query(q): Query<AssignmentQuery>,
+) -> AppResult<Response> {
+    let run = service::runs::get(&state, id).await?;
+    let dataset = service::datasets::get(&state, run.dataset_id).await?;
+    let columns: Vec<String> = dataset.columns.iter().map(|c| c.name.clone()).collect();
+    let stream = crate::service::assignments::csv_stream(state, id, q.cluster, columns);
+    let disposition = format!("attachment; filename=\"segmentiq-run-{id}-assignments.csv\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition).map_err(|e| AppError::Internal(e.into()))?,
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

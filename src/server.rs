@@ -1,0 +1,96 @@
+//! Assembling and running the HTTP server: routes, layers, background tasks, shutdown.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::config::Config;
+use crate::graphql::http::GraphqlState;
+use crate::{db, graphql, jobs, rest, web};
+
+/// Every route of the service.
+pub fn build_router(state: AppState) -> Router {
+    let health: Router<AppState> = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready));
+    let limits = state.config.limits;
+    // Room for multipart framing and other form fields around the file itself.
+    let body_limit = DefaultBodyLimit::max(limits.max_upload_bytes + 1024 * 1024);
+    let gql = GraphqlState {
+        app: state.clone(),
+        schema: graphql::build_schema(Some(state.clone())),
+    };
+    let graphql_routes = Router::new()
+        .route(
+            "/graphql",
+            get(graphql::http::graphiql)
+                .post(graphql::http::execute)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    rest::auth::require_token_on_post,
+                )),
+        )
+        .route("/graphql/ws", get(graphql::http::websocket))
+        .with_state(gql);
+    Router::new()
+        .merge(graphql_routes)
+        .nest("/api/v1", rest::router(state.clone()))
+        .merge(web::router(state.clone()))
+        .merge(health.with_state(state))
+        .layer(body_limit)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Ready when the database answers.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    use diesel_async::RunQueryDsl;
+    let check = async {
+        let mut conn = state.pool.get().await.ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+    };
+    match tokio::time::timeout(Duration::from_secs(3), check).await {
+        Ok(Some(_)) => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}
+
+/// Connects, creates and migrates the database; fails with one sentence if it cannot.
+pub async fn prepare(config: &Config) -> anyhow::Result<db::DbPool> {
+    db::ensure_database(&config.database_url).await?;
+    let pool = db::pool(&config.database_url, config.pool_size)?;
+    db::migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Serves until `shutdown` completes (SIGTERM or Ctrl-C in `main`): in-flight requests finish,
+/// running runs are re-queued for another process.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listen = tokio::spawn(jobs::hub::listen(state.clone()));
+    let worker = tokio::spawn(jobs::worker::run(state.clone()));
+    let token = state.shutdown.clone();
+    let on_signal = token.clone();
+    let app = build_router(state);
+    tracing::info!(addr = %listener.local_addr()?, "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests, re-queuing running runs");
+            on_signal.cancel();
+        })
+        .await?;
+    token.cancel();
+    let _ = worker.await;
+    let _ = listen.await;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Charts of a finished run, rendered on request from what the run stored (nothing is kept as
+//! files).
+
+use crate::app::AppState;
+use crate::db;
+use crate::engine::render::{self, Format, RenderOptions, Theme};
+use crate::error::{AppError, AppResult};
+use crate::service::runs::{self, RunStatus};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chart {
+    Dendrogram,
+    Silhouette,
+    KSweep,
+    Map,
+    Sizes,
+}
+
+impl Chart {
+    pub fn parse(s: &str) -> Option<Chart> {
+        Some(match s {
+            "dendrogram" => Chart::Dendrogram,
+            "silhouette" => Chart::Silhouette,
+            "k-sweep" | "k_sweep" => Chart::KSweep,
+            "map" => Chart::Map,
+            "sizes" => Chart::Sizes,
+            _ => return None,
+        })
+    }
+}
+
+pub async fn render(
+    state: &AppState,
+    run_id: i64,
+    chart: Chart,
+    format: Format,
+    theme: Theme,
+) -> AppResult<Vec<u8>> {
+    let run = runs::get(state, run_id).await?;
+    if run.status != RunStatus::Succeeded {
+        return Err(AppError::Conflict(format!(
+            "run {run_id} is {}; charts exist once it has succeeded",
+            run.status.as_str()
+        )));
+    }
+    let mut conn = state.conn().await?;
+    let (linkage, points) = db::runs::artifacts(&mut conn, run_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("run {run_id}")))?;
+    let assigned = db::assignments::labels(&mut conn, run_id).await?;
+    drop(conn);
+    let labels: Vec<usize> = assigned.iter().map(|(l, _)| *l as usize).collect();
+    let silhouettes: Vec<f64> = assigned.iter().map(|(_, s)| s.unwrap_or(0.0)).collect();
+    let (width, height) = match chart {
+        Chart::Dendrogram => (1100, 560),
+        _ => (900, 520),
+    };
+    let opts = RenderOptions {
+        theme,
+        format,
+        width,
+        height,
+    };
+    let rendered = tokio::task::spawn_blocking(move || {
+        let k = run.segment_count().unwrap_or(1).max(1) as usize;
+        match chart {
+            Chart::Dendrogram => {
+                let z = runs::decode_linkage(&linkage.unwrap_or_default());
+                let cut = run.metrics.as_ref().map(|m| m.cut_height);
+                render::dendrogram(&z, &labels, cut, &opts)
+            }
+            Chart::Silhouette => render::silhouette_plot(&silhouettes, &labels, &opts),
+            Chart::KSweep => match &run.k_sweep {
+                Some(sweep) => render::k_sweep_chart(sweep, k, &opts),
+                None => return Err(AppError::not_found(format!("a k-sweep for run {run_id}"))),
+            },
+            Chart::Map => {
+                let points = runs::decode_points(&points.unwrap_or_default());
+                render::pca_map(&points, &labels, &opts)
+            }
+            Chart::Sizes => {
+                let sizes = run
+                    .metrics
+                    .as_ref()
+                    .map(|m| m.cluster_sizes.clone())
+                    .unwrap_or_default();
+                let names: Vec<String> = run.profiles.iter().map(|p| p.name.clone()).collect();
+                render::segment_sizes(&sizes, &names, &opts)
+            }
+        }
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering run {run_id}: {e}")))
+    })
+    .await??;
+    Ok(rendered)
+}

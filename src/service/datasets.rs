@@ -1,0 +1,228 @@
+//! Datasets: upload (parse, profile, store), list, read, delete.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::AppState;
+use crate::db;
+use crate::engine::ingest::{self, ColumnProfile};
+use crate::error::{AppError, AppResult};
+use crate::service::{Page, PageRequest};
+
+/// A stored dataset as every interface shows it.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub id: i64,
+    pub name: String,
+    pub filename: String,
+    pub byte_size: i64,
+    pub row_count: i64,
+    pub columns: Vec<ColumnProfile>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Dataset {
+    fn from_row(row: db::datasets::DatasetRow) -> AppResult<Dataset> {
+        let columns = serde_json::from_value(row.column_profiles).map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "dataset {} has unreadable columns: {e}",
+                row.id
+            ))
+        })?;
+        Ok(Dataset {
+            id: row.id,
+            name: row.name,
+            filename: row.filename,
+            byte_size: row.byte_size,
+            row_count: row.row_count.into(),
+            columns,
+            created_at: row.created_at,
+        })
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// A file as received from a client.
+pub struct Upload {
+    /// Display name; defaults to the file name without `.csv`.
+    pub name: Option<String>,
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Parses, checks and stores an upload. Nothing is written unless every row parsed.
+pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
+    let filename = sanitize_filename(&upload.filename);
+    if upload.bytes.is_empty() {
+        return Err(AppError::BadInput(format!(
+            "{filename}: the file is empty; upload a CSV with a header row and at least two data rows"
+        )));
+    }
+    let limits = state.config.limits;
+    if upload.bytes.len() > limits.max_upload_bytes {
+        return Err(too_large(&filename, limits.max_upload_bytes));
+    }
+    let name = upload
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| default_name(&filename));
+    // Parsing and converting 100k rows is CPU work: keep it off the async workers.
+    let parse_name = filename.clone();
+    let (bytes, profiles, rows) = tokio::task::spawn_blocking(move || {
+        let table = ingest::read_csv(&upload.bytes)
+            .map_err(|e| AppError::BadInput(format!("{parse_name}: {e}")))?;
+        if table.n_rows > limits.max_rows {
+            return Err(AppError::BadInput(format!(
+                "{parse_name}: {} data rows is more than the limit of {} (MAX_ROWS)",
+                table.n_rows, limits.max_rows
+            )));
+        }
+        if table.headers.len() > limits.max_columns {
+            return Err(AppError::BadInput(format!(
+                "{parse_name}: {} columns is more than the limit of {} (MAX_COLUMNS)",
+                table.headers.len(),
+                limits.max_columns
+            )));
+        }
+        let profiles = table.column_profiles();
+        let rows: Vec<serde_json::Value> = (0..table.n_rows)
+            .map(|i| serde_json::Value::Object(table.row_json(i)))
+            .collect();
+        Ok((upload.bytes, profiles, rows))
+    })
+    .await??;
+    let columns = serde_json::to_value(&profiles).map_err(|e| AppError::Internal(e.into()))?;
+    let mut conn = state.conn().await?;
+    let stored = db::datasets::insert_with_rows(
+        &mut conn,
+        db::datasets::NewDataset {
+            name: &name,
+            filename: &filename,
+            byte_size: bytes.len() as i64,
+            row_count: rows.len() as i32,
+            column_profiles: columns,
+            raw_file: &bytes,
+        },
+        rows,
+    )
+    .await?;
+    tracing::info!(dataset = stored.id, rows = stored.row_count, %filename, "stored dataset");
+    Dataset::from_row(stored)
+}
+
+pub fn too_large(filename: &str, limit: usize) -> AppError {
+    AppError::TooLarge(format!(
+        "{filename} is larger than the upload limit of {} (MAX_UPLOAD_BYTES)",
+        human_bytes(limit)
+    ))
+}
+
+pub fn human_bytes(n: usize) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    if n as f64 >= MIB {
+        format!("{:.1} MiB", n as f64 / MIB)
+    } else if n >= 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Keeps only the last path component, so names are safe to show and to put in headers.
+fn sanitize_filename(filename: &str) -> String {
+    let base = filename.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .collect();
+    if clean.is_empty() {
+        "upload.csv".to_string()
+    } else {
+        clean
+    }
+}
+
+fn default_name(filename: &str) -> String {
+    filename
+        .strip_suffix(".csv")
+        .or_else(|| filename.strip_suffix(".CSV"))
+        .unwrap_or(filename)
+        .to_string()
+}
+
+pub async fn get(state: &AppState, id: i64) -> AppResult<Dataset> {
+    let mut conn = state.conn().await?;
+    match db::datasets::find(&mut conn, id).await? {
+        Some(row) if !row.deleting => Dataset::from_row(row),
+        _ => Err(AppError::not_found(format!("dataset {id}"))),
+    }
+}
+
+pub async fn list(state: &AppState, page: &PageRequest) -> AppResult<Page<Dataset>> {
+    let limit = page.limit();
+    let mut conn = state.conn().await?;
+    let rows = db::datasets::page(&mut conn, page.after_key()?, limit as i64 + 1).await?;
+    let total = db::datasets::count(&mut conn).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| Ok((row.id, Dataset::from_row(row)?)))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page::from_probe(items, limit, total))
+}
+
+/// How many runs each dataset has.
+pub async fn run_counts(
+    state: &AppState,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, i64>> {
+    let mut conn = state.conn().await?;
+    Ok(db::runs::count_by_dataset(&mut conn, ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The first rows as parsed, for previews.
+pub async fn preview(state: &AppState, id: i64, limit: usize) -> AppResult<Vec<serde_json::Value>> {
+    let mut conn = state.conn().await?;
+    Ok(db::datasets::preview(&mut conn, id, limit.min(1_000) as i64).await?)
+}
+
+/// The file exactly as uploaded.
+pub async fn raw_file(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
+    let mut conn = state.conn().await?;
+    db::datasets::raw_file(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("dataset {id}")))
+}
+
+/// Deletes a dataset with its rows, runs and assignments. The dataset is first marked, in its
+/// own transaction, so that runs asked for while the delete proceeds are refused.
+pub async fn delete(state: &AppState, id: i64) -> AppResult<()> {
+    let mut conn = state.conn().await?;
+    if !db::datasets::mark_deleting(&mut conn, id).await? {
+        return Err(AppError::not_found(format!("dataset {id}")));
+    }
+    db::datasets::delete(&mut conn, id).await?;
+    tracing::info!(dataset = id, "deleted dataset");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_lose_their_path() {
+        assert_eq!(
+            sanitize_filename("C:\\Users\\a\\customers.csv"),
+            "customers.csv"
+        );
+        assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_filename(""), "upload.csv");
+        assert_eq!(default_name("customers.csv"), "customers");
+    }
+}

@@ -1,0 +1,10 @@
+//! Operations every interface shares: GraphQL resolvers, REST handlers and web pages call these
+//! and only map their results. Business rules and limits live here, SQL lives in `db`.
+
+pub mod assignments;
+pub mod charts;
+pub mod datasets;
+pub mod page;
+pub mod runs;
+
+pub use page::{Page, PageRequest};

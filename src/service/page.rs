@@ -1,0 +1,97 @@
+//! Keyset pagination shared by every list (GraphQL connections, REST lists, web tables).
+
+/// Largest page any list returns, whatever the caller asks.
+pub const MAX_PAGE: usize = 1_000;
+pub const DEFAULT_PAGE: usize = 50;
+
+/// Which page: at most `first` items after the opaque cursor `after`.
+#[derive(Clone, Debug, Default)]
+pub struct PageRequest {
+    pub first: Option<usize>,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn limit(&self) -> usize {
+        self.first.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE)
+    }
+
+    /// The key after which the page starts. Cursors are the decimal key, base64-encoded so that
+    /// clients treat them as opaque.
+    pub fn after_key(&self) -> Result<Option<i64>, crate::error::AppError> {
+        self.after.as_deref().map(decode_cursor).transpose()
+    }
+}
+
+pub fn encode_cursor(key: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<i64, crate::error::AppError> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            crate::error::AppError::BadInput(format!(
+                "`{cursor}` is not a cursor from this list; pass an endCursor you received"
+            ))
+        })
+}
+
+/// One page of items, each with its key.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<(i64, T)>,
+    pub has_next_page: bool,
+    pub total_count: i64,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched items: the extra one only says there is more.
+    pub fn from_probe(mut items: Vec<(i64, T)>, limit: usize, total_count: i64) -> Page<T> {
+        let has_next_page = items.len() > limit;
+        items.truncate(limit);
+        Page {
+            items,
+            has_next_page,
+            total_count,
+        }
+    }
+
+    pub fn end_cursor(&self) -> Option<String> {
+        self.items.last().map(|(key, _)| encode_cursor(*key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert!(decode_cursor("not a cursor!").is_err());
+    }
+
+    #[test]
+    fn limit_is_capped() {
+        let req = PageRequest {
+            first: Some(1_000_000),
+            after: None,
+        };
+        assert_eq!(req.limit(), MAX_PAGE);
+        assert_eq!(PageRequest::default().limit(), DEFAULT_PAGE);
+    }
+
+    #[test]
+    fn probe_item_sets_has_next_page() {
+        let page = Page::from_probe(vec![(3, ()), (2, ()), (1, ())], 2, 3);
+        assert!(page.has_next_page);
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.end_cursor(), Some(encode_cursor(2)));
+    }
+}

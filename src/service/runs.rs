@@ -1,0 +1,409 @@
+//! Clustering runs: queue one, read, list, cancel, delete, and render their charts.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::db;
+use crate::db::runs::{RunFilter, status};
+use crate::engine::pipeline::{FeatureConfig, Metrics};
+use crate::engine::profile::SegmentProfile;
+use crate::engine::quality::KSweep;
+use crate::engine::{Merge, Method, Metric};
+use crate::error::{AppError, AppResult};
+use crate::service::{Page, PageRequest, datasets};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => status::QUEUED,
+            RunStatus::Running => status::RUNNING,
+            RunStatus::Succeeded => status::SUCCEEDED,
+            RunStatus::Failed => status::FAILED,
+            RunStatus::Cancelled => status::CANCELLED,
+        }
+    }
+
+    pub fn parse(s: &str) -> AppResult<RunStatus> {
+        Ok(match s {
+            status::QUEUED => RunStatus::Queued,
+            status::RUNNING => RunStatus::Running,
+            status::SUCCEEDED => RunStatus::Succeeded,
+            status::FAILED => RunStatus::Failed,
+            status::CANCELLED => RunStatus::Cancelled,
+            other => {
+                return Err(AppError::BadInput(format!(
+                    "unknown run status `{other}`; expected queued, running, succeeded, failed or cancelled"
+                )));
+            }
+        })
+    }
+
+    pub fn is_final(self) -> bool {
+        status::is_final(self.as_str())
+    }
+}
+
+/// Columns the caller chose, as stored in `clustering_runs.params`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FeatureChoice {
+    /// Only these columns (when set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// Never these columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+/// A run as every interface shows it.
+#[derive(Clone, Debug)]
+pub struct Run {
+    pub id: i64,
+    pub dataset_id: i64,
+    pub method: Method,
+    pub metric: Metric,
+    pub n_clusters: Option<i32>,
+    pub distance_threshold: Option<f64>,
+    pub use_pca: bool,
+    pub pca_components: Option<i32>,
+    pub pca_variance: Option<f64>,
+    pub features: FeatureChoice,
+    pub status: RunStatus,
+    pub stage: Option<String>,
+    pub progress: f64,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub feature_config: Option<FeatureConfig>,
+    pub metrics: Option<Metrics>,
+    pub profiles: Vec<SegmentProfile>,
+    pub k_sweep: Option<KSweep>,
+    /// Seconds per engine stage.
+    pub timings: Option<serde_json::Value>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    id: i64,
+    what: &str,
+    value: Option<serde_json::Value>,
+) -> AppResult<Option<T>> {
+    value
+        .map(|v| serde_json::from_value(v))
+        .transpose()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("run {id} has an unreadable {what}: {e}")))
+}
+
+impl Run {
+    pub fn from_row(row: db::runs::RunRow) -> AppResult<Run> {
+        let id = row.id;
+        let internal = |what: &str, e: String| {
+            AppError::Internal(anyhow::anyhow!("run {id} has an invalid {what}: {e}"))
+        };
+        Ok(Run {
+            id,
+            dataset_id: row.dataset_id,
+            method: row.linkage.parse().map_err(|e| internal("linkage", e))?,
+            metric: row.metric.parse().map_err(|e| internal("metric", e))?,
+            n_clusters: row.n_clusters,
+            distance_threshold: row.distance_threshold,
+            use_pca: row.use_pca,
+            pca_components: row.pca_components,
+            pca_variance: row.pca_variance,
+            features: decode(id, "feature choice", Some(row.params))?.unwrap_or_default(),
+            status: RunStatus::parse(&row.status)?,
+            stage: row.stage,
+            progress: row.progress,
+            error: row.error,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            feature_config: decode(id, "feature configuration", row.feature_config)?,
+            metrics: decode(id, "metrics", row.metrics)?,
+            profiles: decode(id, "profiles", row.profiles)?.unwrap_or_default(),
+            k_sweep: decode(id, "k sweep", row.k_sweep)?,
+            timings: row.timings,
+        })
+    }
+
+    /// The number of segments: asked for, or found by the height cut.
+    pub fn segment_count(&self) -> Option<i32> {
+        self.metrics
+            .as_ref()
+            .map(|m| m.n_clusters as i32)
+            .or(self.n_clusters)
+    }
+}
+
+/// What a caller asks for when starting a run.
+#[derive(Clone, Debug)]
+pub struct TrainRequest {
+    pub dataset_id: i64,
+    pub method: Method,
+    pub metric: Metric,
+    pub n_clusters: Option<i64>,
+    pub distance_threshold: Option<f64>,
+    pub use_pca: bool,
+    pub pca_components: Option<i64>,
+    pub pca_variance: Option<f64>,
+    pub features: FeatureChoice,
+}
+
+/// Checks a request against its dataset and queues it. Returns the queued run at once; the
+/// worker of some process picks it up.
+pub async fn train(state: &AppState, req: TrainRequest) -> AppResult<Run> {
+    let dataset = datasets::get(state, req.dataset_id).await?;
+    validate(&dataset, &req)?;
+    let new = db::runs::NewRun {
+        dataset_id: req.dataset_id,
+        linkage: req.method.as_str().to_string(),
+        metric: req.metric.as_str().to_string(),
+        n_clusters: req.n_clusters.map(|k| k as i32),
+        distance_threshold: req.distance_threshold,
+        use_pca: req.use_pca,
+        pca_components: req.pca_components.map(|c| c as i32),
+        pca_variance: req.pca_variance,
+        params: serde_json::to_value(&req.features).map_err(|e| AppError::Internal(e.into()))?,
+    };
+    let mut conn = state.conn().await?;
+    let row = db::runs::insert_queued(&mut conn, new)
+        .await?
+        .ok_or_else(|| {
+            AppError::Conflict(format!(
+                "dataset {} is being deleted; upload it again to run on it",
+                req.dataset_id
+            ))
+        })?;
+    tracing::info!(run = row.id, dataset = row.dataset_id, linkage = %row.linkage, "queued run");
+    Run::from_row(row)
+}
+
+/// Rejects what would certainly fail, with a message naming the parameter.
+fn validate(dataset: &datasets::Dataset, req: &TrainRequest) -> AppResult<()> {
+    use crate::engine::ingest::ColumnKind;
+    let bad = |msg: String| Err(AppError::BadInput(msg));
+    if req.method.requires_euclidean() && req.metric != Metric::Euclidean {
+        return bad(format!(
+            "{} linkage works on Euclidean distance only; use metric euclidean or another linkage",
+            req.method
+        ));
+    }
+    match (req.n_clusters, req.distance_threshold) {
+        (None, None) => {
+            return bad(
+                "give nClusters (the number of segments) or distanceThreshold (a height cut)"
+                    .into(),
+            );
+        }
+        (Some(_), Some(_)) => {
+            return bad("give either nClusters or distanceThreshold, not both".into());
+        }
+        (Some(k), None) if k < 2 => return bad(format!("nClusters must be at least 2, got {k}")),
+        (Some(k), None) if k > dataset.row_count => {
+            return bad(format!(
+                "nClusters is {k} but dataset {} has only {} rows",
+                dataset.id, dataset.row_count
+            ));
+        }
+        (None, Some(h)) if !(h.is_finite() && h > 0.0) => {
+            return bad(format!(
+                "distanceThreshold must be a positive number, got {h}"
+            ));
+        }
+        _ => {}
+    }
+    if dataset.row_count < 2 {
+        return bad(format!(
+            "dataset {} has fewer than 2 rows; nothing to cluster",
+            dataset.id
+        ));
+    }
+    if let Some(c) = req.pca_components {
+        if c < 1 {
+            return bad(format!("pcaComponents must be at least 1, got {c}"));
+        }
+    }
+    if let Some(v) = req.pca_variance {
+        if !(v > 0.0 && v <= 1.0) {
+            return bad(format!(
+                "pcaVariance is a fraction of variance to keep, in (0, 1]; got {v}"
+            ));
+        }
+    }
+    let names = || {
+        dataset
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for name in req
+        .features
+        .include
+        .iter()
+        .flatten()
+        .chain(&req.features.exclude)
+    {
+        if dataset.column(name).is_none() {
+            return bad(format!(
+                "unknown feature `{name}`; the dataset's columns are {}",
+                names()
+            ));
+        }
+    }
+    let usable = dataset.columns.iter().filter(|c| {
+        matches!(c.kind, ColumnKind::Numeric | ColumnKind::Categorical)
+            && req
+                .features
+                .include
+                .as_ref()
+                .is_none_or(|inc| inc.contains(&c.name))
+            && !req.features.exclude.contains(&c.name)
+    });
+    if usable.count() == 0 {
+        return bad(format!(
+            "no usable feature is left: choose at least one numeric or categorical column ({})",
+            names()
+        ));
+    }
+    Ok(())
+}
+
+pub async fn get(state: &AppState, id: i64) -> AppResult<Run> {
+    let mut conn = state.conn().await?;
+    let row = db::runs::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("run {id}")))?;
+    Run::from_row(row)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunQuery {
+    pub dataset_id: Option<i64>,
+    pub status: Option<RunStatus>,
+}
+
+pub async fn list(state: &AppState, query: &RunQuery, page: &PageRequest) -> AppResult<Page<Run>> {
+    let limit = page.limit();
+    let filter = RunFilter {
+        dataset_id: query.dataset_id,
+        status: query.status.map(|s| s.as_str().to_string()),
+    };
+    let mut conn = state.conn().await?;
+    let rows = db::runs::page(&mut conn, &filter, page.after_key()?, limit as i64 + 1).await?;
+    let total = db::runs::count(&mut conn, &filter).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| Ok((row.id, Run::from_row(row)?)))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Page::from_probe(items, limit, total))
+}
+
+/// Cancels a queued run at once; a running one stops within a second or two.
+pub async fn cancel(state: &AppState, id: i64) -> AppResult<Run> {
+    let mut conn = state.conn().await?;
+    let row = db::runs::request_cancel(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("run {id}")))?;
+    let run = Run::from_row(row)?;
+    if run.status == RunStatus::Cancelled {
+        crate::jobs::progress::publish_state(&mut conn, &run).await;
+    }
+    Ok(run)
+}
+
+/// Deletes a run and its assignments. A running run notices at its next heartbeat and stops.
+pub async fn delete(state: &AppState, id: i64) -> AppResult<()> {
+    let mut conn = state.conn().await?;
+    if !db::runs::delete(&mut conn, id).await? {
+        return Err(AppError::not_found(format!("run {id}")));
+    }
+    tracing::info!(run = id, "deleted run");
+    Ok(())
+}
+
+/// Encodes a linkage matrix for storage: little-endian f64 rows `left, right, height, size`.
+pub fn encode_linkage(z: &[Merge]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(z.len() * 32);
+    for m in z {
+        for v in [m.left as f64, m.right as f64, m.height, m.size as f64] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+pub fn decode_linkage(bytes: &[u8]) -> Vec<Merge> {
+    bytes
+        .chunks_exact(32)
+        .map(|row| {
+            let f = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&row[i * 8..i * 8 + 8]);
+                f64::from_le_bytes(b)
+            };
+            Merge {
+                left: f(0) as usize,
+                right: f(1) as usize,
+                height: f(2),
+                size: f(3) as usize,
+            }
+        })
+        .collect()
+}
+
+/// Encodes 2-D map points as little-endian f32 pairs (plenty of precision for a scatter plot).
+pub fn encode_points(points: &[[f64; 2]]) -> Vec<u8> {
+    points
+        .iter()
+        .flat_map(|[x, y]| [*x as f32, *y as f32])
+        .flat_map(f32::to_le_bytes)
+        .collect()
+}
+
+pub fn decode_points(bytes: &[u8]) -> Vec<[f64; 2]> {
+    bytes
+        .chunks_exact(8)
+        .map(|p| {
+            let x = f32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+            let y = f32::from_le_bytes([p[4], p[5], p[6], p[7]]);
+            [x as f64, y as f64]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linkage_round_trips() {
+        let z = vec![
+            Merge {
+                left: 0,
+                right: 1,
+                height: 0.5,
+                size: 2,
+            },
+            Merge {
+                left: 2,
+                right: 3,
+                height: 1.25,
+                size: 3,
+            },
+        ];
+        assert_eq!(decode_linkage(&encode_linkage(&z)), z);
+        let points = vec![[0.5, -1.0], [2.0, 3.25]];
+        assert_eq!(decode_points(&encode_points(&points)), points);
+    }
+}

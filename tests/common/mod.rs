@@ -1,0 +1,287 @@
+//! Test harness: a fresh PostgreSQL database per test, cloned from a migrated template, and a
+//! real HTTP server on a free local port.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use diesel::sql_types::Text;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use segmentiq::app::AppState;
+use segmentiq::config::Config;
+use tokio::sync::Mutex;
+
+/// The server the tests use: `TEST_DATABASE_URL`'s server (default: the local one).
+pub fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@localhost:5432".into())
+}
+
+const TEMPLATE: &str = "segmentiq_test_template";
+
+/// Serialises template creation across the tests of one binary; an advisory lock does the same
+/// across test binaries running at once.
+static TEMPLATE_READY: OnceLock<Mutex<bool>> = OnceLock::new();
+
+async fn admin() -> AsyncPgConnection {
+    AsyncPgConnection::establish(&format!("{}/postgres", server_url()))
+        .await
+        .expect("PostgreSQL must be running for these tests (see README)")
+}
+
+async fn ensure_template() {
+    let mut ready = TEMPLATE_READY
+        .get_or_init(|| Mutex::new(false))
+        .lock()
+        .await;
+    if *ready {
+        return;
+    }
+    let mut conn = admin().await;
+    diesel::sql_query("SELECT pg_advisory_lock(724319)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // Always rebuild the template once per test binary, so it matches this build's migrations.
+    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await;
+    diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let url = format!("{}/{TEMPLATE}", server_url());
+    let pool = segmentiq::db::pool(&url, 1).unwrap();
+    segmentiq::db::migrate(&pool).await.unwrap();
+    pool.close();
+    drop(pool);
+    diesel::sql_query("SELECT pg_advisory_unlock(724319)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    *ready = true;
+}
+
+/// A fresh migrated database; dropped by [`TestDb::drop_now`] or left for inspection on failure.
+#[derive(Clone)]
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+pub async fn fresh_db() -> TestDb {
+    ensure_template().await;
+    let name = format!(
+        "segmentiq_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let mut conn = admin().await;
+    diesel::sql_query("SELECT pg_advisory_lock(724319)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await;
+    // CREATE DATABASE ... TEMPLATE needs no other session on the template: hold the lock.
+    diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query("SELECT pg_advisory_unlock(724319)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    TestDb {
+        url: format!("{}/{name}", server_url()),
+        name,
+    }
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl TestDb {
+    pub async fn drop_now(self) {
+        let mut conn = admin().await;
+        let _ = diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut conn)
+        .await;
+    }
+
+    /// Runs a query returning one text value, for checks that bypass the API.
+    pub async fn scalar(&self, sql: &str) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct One {
+            #[diesel(sql_type = Text)]
+            v: String,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();
+        diesel::sql_query(format!("SELECT ({sql})::text AS v"))
+            .get_result::<One>(&mut conn)
+            .await
+            .unwrap()
+            .v
+    }
+}
+
+/// A running server on its own database.
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    owns_db: bool,
+    server: tokio::task::JoinHandle<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub fn config_for(db: &TestDb, extra: &[(&str, &str)]) -> Config {
+    let url = db.url.clone();
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(move |name| {
+        if name == "DATABASE_URL" {
+            return Some(url.clone());
+        }
+        extra
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap()
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts a server with extra configuration variables (e.g. `MAX_UPLOAD_BYTES`).
+    pub async fn start_with(vars: &[(&str, &str)]) -> TestApp {
+        let db = fresh_db().await;
+        let mut app = Self::start_on(&db, vars).await;
+        app.owns_db = true;
+        app
+    }
+
+    /// Starts another server on an existing database (a second replica).
+    pub async fn start_on(db: &TestDb, vars: &[(&str, &str)]) -> TestApp {
+        let db = db.clone();
+        let config = config_for(&db, vars);
+        let pool = segmentiq::db::pool(&config.database_url, 4).unwrap();
+        let state = AppState::new(pool, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server_state = state.clone();
+        let server = tokio::spawn(async move {
+            segmentiq::server::serve(server_state, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp {
+            base,
+            db,
+            state,
+            client: reqwest::Client::new(),
+            owns_db: false,
+            server,
+            stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts a GraphQL query and returns the whole response body.
+    pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        self.client
+            .post(self.url("/graphql"))
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads CSV text through the REST API; returns (status, body).
+    pub async fn upload(&self, filename: &str, csv: &[u8]) -> (u16, serde_json::Value) {
+        let part = reqwest::multipart::Part::bytes(csv.to_vec()).file_name(filename.to_string());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let resp = self
+            .client
+            .post(self.url("/api/v1/datasets/upload"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Waits until a run reaches a final status (via REST polling) and returns it.
+    pub async fn wait_for_run(&self, id: i64) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let run: serde_json::Value = self
+                .client
+                .get(self.url(&format!("/api/v1/clustering/runs/{id}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if matches!(
+                run["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
+                return run;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {id} did not finish: {run}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.server).await;
+        self.state.pool.close();
+        if self.owns_db {
+            self.db.drop_now().await;
+        }
+    }
+}
+
+/// A small customer table with clear segments.
+pub fn customers_csv(rows: usize) -> String {
+    let mut out = String::from("customer_id,age,gender,region,total_spend,visit_frequency\n");
+    let regions = ["Addis Ababa", "Oromia", "Amhara", "Tigray"];
+    for i in 0..rows {
+        let group = i % 3;
+        let age = 20 + group * 15 + (i * 7) % 9;
+        let spend = 2000.0 + group as f64 * 4000.0 + ((i * 37) % 500) as f64;
+        let visits = 2 + group * 4 + (i % 3);
+        let gender = if i % 2 == 0 { "Female" } else { "Male" };
+        out.push_str(&format!(
+            "C{i:05},{age},{gender},{},{spend:.1},{visits}\n",
+            regions[(i + group) % regions.len()]
+        ));
+    }
+    out
+}

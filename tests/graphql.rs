@@ -1,0 +1,329 @@
+//! The GraphQL API over real HTTP and websockets against a real PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestApp, customers_csv};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// Uploads through the GraphQL multipart request spec.
+async fn upload(app: &TestApp, filename: &str, csv: &[u8]) -> Value {
+    upload_named(app, filename, csv, None).await
+}
+
+async fn upload_named(app: &TestApp, filename: &str, csv: &[u8], name: Option<&str>) -> Value {
+    let operations = json!({
+        "query": "mutation($file: Upload!, $name: String) { uploadDataset(file: $file, name: $name) { id name rowCount columns { name kind missing distinct numeric { min max mean } topValues { value count } } } }",
+        "variables": { "file": null, "name": name }
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(csv.to_vec()).file_name(filename.to_string()),
+        );
+    app.client
+        .post(app.url("/graphql"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Opens a graphql-transport-ws connection and subscribes to a run's progress.
+async fn subscribe(base: &str, run_id: &str) -> impl futures::Stream<Item = Value> {
+    let mut request = format!("{}/graphql/ws", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::text(
+        json!({"type": "connection_init", "payload": {}}).to_string(),
+    ))
+    .await
+    .unwrap();
+    let ack = ws.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    ws.send(Message::text(json!({
+        "id": "1", "type": "subscribe",
+        "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { runId status stage fraction message } }", "variables": { "id": run_id } }
+    }).to_string())).await.unwrap();
+    futures::stream::unfold(ws, |mut ws| async move {
+        loop {
+            let msg = ws.next().await?.ok()?;
+            let Ok(text) = msg.to_text() else { continue };
+            let v: Value = serde_json::from_str(text).ok()?;
+            match v["type"].as_str() {
+                Some("next") => return Some((v["payload"]["data"]["runProgress"].clone(), ws)),
+                Some("complete") => return None,
+                Some("error") => panic!("subscription error: {v}"),
+                _ => continue,
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_train_subscribe_and_page_assignments() {
+    let app = TestApp::start().await;
+    let body = upload_named(
+        &app,
+        "customers.csv",
+        customers_csv(120).as_bytes(),
+        Some("Bole branch"),
+    )
+    .await;
+    let dataset = &body["data"]["uploadDataset"];
+    assert_eq!(dataset["name"], "Bole branch", "{body}");
+    assert_eq!(dataset["rowCount"], 120);
+    let spend = dataset["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "total_spend")
+        .unwrap();
+    assert_eq!(spend["kind"], "NUMERIC");
+    assert!(spend["numeric"]["max"].as_f64().unwrap() > spend["numeric"]["min"].as_f64().unwrap());
+    let dataset_id = dataset["id"].as_str().unwrap().to_string();
+
+    let body = app.graphql(
+        "mutation($input: TrainRunInput!) { trainRun(input: $input) { id status linkage nClusters } }",
+        json!({ "input": { "datasetId": dataset_id, "linkage": "AVERAGE", "nClusters": 3 } }),
+    ).await;
+    let run = &body["data"]["trainRun"];
+    assert_eq!(run["linkage"], "AVERAGE", "{body}");
+    assert!(matches!(
+        run["status"].as_str(),
+        Some("QUEUED" | "RUNNING" | "SUCCEEDED")
+    ));
+    let run_id = run["id"].as_str().unwrap().to_string();
+
+    let events: Vec<Value> = tokio::time::timeout(
+        Duration::from_secs(60),
+        subscribe(&app.base, &run_id).await.collect(),
+    )
+    .await
+    .expect("the subscription ends when the run ends");
+    let last = events.last().unwrap();
+    assert_eq!(last["status"], "SUCCEEDED", "{events:?}");
+    assert_eq!(last["fraction"], 1.0);
+    let fractions: Vec<f64> = events
+        .iter()
+        .map(|e| e["fraction"].as_f64().unwrap())
+        .collect();
+    assert!(
+        fractions.windows(2).all(|w| w[0] <= w[1]),
+        "progress never goes back: {fractions:?}"
+    );
+
+    let body = app.graphql(
+        "query($id: ID!) { run(id: $id) { status metrics { nSamples nClusters nEncodedFeatures silhouetteScore clusterSizes { cluster size } } featureConfig segments kSweep dendrogramUrl dataset { id rowCount } } }",
+        json!({ "id": run_id }),
+    ).await;
+    let run = &body["data"]["run"];
+    assert_eq!(run["metrics"]["nSamples"], 120, "{body}");
+    let sizes: Vec<i64> = run["metrics"]["clusterSizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["size"].as_i64().unwrap())
+        .collect();
+    assert_eq!(sizes.iter().sum::<i64>(), 120);
+    assert!(
+        sizes.windows(2).all(|w| w[0] >= w[1]),
+        "segment 0 is the largest: {sizes:?}"
+    );
+    assert_eq!(run["dataset"]["id"], dataset_id.as_str());
+    assert!(
+        run["dendrogramUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/dendrogram")
+    );
+
+    // Page through every assignment of segment 1 the way a dashboard would.
+    let mut after: Option<String> = None;
+    let mut seen = 0;
+    loop {
+        let body = app.graphql(
+            "query($run: ID!, $after: String) { assignments(runId: $run, cluster: 1, first: 7, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { rowIndex cluster payload } } nodes { rowIndex } } }",
+            json!({ "run": run_id, "after": after }),
+        ).await;
+        let conn = &body["data"]["assignments"];
+        assert_eq!(conn["totalCount"], sizes[1], "{body}");
+        for edge in conn["edges"].as_array().unwrap() {
+            assert_eq!(edge["node"]["cluster"], 1);
+            assert!(edge["node"]["payload"]["customer_id"].is_string());
+            seen += 1;
+        }
+        if !conn["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, sizes[1]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_carry_codes_and_actionable_messages() {
+    let app = TestApp::start().await;
+    let body = app.graphql("{ run(id: \"404\") { id } }", json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["message"], "run 404 not found");
+    let body = app
+        .graphql("{ dataset(id: \"abc\") { id } }", json!({}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    let body = app
+        .graphql("{ datasets { nodes { nope } } }", json!({}))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+
+    let created = upload(&app, "c.csv", customers_csv(12).as_bytes()).await;
+    let id = created["data"]["uploadDataset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let train = |input: Value| {
+        app.graphql(
+            "mutation($input: TrainRunInput!) { trainRun(input: $input) { id } }",
+            json!({ "input": input }),
+        )
+    };
+    let body = train(json!({ "datasetId": id, "linkage": "WARD", "nClusters": 1 })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least 2"),
+        "{body}"
+    );
+    let body = train(json!({ "datasetId": id, "linkage": "WARD", "nClusters": 13 })).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only 12 rows"),
+        "{body}"
+    );
+    let body = train(json!({ "datasetId": id, "linkage": "TRIANGLE", "nClusters": 3 })).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    let body = train(json!({ "datasetId": id, "nClusters": 3, "exclude": ["wallet"] })).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown feature `wallet`"),
+        "{body}"
+    );
+
+    // A bad CSV through GraphQL: the message names the file and line; nothing is stored.
+    let body = upload(&app, "broken.csv", b"a,b\n1,2\n3\n").await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 3"),
+        "{body}"
+    );
+    assert_eq!(app.db.scalar("SELECT count(*) FROM datasets").await, "1");
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM clustering_runs").await,
+        "0"
+    );
+
+    // Depth limit.
+    let mut deep = "id".to_string();
+    for _ in 0..4 {
+        deep = format!("runs(first: 1) {{ nodes {{ dataset {{ {deep} }} }} }}");
+    }
+    let deep = format!("{{ datasets(first: 1) {{ nodes {{ {deep} }} }} }}");
+    let body = app.graphql(&deep, json!({})).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("depth"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datasets_page_with_cursors() {
+    let app = TestApp::start().await;
+    for i in 0..5 {
+        upload(&app, &format!("d{i}.csv"), customers_csv(4).as_bytes()).await;
+    }
+    let page = |after: Value| {
+        app.graphql("query($after: String) { datasets(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } }", json!({ "after": after }))
+    };
+    let first = page(Value::Null).await;
+    let conn = &first["data"]["datasets"];
+    assert_eq!(conn["totalCount"], 5, "{first}");
+    assert_eq!(conn["nodes"][0]["name"], "d4", "newest first");
+    let mut names = vec![];
+    let mut after = Value::Null;
+    loop {
+        let body = page(after).await;
+        let conn = &body["data"]["datasets"];
+        names.extend(
+            conn["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["name"].as_str().unwrap().to_string()),
+        );
+        if !conn["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(names, ["d4", "d3", "d2", "d1", "d0"]);
+    let body = page(json!("garbage")).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .unwrap_or_default();
+    assert!(
+        committed == segmentiq::graphql::sdl(),
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    );
+}

@@ -1,0 +1,253 @@
+//! The run queue: cancellation, stale runs, graceful shutdown, and two server processes sharing
+//! one database.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{TestApp, customers_csv, fresh_db};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// Rows enough that Ward linkage, silhouette and the k-sweep take seconds.
+const BIG: usize = 20_000;
+
+async fn train(app: &TestApp, dataset_id: &Value, linkage: &str, k: usize) -> i64 {
+    let resp = app
+        .client
+        .post(app.url("/api/v1/clustering/train?wait=0"))
+        .json(&json!({ "dataset_id": dataset_id, "linkage": linkage, "n_clusters": k }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    body["id"].as_i64().unwrap_or_else(|| panic!("{body}"))
+}
+
+async fn status_of(app: &TestApp, id: i64) -> String {
+    app.db
+        .scalar(&format!(
+            "SELECT status FROM clustering_runs WHERE id = {id}"
+        ))
+        .await
+}
+
+async fn wait_for_status(app: &TestApp, id: i64, wanted: &str, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let status = status_of(app, id).await;
+        if status == wanted {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "run {id} is {status}, expected {wanted}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_running_run_stops_it_quickly() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app.upload("big.csv", customers_csv(BIG).as_bytes()).await;
+    let id = train(&app, &dataset["id"], "ward", 4).await;
+    wait_for_status(&app, id, "running", Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = tokio::time::Instant::now();
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { cancelRun(id: $id) { id status } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    wait_for_status(&app, id, "cancelled", Duration::from_secs(5)).await;
+    assert!(asked.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT count(*) FROM cluster_assignments WHERE run_id = {id}"
+            ))
+            .await,
+        "0"
+    );
+
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_of_a_dead_process_are_requeued_and_finished() {
+    let first = TestApp::start().await;
+    let (_, dataset) = first.upload("c.csv", customers_csv(40).as_bytes()).await;
+    // A run some process claimed before it died: stale heartbeat.
+    let id: i64 = first.db.scalar(&format!(
+        "(INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, worker, started_at, heartbeat_at) \
+         VALUES ({}, 'complete', 3, 'running', 'dead-host:1', now() - interval '1 hour', now() - interval '1 hour') RETURNING id)",
+        dataset["id"]
+    )).await.parse().unwrap();
+    // A replica starting now sweeps stale runs first.
+    let second = TestApp::start_on(&first.db, &[]).await;
+    let run = second.wait_for_run(id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        first
+            .db
+            .scalar(&format!(
+                "SELECT count(*) FROM cluster_assignments WHERE run_id = {id}"
+            ))
+            .await,
+        "40"
+    );
+    second.stop().await;
+    first.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_requeues_the_running_run() {
+    let db = fresh_db().await;
+    let app = TestApp::start_on(&db, &[]).await;
+    let (_, dataset) = app.upload("big.csv", customers_csv(BIG).as_bytes()).await;
+    let id = train(&app, &dataset["id"], "ward", 4).await;
+    wait_for_status(&app, id, "running", Duration::from_secs(30)).await;
+    app.stop().await;
+    let status = db
+        .scalar(&format!(
+            "SELECT status || '/' || coalesce(worker, '-') FROM clustering_runs WHERE id = {id}"
+        ))
+        .await;
+    assert_eq!(status, "queued/-");
+    db.drop_now().await;
+}
+
+/// A `segmentiq serve` child process.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_segmentiq"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "segmentiq=warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+                if r.status().is_success() {
+                    return Server { child, base };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server on port {port} did not become ready");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_trained_on_one_process_is_watched_from_another() {
+    let db = fresh_db().await;
+    let a = Server::start(&db.url).await;
+    let b = Server::start(&db.url).await;
+    let client = reqwest::Client::new();
+
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(customers_csv(8_000).into_bytes()).file_name("c.csv"),
+    );
+    let dataset: Value = client
+        .post(format!("{}/api/v1/datasets/upload", a.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body: Value = client
+        .post(format!("{}/graphql", a.base))
+        .json(&json!({
+            "query": "mutation($input: TrainRunInput!) { trainRun(input: $input) { id } }",
+            "variables": { "input": { "datasetId": dataset["id"].to_string(), "linkage": "WARD", "nClusters": 4 } }
+        }))
+        .send().await.unwrap().json().await.unwrap();
+    let run_id = body["data"]["trainRun"]["id"].as_str().unwrap().to_string();
+
+    let mut request = format!("{}/graphql/ws", b.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::text(
+        json!({"type": "connection_init"}).to_string(),
+    ))
+    .await
+    .unwrap();
+    ws.send(Message::text(json!({
+        "id": "p", "type": "subscribe",
+        "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { status stage fraction } }", "variables": { "id": run_id } }
+    }).to_string())).await.unwrap();
+    let mut statuses = vec![];
+    let watch = async {
+        while let Some(Ok(msg)) = ws.next().await {
+            let Ok(v) = serde_json::from_str::<Value>(msg.to_text().unwrap_or("")) else {
+                continue;
+            };
+            match v["type"].as_str() {
+                Some("next") => statuses.push(
+                    v["payload"]["data"]["runProgress"]["status"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                ),
+                Some("complete") => break,
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), watch)
+        .await
+        .expect("run finished within two minutes");
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("SUCCEEDED"),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.len() >= 2,
+        "progress crossed processes before the end: {statuses:?}"
+    );
+    let assigned = db
+        .scalar(&format!(
+            "SELECT count(*) FROM cluster_assignments WHERE run_id = {run_id}"
+        ))
+        .await;
+    assert_eq!(assigned, "8000");
+    drop(a);
+    drop(b);
+    db.drop_now().await;
+}

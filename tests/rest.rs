@@ -1,0 +1,421 @@
+//! The predecessor's REST API over real HTTP against a real PostgreSQL.
+
+mod common;
+
+use common::{TestApp, customers_csv};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_train_and_read_results_like_the_predecessor() {
+    let app = TestApp::start().await;
+    let (status, dataset) = app
+        .upload("customers.csv", customers_csv(60).as_bytes())
+        .await;
+    assert_eq!(status, 201, "{dataset}");
+    assert_eq!(dataset["row_count"], 60);
+    assert_eq!(dataset["name"], "customers");
+    let kinds: Vec<_> = dataset["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("customer_id".into(), "identifier".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("total_spend".into(), "numeric".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("region".into(), "categorical".into())),
+        "{kinds:?}"
+    );
+
+    // The seed README's train request, verbatim body.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/clustering/train"))
+        .header("Content-Type", "application/json")
+        .body(format!(
+            r#"{{ "dataset_id": {}, "linkage": "ward", "n_clusters": 4, "use_pca": false }}"#,
+            dataset["id"]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let run: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["linkage"], "ward");
+    assert_eq!(run["n_clusters"], 4);
+    let metrics = &run["metrics"];
+    assert_eq!(metrics["n_samples"], 60);
+    assert_eq!(metrics["n_clusters"], 4);
+    // 3 numeric + gender (2 levels) + region (4 levels).
+    assert_eq!(metrics["n_encoded_features"], 9, "{metrics}");
+    let score = metrics["silhouette_score"].as_f64().unwrap();
+    assert!((-1.0..=1.0).contains(&score));
+    let sizes = metrics["cluster_sizes"].as_object().unwrap();
+    assert_eq!(sizes.len(), 4);
+    assert_eq!(sizes.values().map(|v| v.as_i64().unwrap()).sum::<i64>(), 60);
+    let config = &run["feature_config"];
+    assert_eq!(config["pca_applied"], false);
+    assert!(
+        config["numeric_features"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("total_spend"))
+    );
+    assert!(
+        config["categorical_features"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("region"))
+    );
+    let run_id = run["id"].as_i64().unwrap();
+
+    // Dendrogram PNG, rendered on request.
+    let png = app
+        .client
+        .get(app.url(run["dendrogram_path"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let bytes = png.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 1000);
+
+    // Assignments in the seed's shape, one per row, with the original row.
+    let rows: Vec<serde_json::Value> = app
+        .client
+        .get(app.url(&format!("/api/v1/clustering/runs/{run_id}/assignments")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 60);
+    assert_eq!(rows[0]["row_index"], 0);
+    assert_eq!(rows[0]["payload"]["customer_id"], "C00000");
+    let labels: std::collections::HashSet<i64> = rows
+        .iter()
+        .map(|r| r["cluster_label"].as_i64().unwrap())
+        .collect();
+    assert_eq!(labels, (0..4).collect());
+
+    // CSV download: header plus one line per row.
+    let csv = app
+        .client
+        .get(app.url(&format!("/api/v1/clustering/runs/{run_id}/assignments.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), 61);
+    assert!(text.starts_with(
+        "row_index,cluster,customer_id,age,gender,region,total_spend,visit_frequency\n"
+    ));
+
+    // Lists.
+    let runs: Vec<serde_json::Value> = app
+        .client
+        .get(app.url("/api/v1/clustering/runs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    let datasets: Vec<serde_json::Value> = app
+        .client
+        .get(app.url("/api/v1/datasets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(datasets.len(), 1);
+
+    // The BI view has the seed's shape.
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT count(*) FROM cluster_assignments_v WHERE run_id = {run_id}"
+            ))
+            .await,
+        "60"
+    );
+
+    // Deleting the dataset takes its runs along.
+    let del = app
+        .client
+        .delete(app.url(&format!("/api/v1/datasets/{}", dataset["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status().as_u16(), 204);
+    let gone = app
+        .client
+        .get(app.url(&format!("/api/v1/clustering/runs/{run_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 404);
+    assert_eq!(
+        app.db
+            .scalar("SELECT count(*) FROM cluster_assignments")
+            .await,
+        "0"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_uploads_are_refused_clearly_and_lose_nothing() {
+    let app = TestApp::start_with(&[("MAX_UPLOAD_BYTES", "20000")]).await;
+    let (status, good) = app.upload("good.csv", customers_csv(20).as_bytes()).await;
+    assert_eq!(status, 201);
+    let before = app.db.scalar("SELECT count(*) FROM dataset_rows").await;
+
+    // A ragged row: the error names the file and the line.
+    let (status, body) = app.upload("ragged.csv", b"a,b,c\n1,2,3\n4,5\n").await;
+    assert_eq!(status, 422, "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("ragged.csv") && detail.contains("line 3"),
+        "{detail}"
+    );
+
+    // Not UTF-8.
+    let (status, body) = app
+        .upload(
+            "latin1.csv",
+            b"name,city\nAbebe,Adama\nT\xe9wodros,Gondar\n",
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("line 3"),
+        "{body}"
+    );
+
+    // Empty.
+    let (status, body) = app.upload("empty.csv", b"").await;
+    assert_eq!(status, 422);
+    assert!(body["detail"].as_str().unwrap().contains("empty"), "{body}");
+
+    // Over the limit: refused while streaming.
+    let (status, body) = app.upload("big.csv", customers_csv(2000).as_bytes()).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("MAX_UPLOAD_BYTES"),
+        "{body}"
+    );
+
+    // Wrong content type.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/datasets/upload"))
+        .json(&json!({"file": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("multipart"),
+        "{body}"
+    );
+
+    // No `file` field.
+    let form = reqwest::multipart::Form::new().text("name", "x");
+    let resp = app
+        .client
+        .post(app.url("/api/v1/datasets/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+
+    // Nothing stored before was touched, nothing new was stored.
+    assert_eq!(app.db.scalar("SELECT count(*) FROM datasets").await, "1");
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM dataset_rows").await,
+        before
+    );
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT row_count FROM datasets WHERE id = {}",
+                good["id"]
+            ))
+            .await,
+        "20"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_train_requests_name_the_problem() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("customers.csv", customers_csv(10).as_bytes())
+        .await;
+    let id = dataset["id"].as_i64().unwrap();
+    let train = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .post(app.url("/api/v1/clustering/train?wait=0"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap();
+            (
+                status,
+                body["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+    };
+    let (s, d) = train(json!({"dataset_id": id, "linkage": "ward", "n_clusters": 1})).await;
+    assert_eq!((s, d.contains("at least 2")), (422, true), "{d}");
+    let (s, d) = train(json!({"dataset_id": id, "linkage": "ward", "n_clusters": 11})).await;
+    assert_eq!((s, d.contains("only 10 rows")), (422, true), "{d}");
+    let (s, d) = train(json!({"dataset_id": id, "linkage": "wards", "n_clusters": 3})).await;
+    assert_eq!((s, d.contains("wards")), (422, true), "{d}");
+    let (s, d) =
+        train(json!({"dataset_id": id, "linkage": "ward", "n_clusters": 3, "features": ["spend"]}))
+            .await;
+    assert_eq!(
+        (s, d.contains("unknown feature `spend`")),
+        (422, true),
+        "{d}"
+    );
+    let (s, d) =
+        train(json!({"dataset_id": id, "linkage": "ward", "metric": "cosine", "n_clusters": 3}))
+            .await;
+    assert_eq!((s, d.contains("Euclidean")), (422, true), "{d}");
+    let (s, _) = train(json!({"dataset_id": 999, "linkage": "ward", "n_clusters": 3})).await;
+    assert_eq!(s, 404);
+    let resp = app
+        .client
+        .post(app.url("/api/v1/clustering/train"))
+        .header("Content-Type", "application/json")
+        .body("{\"dataset_id\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+
+    // A dataset being deleted takes no new runs.
+    app.db.scalar(&format!("(WITH u AS (UPDATE datasets SET deleting = TRUE WHERE id = {id} RETURNING 1) SELECT count(*) FROM u)")).await;
+    let (s, d) = train(json!({"dataset_id": id, "linkage": "ward", "n_clusters": 3})).await;
+    assert!(s == 404 || s == 409, "{s} {d}");
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM clustering_runs").await,
+        "0"
+    );
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM dataset_rows").await,
+        "10"
+    );
+
+    // Unknown ids.
+    for path in [
+        "/api/v1/datasets/12345",
+        "/api/v1/clustering/runs/777",
+        "/api/v1/clustering/runs/abc",
+        "/api/v1/clustering/runs/777/dendrogram",
+    ] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 404, "{path}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(
+            body["detail"].as_str().unwrap().contains("not"),
+            "{path}: {body}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_token_guards_rest_and_graphql() {
+    let app = TestApp::start_with(&[("API_TOKEN", "s3cret")]).await;
+    let resp = app
+        .client
+        .get(app.url("/api/v1/datasets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let resp = app
+        .client
+        .get(app.url("/api/v1/datasets"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = app.graphql("{ datasets { totalCount } }", json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{body}"
+    );
+    let ok: serde_json::Value = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth("s3cret")
+        .json(&json!({"query": "{ datasets { totalCount } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["data"]["datasets"]["totalCount"], 0, "{ok}");
+    // Health checks stay open.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    app.stop().await;
+}
