@@ -5,7 +5,7 @@
 #
 # Environment:
 #   DATABASE_ADMIN_URL  server to create the test database on (default postgres://postgres@127.0.0.1:5432)
-#   PROFILE             cargo profile to build and run: release (default) or debug
+#   PROFILE             cargo profile to build and run: debug (default; dependencies are optimised) or release
 #   CARGO_TARGET_DIR    honoured, as cargo does
 #   KEEP_DB=1           keep the database after the run (for debugging)
 # Screenshots land in test-output/screenshots/, the server log in test-output/browser-server.log.
@@ -13,7 +13,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PROFILE=${PROFILE:-release}
+PROFILE=${PROFILE:-debug}
 ADMIN_URL=${DATABASE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432}
 DB_NAME="segmentiq_browser_$$"
 OUT="$ROOT/test-output"
@@ -35,22 +35,8 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund))
 fi
 
-# 2. The binary.
-say "building ($PROFILE)"
-if [ "$PROFILE" = release ]; then
-  cargo build --release --bin segmentiq
-else
-  cargo build --bin segmentiq
-fi
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN="$TARGET_DIR/$PROFILE/segmentiq"
-[ -x "$BIN" ] || { say "no binary at $BIN"; exit 2; }
-
-# 3. A free port.
-PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-BASE_URL="http://127.0.0.1:$PORT"
-
 SERVER_PID=""
+WORK=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -63,8 +49,28 @@ cleanup() {
   else
     say "kept database $DB_NAME"
   fi
+  if [ -n "$WORK" ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+
+# 2. The binary.
+say "building ($PROFILE)"
+if [ "$PROFILE" = release ]; then
+  cargo build --release --bin segmentiq
+else
+  cargo build --bin segmentiq
+fi
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+[ -x "$TARGET_DIR/$PROFILE/segmentiq" ] || { say "no binary at $TARGET_DIR/$PROFILE/segmentiq"; exit 2; }
+# Run a private copy: a shared target directory may be rebuilt from another checkout meanwhile.
+WORK=$(mktemp -d)
+BIN="$WORK/segmentiq"
+cp "$TARGET_DIR/$PROFILE/segmentiq" "$BIN"
+
+# 3. A free port.
+PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+BASE_URL="http://127.0.0.1:$PORT"
+
 
 # 4. The server; it creates and migrates its database itself. The token is unset so the pages'
 # images and downloads (served by the API) need no credentials.

@@ -187,7 +187,9 @@
   // ---- After each swap: set up new content, move focus like a page load would ---------------
 
   function init(root) {
-    root.querySelectorAll("#run-form").forEach(function (form) {
+    var forms = Array.prototype.slice.call(root.querySelectorAll("#run-form"));
+    if (root.matches && root.matches("#run-form")) forms.push(root);
+    forms.forEach(function (form) {
       syncMode(form);
       syncMetric(form);
     });

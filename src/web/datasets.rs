@@ -174,7 +174,12 @@ fn column_row(c: &crate::engine::ingest::ColumnProfile) -> ColumnRow {
         min: stat(|n| n.min),
         mean: stat(|n| n.mean),
         max: stat(|n| n.max),
-        top: if top.is_empty() || c.kind == ColumnKind::Identifier { "—".into() } else { top },
+        // Frequent values say something about categories and small counts, not about amounts.
+        top: if top.is_empty() || c.kind == ColumnKind::Identifier || (c.numeric.is_some() && c.distinct > 20) {
+            "—".into()
+        } else {
+            top
+        },
     }
 }
 

@@ -121,7 +121,9 @@ async fn reread(state: &AppState, run_id: i64) -> Reread {
 
 /// The progress bar as an HTML fragment; htmx swaps it into the page.
 fn progress_event(event: &ProgressEvent, use_pca: bool) -> Event {
-    let html = ProgressPartial { p: ProgressView::new(event, use_pca) }
+    let mut view = ProgressView::new(event, use_pca);
+    view.oob = true;
+    let html = ProgressPartial { p: view }
         .render()
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "progress fragment failed to render");

@@ -266,6 +266,10 @@ pub struct StageChip {
 }
 
 pub struct ProgressView {
+    pub heading: &'static str,
+    pub status: String,
+    /// Also update the status badge at the top of the page (for events, not the first render).
+    pub oob: bool,
     pub percent: u32,
     pub message: String,
     pub stages: Vec<StageChip>,
@@ -303,6 +307,15 @@ impl ProgressView {
         let done_all = event.status == RunStatus::Succeeded.as_str();
         let position = current.and_then(|c| STAGES.iter().position(|s| *s == c));
         ProgressView {
+            heading: match event.status.as_str() {
+                "queued" => "Waiting to start",
+                "succeeded" => "Done",
+                "failed" => "The run failed",
+                "cancelled" => "Cancelled",
+                _ => "Finding segments",
+            },
+            status: event.status.clone(),
+            oob: false,
             percent: (event.fraction.clamp(0.0, 1.0) * 100.0).round() as u32,
             message: event.message.clone(),
             stages: STAGES
