@@ -17,7 +17,7 @@ use crate::service::{Page, PageRequest};
 use crate::web::format;
 use crate::web::render::{Hx, fragment, page};
 use crate::web::run_form::RunForm;
-use crate::web::runs::RunsTable;
+use crate::web::run_views::RunsTable;
 use crate::web::{parse_id, routes};
 
 /// The bundled sample: the predecessor's demo table, so a first-time user can try everything
@@ -125,7 +125,12 @@ pub struct DatasetPage {
 page!(DatasetPage);
 
 impl DatasetPage {
-    pub fn new(dataset: &Dataset, preview: Vec<serde_json::Value>, runs: RunsTable, form: RunForm) -> Self {
+    pub fn new(
+        dataset: &Dataset,
+        preview: Vec<serde_json::Value>,
+        runs: RunsTable,
+        form: RunForm,
+    ) -> Self {
         DatasetPage {
             d: head(dataset),
             columns: dataset.columns.iter().map(column_row).collect(),
@@ -133,7 +138,13 @@ impl DatasetPage {
                 headers: dataset.columns.iter().map(|c| c.name.clone()).collect(),
                 rows: preview
                     .iter()
-                    .map(|row| dataset.columns.iter().map(|c| format::cell(row.get(&c.name))).collect())
+                    .map(|row| {
+                        dataset
+                            .columns
+                            .iter()
+                            .map(|c| format::cell(row.get(&c.name)))
+                            .collect()
+                    })
                     .collect(),
             },
             form,
@@ -157,7 +168,9 @@ fn head(d: &Dataset) -> DatasetHead {
 
 fn column_row(c: &crate::engine::ingest::ColumnProfile) -> ColumnRow {
     let stat = |f: fn(&crate::engine::ingest::NumericSummary) -> f64| {
-        c.numeric.as_ref().map_or("—".to_string(), |n| format::number(f(n)))
+        c.numeric
+            .as_ref()
+            .map_or("—".to_string(), |n| format::number(f(n)))
     };
     let top = c
         .top_values
@@ -175,7 +188,10 @@ fn column_row(c: &crate::engine::ingest::ColumnProfile) -> ColumnRow {
         mean: stat(|n| n.mean),
         max: stat(|n| n.max),
         // Frequent values say something about categories and small counts, not about amounts.
-        top: if top.is_empty() || c.kind == ColumnKind::Identifier || (c.numeric.is_some() && c.distinct > 20) {
+        top: if top.is_empty()
+            || c.kind == ColumnKind::Identifier
+            || (c.numeric.is_some() && c.distinct > 20)
+        {
             "—".into()
         } else {
             top
@@ -183,7 +199,10 @@ fn column_row(c: &crate::engine::ingest::ColumnProfile) -> ColumnRow {
     }
 }
 
-fn dataset_rows(page: &Page<Dataset>, counts: &std::collections::HashMap<i64, i64>) -> Vec<DatasetRow> {
+fn dataset_rows(
+    page: &Page<Dataset>,
+    counts: &std::collections::HashMap<i64, i64>,
+) -> Vec<DatasetRow> {
     page.items
         .iter()
         .map(|(_, d)| DatasetRow {
@@ -212,15 +231,26 @@ pub async fn list(hx: Hx, State(state): State<AppState>, Query(q): Query<ListQue
     hx.page(datasets_page(&state, q.after, None).await)
 }
 
-async fn datasets_page(state: &AppState, after: Option<String>, error: Option<String>) -> AppResult<DatasetsPage> {
-    let request = PageRequest { first: Some(LIST_PAGE), after };
+async fn datasets_page(
+    state: &AppState,
+    after: Option<String>,
+    error: Option<String>,
+) -> AppResult<DatasetsPage> {
+    let request = PageRequest {
+        first: Some(LIST_PAGE),
+        after,
+    };
     let page = svc::list(state, &request).await?;
     let ids: Vec<i64> = page.items.iter().map(|(id, _)| *id).collect();
     let counts = svc::run_counts(state, &ids).await?;
     Ok(DatasetsPage {
         datasets: dataset_rows(&page, &counts),
         total: page.total_count,
-        next_url: page.has_next_page.then(|| page.end_cursor()).flatten().map(|c| routes::datasets_after(&c)),
+        next_url: page
+            .has_next_page
+            .then(|| page.end_cursor())
+            .flatten()
+            .map(|c| routes::datasets_after(&c)),
         upload: UploadZone::new(state, error),
         sample_action: routes::SAMPLE,
     })
@@ -246,7 +276,10 @@ pub async fn upload(
             return Err(svc::too_large("the file", limit));
         }
         let multipart = multipart.map_err(|e| {
-            AppError::BadInput(format!("the upload is not a file form ({}); choose a CSV file and try again", e.body_text()))
+            AppError::BadInput(format!(
+                "the upload is not a file form ({}); choose a CSV file and try again",
+                e.body_text()
+            ))
         })?;
         let upload = crate::rest::datasets::read_upload(multipart, limit).await?;
         svc::upload(&state, upload).await
@@ -258,7 +291,12 @@ pub async fn upload(
             let status = e.status();
             let message = e.to_string();
             if hx.partial {
-                fragment(&UploadZonePartial { upload: UploadZone::new(&state, Some(message)) }, status)
+                fragment(
+                    &UploadZonePartial {
+                        upload: UploadZone::new(&state, Some(message)),
+                    },
+                    status,
+                )
             } else {
                 match datasets_page(&state, None, Some(message)).await {
                     Ok(page) => hx.render(&page, status),
@@ -293,16 +331,34 @@ pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>)
 }
 
 /// The dataset page with a given run form (a fresh one, or one sent back with its error).
-pub async fn dataset_page(state: &AppState, id: i64, form: Option<RunForm>) -> AppResult<DatasetPage> {
+pub async fn dataset_page(
+    state: &AppState,
+    id: i64,
+    form: Option<RunForm>,
+) -> AppResult<DatasetPage> {
     let dataset = svc::get(state, id).await?;
-    let (preview, runs) = tokio::join!(svc::preview(state, id, PREVIEW_ROWS), dataset_runs(state, id));
+    let (preview, runs) = tokio::join!(
+        svc::preview(state, id, PREVIEW_ROWS),
+        dataset_runs(state, id)
+    );
     let form = form.unwrap_or_else(|| RunForm::new(&dataset));
     Ok(DatasetPage::new(&dataset, preview?, runs?, form))
 }
 
 pub async fn dataset_runs(state: &AppState, id: i64) -> AppResult<RunsTable> {
-    let query = RunQuery { dataset_id: Some(id), status: None };
-    let page = runs_svc::list(state, &query, &PageRequest { first: Some(RUNS_SHOWN), after: None }).await?;
+    let query = RunQuery {
+        dataset_id: Some(id),
+        status: None,
+    };
+    let page = runs_svc::list(
+        state,
+        &query,
+        &PageRequest {
+            first: Some(RUNS_SHOWN),
+            after: None,
+        },
+    )
+    .await?;
     Ok(RunsTable::new(id, &page))
 }
 
@@ -317,4 +373,3 @@ pub async fn delete(hx: Hx, State(state): State<AppState>, Path(id): Path<String
         Err(e) => hx.error(e),
     }
 }
-

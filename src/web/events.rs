@@ -21,7 +21,7 @@ use crate::db::notify::ProgressEvent;
 use crate::jobs::progress::event_of;
 use crate::service::runs::{self as svc, RunStatus};
 use crate::web::parse_id;
-use crate::web::runs::{ProgressPartial, ProgressView};
+use crate::web::run_views::{ProgressPartial, ProgressView};
 
 /// How often the stream re-reads the run when nothing was heard.
 const RECHECK: Duration = Duration::from_secs(5);
@@ -123,12 +123,12 @@ async fn reread(state: &AppState, run_id: i64) -> Reread {
 fn progress_event(event: &ProgressEvent, use_pca: bool) -> Event {
     let mut view = ProgressView::new(event, use_pca);
     view.oob = true;
-    let html = ProgressPartial { p: view }
-        .render()
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "progress fragment failed to render");
-            String::new()
-        });
+    let html = ProgressPartial { p: view }.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "progress fragment failed to render");
+        String::new()
+    });
     // SSE data lines cannot carry a carriage return; newlines are split into data lines.
-    Event::default().event("progress").data(html.replace('\r', ""))
+    Event::default()
+        .event("progress")
+        .data(html.replace('\r', ""))
 }

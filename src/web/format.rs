@@ -145,8 +145,8 @@ mod tests {
     #[test]
     fn numbers_are_short() {
         assert_eq!(number(42.0), "42");
-        assert_eq!(number(3.14159), "3.14");
-        assert_eq!(number(31.4159), "31.4");
+        assert_eq!(number(4.256), "4.26");
+        assert_eq!(number(42.56), "42.6");
         assert_eq!(number(12345.6), "12,346");
         assert_eq!(number(f64::NAN), "—");
     }

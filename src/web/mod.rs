@@ -11,6 +11,7 @@ mod format;
 mod render;
 pub mod routes;
 mod run_form;
+mod run_views;
 mod runs;
 
 use axum::Router;
@@ -26,7 +27,10 @@ pub fn router(state: AppState) -> Router {
         .route(routes::UPLOAD, post(datasets::upload))
         .route(routes::SAMPLE, post(datasets::sample))
         .route(routes::DATASET, get(datasets::show))
-        .route(routes::DATASET_RUNS, get(runs::runs_partial).post(runs::train))
+        .route(
+            routes::DATASET_RUNS,
+            get(runs::runs_partial).post(runs::train),
+        )
         .route(routes::DATASET_DELETE, post(datasets::delete))
         .route(routes::RUN, get(runs::show))
         .route(routes::RUN_EVENTS, get(events::run_events))
@@ -40,6 +44,9 @@ pub fn router(state: AppState) -> Router {
 /// Ids in page URLs are numbers; anything else is a page that does not exist (404), not a
 /// malformed request.
 fn parse_id(what: &str, raw: &str) -> AppResult<i64> {
-    raw.parse()
-        .map_err(|_| AppError::NotFound(format!("there is no {what} `{raw}`; {what} ids are numbers")))
+    raw.parse().map_err(|_| {
+        AppError::NotFound(format!(
+            "there is no {what} `{raw}`; {what} ids are numbers"
+        ))
+    })
 }

@@ -83,8 +83,17 @@ mod tests {
     #[test]
     fn customers_urls_join_their_query() {
         assert_eq!(run_customers(3, None, None), "/runs/3/customers");
-        assert_eq!(run_customers(3, Some(1), None), "/runs/3/customers?segment=1");
-        assert_eq!(run_customers(3, None, Some("MTA")), "/runs/3/customers?after=MTA");
-        assert_eq!(run_customers(3, Some(0), Some("MTA")), "/runs/3/customers?segment=0&after=MTA");
+        assert_eq!(
+            run_customers(3, Some(1), None),
+            "/runs/3/customers?segment=1"
+        );
+        assert_eq!(
+            run_customers(3, None, Some("MTA")),
+            "/runs/3/customers?after=MTA"
+        );
+        assert_eq!(
+            run_customers(3, Some(0), Some("MTA")),
+            "/runs/3/customers?segment=0&after=MTA"
+        );
     }
 }

@@ -210,7 +210,11 @@ impl Submission {
     }
 
     fn all(&self, name: &str) -> Vec<&str> {
-        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     fn number<T: std::str::FromStr>(&self, name: &str, label: &str) -> AppResult<Option<T>> {
@@ -225,7 +229,11 @@ impl Submission {
     /// The run the user asked for. Only the form's own shape is checked here; the service
     /// checks the values against the dataset.
     pub fn to_request(&self, dataset: &Dataset) -> AppResult<TrainRequest> {
-        let method = self.get("method").unwrap_or("ward").parse::<Method>().map_err(AppError::BadInput)?;
+        let method = self
+            .get("method")
+            .unwrap_or("ward")
+            .parse::<Method>()
+            .map_err(AppError::BadInput)?;
         let metric = self
             .get("metric")
             .unwrap_or("euclidean")
@@ -235,13 +243,17 @@ impl Submission {
         let (n_clusters, distance_threshold) = if by_height {
             let h = self.number::<f64>("distance_threshold", "The cut height")?;
             if h.is_none() {
-                return Err(AppError::BadInput("enter a cut height, or choose a number of segments".into()));
+                return Err(AppError::BadInput(
+                    "enter a cut height, or choose a number of segments".into(),
+                ));
             }
             (None, h)
         } else {
             let k = self.number::<i64>("n_clusters", "The number of segments")?;
             if k.is_none() {
-                return Err(AppError::BadInput("enter how many segments you want".into()));
+                return Err(AppError::BadInput(
+                    "enter how many segments you want".into(),
+                ));
             }
             (k, None)
         };
@@ -276,7 +288,10 @@ impl Submission {
             use_pca,
             pca_components,
             pca_variance,
-            features: FeatureChoice { include: None, exclude },
+            features: FeatureChoice {
+                include: None,
+                exclude,
+            },
         })
     }
 }

@@ -43,6 +43,7 @@ function log(...parts) {
 
 /** Screenshots the current page at desktop width, then the same URL at phone width. */
 async function shoot(page, phone, name) {
+  await assertNoHorizontalScroll(page, `${name} (desktop)`);
   await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
   const response = await phone.goto(page.url(), { waitUntil: "networkidle" });
   check(response && response.status() < 500, `${name}: phone load of ${page.url()} failed`);
@@ -50,12 +51,12 @@ async function shoot(page, phone, name) {
   await phone.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
 }
 
-/** At 375 px the page itself must not scroll sideways (wide tables scroll inside their box). */
+/** The page itself must never scroll sideways (wide tables and trees scroll inside their box). */
 async function assertNoHorizontalScroll(page, name) {
   const overflow = await page.evaluate(
     () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
   );
-  check(overflow <= 1, `${name}: the phone layout is ${overflow}px wider than the screen`);
+  check(overflow <= 1, `${name}: the layout is ${overflow}px wider than the screen`);
 }
 
 /** Drops `files` ({name, type, text}) onto the element matched by `selector`, as a user would. */
