@@ -14,3 +14,8 @@ pub use types::{Cancelled, Merge, Method, Metric, NoProgress, Progress, Stage};
 pub mod ingest;
 
 pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};
+pub mod cut;
+pub mod distance;
+pub mod linkage;
+pub mod quality;
+pub mod silhouette;
