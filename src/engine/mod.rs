@@ -17,5 +17,15 @@ pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read
 pub mod cut;
 pub mod distance;
 pub mod linkage;
+pub mod pca;
+pub mod pipeline;
+pub mod preprocess;
+pub mod profile;
 pub mod quality;
 pub mod silhouette;
+
+pub use pipeline::{
+    Cut, EngineError, FeatureConfig, FeatureSelection, Metrics, Outcome, Params, PcaSpec,
+    StageTiming, run, validate,
+};
+pub use profile::SegmentProfile;

@@ -1,0 +1,593 @@
+//! The engine's single entry point: a parsed table and run parameters in, segments out.
+//!
+//! The server's run worker, the offline `segmentiq cluster` command, tests and benchmarks all
+//! call [`run`], so every interface produces the same numbers. [`validate`] performs every
+//! check that does not need the clustering itself, so the server can reject a bad request
+//! before queueing it.
+
+use super::cut::{cut_clusters, cut_height, cut_line};
+use super::ingest::{ColumnData, ColumnKind, IngestError, Table};
+use super::linkage::{LinkageError, linkage};
+use super::pca;
+use super::preprocess::{self, Imputation};
+use super::profile::{SegmentProfile, profile_segments};
+use super::quality::{KSweep, cophenetic_correlation, k_sweep};
+use super::silhouette::{segment_means, silhouette_samples, silhouette_score};
+use super::types::{Cancelled, Merge, Method, Metric, Progress, Stage};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+pub use super::pca::PcaSpec;
+
+/// Largest number of encoded columns a run may have. One-hot encoding a free-text column with
+/// thousands of distinct values would blow up memory and time while adding nothing a segment
+/// can be described by, so such requests are refused with the column named.
+pub const MAX_ENCODED_FEATURES: usize = 1000;
+
+/// Where to cut the tree.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Cut {
+    /// Into exactly this many segments (2..=rows).
+    Clusters(usize),
+    /// At this merge height: every merge at or below it is kept.
+    Height(f64),
+}
+
+/// Which columns become features. Forced kinds are applied first; then `include` (when given)
+/// limits the candidates; then `exclude` removes columns. Identifier and constant columns are
+/// never features unless a forced kind makes them numeric or categorical.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct FeatureSelection {
+    pub include: Option<Vec<String>>,
+    pub exclude: Vec<String>,
+    /// Kinds that override detection, by column name.
+    pub kinds: Vec<(String, ColumnKind)>,
+}
+
+/// Everything a run needs besides the table.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Params {
+    pub method: Method,
+    pub metric: Metric,
+    pub cut: Cut,
+    pub pca: Option<PcaSpec>,
+    pub features: FeatureSelection,
+    /// Also score k = 2..=10 to suggest a segment count.
+    pub k_sweep: bool,
+}
+
+impl Params {
+    /// Ward linkage into `k` segments on every usable column, no PCA, with a k sweep: the
+    /// predecessor's defaults.
+    pub fn new(method: Method, k: usize) -> Self {
+        Params {
+            method,
+            metric: Metric::Euclidean,
+            cut: Cut::Clusters(k),
+            pca: None,
+            features: FeatureSelection::default(),
+            k_sweep: true,
+        }
+    }
+}
+
+/// Why a run cannot be done; every message says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(
+        "no columns are left to cluster on: every column is an identifier, constant or excluded; include at least one numeric or categorical column"
+    )]
+    NoFeatures,
+    #[error("clustering needs at least 2 rows but the table has {n}")]
+    TooFewRows { n: usize },
+    #[error("asked for {k} segments but the table has {n} rows; ask for at most {n}")]
+    TooManyClusters { k: usize, n: usize },
+    #[error("asked for {k} segments; ask for at least 2 so there is something to compare")]
+    TooFewClusters { k: usize },
+    #[error("there is no column named `{name}`; the columns are: {}", available.join(", "))]
+    UnknownColumn {
+        name: String,
+        available: Vec<String>,
+    },
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error(
+        "{method} linkage is defined for euclidean distances only, not {metric}; use the euclidean metric or average, complete, single or weighted linkage"
+    )]
+    NonEuclidean { method: Method, metric: Metric },
+    #[error("{0}")]
+    Linkage(LinkageError),
+    #[error("the run was cancelled")]
+    Cancelled,
+}
+
+impl From<Cancelled> for EngineError {
+    fn from(_: Cancelled) -> Self {
+        EngineError::Cancelled
+    }
+}
+
+impl From<LinkageError> for EngineError {
+    fn from(e: LinkageError) -> Self {
+        match e {
+            LinkageError::Cancelled => EngineError::Cancelled,
+            other => EngineError::Linkage(other),
+        }
+    }
+}
+
+/// How the table was turned into features; stored with the run and shown to users.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FeatureConfig {
+    pub numeric_features: Vec<String>,
+    pub categorical_features: Vec<String>,
+    pub identifier_columns: Vec<String>,
+    pub constant_columns: Vec<String>,
+    /// Columns left out by the user (`exclude`, or not in `include`).
+    pub excluded_columns: Vec<String>,
+    pub imputed: Vec<Imputation>,
+    pub pca_applied: bool,
+    pub pca_components: Option<usize>,
+    /// Per kept component; empty without PCA.
+    pub explained_variance_ratio: Vec<f64>,
+    /// Columns after scaling and one-hot encoding, before PCA.
+    pub n_encoded_features: usize,
+    pub encoded_feature_names: Vec<String>,
+    pub method: Method,
+    pub metric: Metric,
+}
+
+/// Quality and size figures of a run (the predecessor's names, plus more).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Metrics {
+    pub n_samples: usize,
+    pub n_clusters: usize,
+    pub n_encoded_features: usize,
+    /// Mean silhouette; `None` when it is undefined (one segment, or one row per segment).
+    pub silhouette_score: Option<f64>,
+    /// Rows per segment, segment 0 first (the largest).
+    pub cluster_sizes: Vec<usize>,
+    /// Mean silhouette per segment; empty when the silhouette is undefined.
+    pub segment_silhouettes: Vec<f64>,
+    /// Correlation between input distances and tree (cophenetic) distances.
+    pub cophenetic_correlation: Option<f64>,
+    /// Height of the cut through the tree (drawn on the dendrogram).
+    pub cut_height: f64,
+}
+
+/// Wall time of one stage.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StageTiming {
+    pub stage: Stage,
+    pub seconds: f64,
+}
+
+/// Everything a run produces.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Outcome {
+    pub feature_config: FeatureConfig,
+    pub linkage: Vec<Merge>,
+    /// Segment of every input row; 0 is the largest segment.
+    pub labels: Vec<usize>,
+    pub metrics: Metrics,
+    /// Silhouette of every row; empty when the silhouette is undefined.
+    pub silhouettes: Vec<f64>,
+    pub k_sweep: Option<KSweep>,
+    pub profiles: Vec<SegmentProfile>,
+    /// 2-D PCA coordinates of every row, for the segment map.
+    pub map: Vec<[f64; 2]>,
+    pub timings: Vec<StageTiming>,
+}
+
+/// The columns a run uses, resolved from the table and the selection.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResolvedFeatures {
+    pub numeric: Vec<usize>,
+    pub categorical: Vec<usize>,
+    pub identifiers: Vec<usize>,
+    pub constants: Vec<usize>,
+    pub excluded: Vec<usize>,
+    /// Encoded width (numeric columns plus one per categorical level).
+    pub n_encoded: usize,
+}
+
+/// Applies a [`FeatureSelection`] to a table (see its docs for the order of the rules).
+pub fn resolve_features(
+    table: &Table,
+    selection: &FeatureSelection,
+) -> Result<ResolvedFeatures, EngineError> {
+    let check = |name: &String| -> Result<usize, EngineError> {
+        table
+            .column_index(name)
+            .ok_or_else(|| EngineError::UnknownColumn {
+                name: name.clone(),
+                available: table.headers.clone(),
+            })
+    };
+    let mut kinds = table.kinds();
+    for (name, kind) in &selection.kinds {
+        let c = check(name)?;
+        if *kind == ColumnKind::Numeric && matches!(table.columns[c], ColumnData::Text(_)) {
+            return Err(EngineError::InvalidParameter(format!(
+                "column `{name}` holds text, so it cannot be treated as numeric; treat it as categorical or exclude it"
+            )));
+        }
+        kinds[c] = *kind;
+    }
+    let mut wanted = vec![selection.include.is_none(); table.headers.len()];
+    if let Some(include) = &selection.include {
+        for name in include {
+            wanted[check(name)?] = true;
+        }
+    }
+    for name in &selection.exclude {
+        wanted[check(name)?] = false;
+    }
+
+    let mut r = ResolvedFeatures::default();
+    for (c, kind) in kinds.iter().enumerate() {
+        match kind {
+            ColumnKind::Identifier => r.identifiers.push(c),
+            ColumnKind::Constant => r.constants.push(c),
+            _ if !wanted[c] => r.excluded.push(c),
+            ColumnKind::Numeric => r.numeric.push(c),
+            ColumnKind::Categorical => r.categorical.push(c),
+        }
+    }
+    if r.numeric.is_empty() && r.categorical.is_empty() {
+        return Err(EngineError::NoFeatures);
+    }
+    r.n_encoded = r.numeric.len();
+    for &c in &r.categorical {
+        let levels = preprocess::level_count(&table.columns[c]);
+        r.n_encoded += levels;
+        if r.n_encoded > MAX_ENCODED_FEATURES {
+            return Err(EngineError::InvalidParameter(format!(
+                "column `{}` has {levels} distinct values, which would make more than {MAX_ENCODED_FEATURES} encoded features; exclude it or mark it as an identifier",
+                table.headers[c]
+            )));
+        }
+    }
+    Ok(r)
+}
+
+/// Checks a run request against a table without clustering (cheap: one pass over the
+/// categorical columns). [`run`] calls it too.
+pub fn validate(table: &Table, params: &Params) -> Result<(), EngineError> {
+    validate_resolved(table, params).map(|_| ())
+}
+
+fn validate_resolved(table: &Table, params: &Params) -> Result<ResolvedFeatures, EngineError> {
+    let n = table.n_rows;
+    if n < 2 {
+        return Err(EngineError::TooFewRows { n });
+    }
+    if params.method.requires_euclidean() && params.metric != Metric::Euclidean {
+        return Err(EngineError::NonEuclidean {
+            method: params.method,
+            metric: params.metric,
+        });
+    }
+    match params.cut {
+        Cut::Clusters(k) if k < 2 => return Err(EngineError::TooFewClusters { k }),
+        Cut::Clusters(k) if k > n => return Err(EngineError::TooManyClusters { k, n }),
+        Cut::Height(h) if !(h.is_finite() && h >= 0.0) => {
+            return Err(EngineError::InvalidParameter(format!(
+                "the cut height must be a number of at least 0, not {h}"
+            )));
+        }
+        _ => {}
+    }
+    let resolved = resolve_features(table, &params.features)?;
+    match params.pca {
+        Some(PcaSpec::Components(c)) => {
+            let max = resolved.n_encoded.min(n);
+            if c == 0 || c > max {
+                return Err(EngineError::InvalidParameter(format!(
+                    "PCA asked for {c} components but this table allows 1 to {max} ({} encoded features, {n} rows)",
+                    resolved.n_encoded
+                )));
+            }
+        }
+        Some(PcaSpec::Variance(f)) if !(f > 0.0 && f <= 1.0) => {
+            return Err(EngineError::InvalidParameter(format!(
+                "the PCA variance fraction must be above 0 and at most 1 (e.g. 0.9), not {f}"
+            )));
+        }
+        _ => {}
+    }
+    Ok(resolved)
+}
+
+/// Records the wall time of each stage and forwards progress.
+struct Clock<'a> {
+    progress: &'a dyn Progress,
+    timings: Vec<StageTiming>,
+    started: Instant,
+    stage: Stage,
+}
+
+impl<'a> Clock<'a> {
+    fn start(progress: &'a dyn Progress, stage: Stage) -> Result<Self, Cancelled> {
+        progress.report(stage, 0.0)?;
+        Ok(Clock {
+            progress,
+            timings: Vec::new(),
+            started: Instant::now(),
+            stage,
+        })
+    }
+
+    /// Closes the current stage and opens the next one.
+    fn next(&mut self, stage: Stage) -> Result<(), Cancelled> {
+        self.finish()?;
+        self.stage = stage;
+        self.started = Instant::now();
+        self.progress.report(stage, 0.0)
+    }
+
+    fn finish(&mut self) -> Result<(), Cancelled> {
+        self.timings.push(StageTiming {
+            stage: self.stage,
+            seconds: self.started.elapsed().as_secs_f64(),
+        });
+        self.progress.report(self.stage, 1.0)
+    }
+}
+
+/// Runs the whole pipeline: select and encode features, optional PCA, linkage, cut,
+/// silhouette, cophenetic correlation, optional k sweep, profiles and map coordinates.
+///
+/// `progress` hears about every stage and can cancel between and within stages.
+pub fn run(
+    table: &Table,
+    params: &Params,
+    progress: &dyn Progress,
+) -> Result<Outcome, EngineError> {
+    let mut clock = Clock::start(progress, Stage::Preprocessing)?;
+    let resolved = validate_resolved(table, params)?;
+    let n = table.n_rows;
+    let encoded = preprocess::encode(table, &resolved.numeric, &resolved.categorical);
+
+    let (x, pca_fit): (Array2<f64>, Option<pca::Pca>) = match params.pca {
+        Some(spec) => {
+            clock.next(Stage::Pca)?;
+            let fit = pca::fit(encoded.matrix.view(), spec);
+            (fit.transform(encoded.matrix.view()), Some(fit))
+        }
+        None => (encoded.matrix.clone(), None),
+    };
+
+    clock.next(Stage::Linkage)?;
+    let z = linkage(x.view(), params.method, params.metric, progress)?;
+
+    clock.next(Stage::Cutting)?;
+    let (labels, cut_at) = match params.cut {
+        Cut::Clusters(k) => (cut_clusters(&z, k), cut_line(&z, k)),
+        Cut::Height(h) => (cut_height(&z, h), h),
+    };
+    let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; k];
+    for &l in &labels {
+        sizes[l] += 1;
+    }
+
+    clock.next(Stage::Silhouette)?;
+    let defined = k >= 2 && k < n;
+    let silhouettes = if defined {
+        silhouette_samples(x.view(), &labels, params.metric, progress)?
+    } else {
+        Vec::new()
+    };
+    let segment_silhouettes = if defined {
+        segment_means(&silhouettes, &labels, k)
+    } else {
+        Vec::new()
+    };
+    let cophenetic = cophenetic_correlation(x.view(), &z, params.metric, progress)?;
+
+    let sweep = if params.k_sweep {
+        clock.next(Stage::KSweep)?;
+        Some(k_sweep(x.view(), &z, params.metric, progress)?)
+    } else {
+        None
+    };
+
+    clock.next(Stage::Profiling)?;
+    let profiles = profile_segments(
+        table,
+        &labels,
+        k,
+        &resolved.numeric,
+        &resolved.categorical,
+        &segment_silhouettes,
+    );
+    let map = pca::map_coordinates(x.view());
+    clock.finish()?;
+
+    let names = |cols: &[usize]| -> Vec<String> {
+        cols.iter().map(|&c| table.headers[c].clone()).collect()
+    };
+    let n_encoded = encoded.feature_names.len();
+    let feature_config = FeatureConfig {
+        numeric_features: names(&resolved.numeric),
+        categorical_features: names(&resolved.categorical),
+        identifier_columns: names(&resolved.identifiers),
+        constant_columns: names(&resolved.constants),
+        excluded_columns: names(&resolved.excluded),
+        imputed: encoded.imputed,
+        pca_applied: pca_fit.is_some(),
+        pca_components: pca_fit.as_ref().map(pca::Pca::n_components),
+        explained_variance_ratio: pca_fit
+            .map(|p| p.explained_variance_ratio)
+            .unwrap_or_default(),
+        n_encoded_features: n_encoded,
+        encoded_feature_names: encoded.feature_names,
+        method: params.method,
+        metric: params.metric,
+    };
+    let metrics = Metrics {
+        n_samples: n,
+        n_clusters: k,
+        n_encoded_features: n_encoded,
+        silhouette_score: defined.then(|| silhouette_score(&silhouettes)),
+        cluster_sizes: sizes,
+        segment_silhouettes,
+        cophenetic_correlation: cophenetic.is_finite().then_some(cophenetic),
+        cut_height: cut_at,
+    };
+    Ok(Outcome {
+        feature_config,
+        linkage: z,
+        labels,
+        metrics,
+        silhouettes,
+        k_sweep: sweep,
+        profiles,
+        map,
+        timings: clock.timings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::NoProgress;
+    use crate::engine::ingest::read_csv;
+
+    /// Two obvious groups of customers plus an id column and a constant column.
+    fn table() -> Table {
+        let mut csv = String::from("customer_id,spend,visits,city,country\n");
+        for i in 0..12 {
+            let (spend, visits, city) = if i % 3 == 0 {
+                (9000.0 + i as f64 * 10.0, 12, "Addis Ababa")
+            } else {
+                (1500.0 + i as f64 * 7.0, 2, "Adama")
+            };
+            csv.push_str(&format!("C{i:04},{spend},{visits},{city},Ethiopia\n"));
+        }
+        read_csv(csv.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn runs_end_to_end() {
+        let t = table();
+        let out = run(&t, &Params::new(Method::Ward, 2), &NoProgress).unwrap();
+        let fc = &out.feature_config;
+        assert_eq!(fc.numeric_features, ["spend", "visits"]);
+        assert_eq!(fc.categorical_features, ["city"]);
+        assert_eq!(fc.identifier_columns, ["customer_id"]);
+        assert_eq!(fc.constant_columns, ["country"]);
+        assert_eq!(fc.n_encoded_features, 4);
+        assert_eq!(out.linkage.len(), 11);
+        assert_eq!(out.metrics.cluster_sizes, [8, 4]);
+        for (i, &l) in out.labels.iter().enumerate() {
+            assert_eq!(l, if i % 3 == 0 { 1 } else { 0 });
+        }
+        assert!(out.metrics.silhouette_score.unwrap() > 0.8);
+        assert_eq!(out.silhouettes.len(), 12);
+        assert_eq!(out.map.len(), 12);
+        assert_eq!(out.profiles[1].name, "High visits, high spend, Addis Ababa");
+        assert!(out.k_sweep.is_some());
+        let cut = out.metrics.cut_height;
+        assert!(out.linkage[9].height < cut && cut < out.linkage[10].height);
+        let json = serde_json::to_value(&out.metrics).unwrap();
+        for key in [
+            "n_samples",
+            "n_clusters",
+            "n_encoded_features",
+            "silhouette_score",
+            "cluster_sizes",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn height_cut_and_pca() {
+        let t = table();
+        let mut p = Params::new(Method::Average, 2);
+        p.cut = Cut::Height(1e9);
+        p.pca = Some(PcaSpec::Variance(0.9));
+        p.k_sweep = false;
+        let out = run(&t, &p, &NoProgress).unwrap();
+        assert_eq!(out.metrics.n_clusters, 1);
+        assert_eq!(out.metrics.silhouette_score, None);
+        assert!(out.feature_config.pca_applied);
+        assert_eq!(out.feature_config.pca_components, Some(1));
+        assert!(out.feature_config.explained_variance_ratio[0] > 0.9);
+    }
+
+    #[test]
+    fn validation_messages() {
+        let t = table();
+        let err = |p: &Params| validate(&t, p).unwrap_err().to_string();
+        assert_eq!(
+            err(&Params::new(Method::Ward, 13)),
+            "asked for 13 segments but the table has 12 rows; ask for at most 12"
+        );
+        assert!(err(&Params::new(Method::Ward, 1)).starts_with("asked for 1 segments"));
+        let mut p = Params::new(Method::Ward, 2);
+        p.metric = Metric::Manhattan;
+        assert!(err(&p).starts_with("ward linkage is defined for euclidean distances only"));
+        let mut p = Params::new(Method::Average, 2);
+        p.features.exclude = vec!["spending".into()];
+        assert!(err(&p).starts_with(
+            "there is no column named `spending`; the columns are: customer_id, spend"
+        ));
+        p.features.exclude = vec!["spend".into(), "visits".into(), "city".into()];
+        assert!(matches!(validate(&t, &p), Err(EngineError::NoFeatures)));
+        p.features.exclude.clear();
+        p.features.kinds = vec![("city".into(), ColumnKind::Numeric)];
+        assert!(err(&p).contains("column `city` holds text"));
+        p.features.kinds.clear();
+        p.pca = Some(PcaSpec::Components(5));
+        assert!(err(&p).starts_with("PCA asked for 5 components but this table allows 1 to 4"));
+        p.pca = Some(PcaSpec::Variance(1.5));
+        assert!(err(&p).contains("variance fraction"));
+    }
+
+    #[test]
+    fn selection_include_and_forced_kinds() {
+        let t = table();
+        let sel = FeatureSelection {
+            include: Some(vec!["spend".into()]),
+            exclude: vec![],
+            kinds: vec![("visits".into(), ColumnKind::Categorical)],
+        };
+        let r = resolve_features(&t, &sel).unwrap();
+        assert_eq!(r.numeric, [1]);
+        assert!(r.categorical.is_empty());
+        assert_eq!(r.excluded, [2, 3]);
+        let sel = FeatureSelection {
+            kinds: vec![("visits".into(), ColumnKind::Categorical)],
+            ..Default::default()
+        };
+        let r = resolve_features(&t, &sel).unwrap();
+        assert_eq!(
+            (r.numeric.as_slice(), r.categorical.as_slice()),
+            (&[1][..], &[2, 3][..])
+        );
+        assert_eq!(r.n_encoded, 5);
+    }
+
+    #[test]
+    fn cancelling_stops_the_run() {
+        let t = table();
+        let cancel = |stage: Stage, _f: f64| {
+            if stage == Stage::Linkage {
+                Err(Cancelled)
+            } else {
+                Ok(())
+            }
+        };
+        assert!(matches!(
+            run(&t, &Params::new(Method::Ward, 2), &cancel),
+            Err(EngineError::Cancelled)
+        ));
+    }
+}

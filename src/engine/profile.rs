@@ -1,0 +1,341 @@
+//! Describing each segment in terms a marketer can act on.
+//!
+//! Profiles are computed on the original values (not the scaled matrix) and over the cells that
+//! were actually present, so "mean spend 9,800 ETB" is a real average of real customers, not of
+//! imputed fill values. Each segment gets a short name built from its most distinctive traits:
+//!
+//! * a numeric feature is a trait when its z-score `(segment mean - table mean) / table std`
+//!   (population std) is at least 0.5 in size, named "High <feature words>" or "Low ...";
+//! * a categorical level is a trait when its share in the segment is at least 40% and at least
+//!   1.5 times its share in the whole table (lift), named by the level itself;
+//! * the name takes up to two numeric traits (largest |z| first) and one categorical trait
+//!   (largest lift), e.g. "High spend, high visit frequency, Addis Ababa"; segments without
+//!   traits are "Typical customers"; repeated names get " (2)", " (3)", ... so every name is
+//!   unique within a run.
+
+use super::ingest::{ColumnData, Table, format_number};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// |z| from which a numeric feature counts as distinctive.
+const Z_TRAIT: f64 = 0.5;
+/// Lift and share from which a categorical level counts as distinctive.
+const LIFT_TRAIT: f64 = 1.5;
+const SHARE_TRAIT: f64 = 0.4;
+/// Levels listed per categorical feature in a profile.
+const LEVELS_LISTED: usize = 3;
+
+/// A numeric feature within one segment.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct NumericTrait {
+    pub feature: String,
+    pub mean: f64,
+    pub median: f64,
+    /// `(segment mean - table mean) / table std`; 0 when the table std is 0.
+    pub z: f64,
+}
+
+/// One level of a categorical feature within one segment.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LevelShare {
+    pub value: String,
+    pub count: usize,
+    /// Fraction of the segment's present cells holding this level.
+    pub share: f64,
+    /// `share in segment / share in table`.
+    pub lift: f64,
+}
+
+/// The most common levels of a categorical feature within one segment.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CategoricalTrait {
+    pub feature: String,
+    /// Most common first (ties by level text), at most three.
+    pub levels: Vec<LevelShare>,
+}
+
+/// Everything shown about one segment.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SegmentProfile {
+    pub segment: usize,
+    pub name: String,
+    pub size: usize,
+    /// Fraction of all rows.
+    pub share: f64,
+    pub numeric: Vec<NumericTrait>,
+    pub categorical: Vec<CategoricalTrait>,
+    /// Mean silhouette of the segment, when the silhouette is defined for the run.
+    pub silhouette: Option<f64>,
+}
+
+fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let (sum, count) = values
+        .clone()
+        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    if count == 0 {
+        return (f64::NAN, 0.0);
+    }
+    let mean = sum / count as f64;
+    let var = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / count as f64;
+    (mean, var.sqrt())
+}
+
+/// Turns a column name into lower-case words: `total_spend` -> "spend",
+/// `visitFrequency` -> "visit frequency". Leading "total"/"avg"/"average"/"mean" are dropped
+/// when other words remain, since "high total spend" says nothing more than "high spend".
+pub fn feature_words(name: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !current.is_empty() {
+            words.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    while words.len() > 1 && matches!(words[0].as_str(), "total" | "avg" | "average" | "mean") {
+        words.remove(0);
+    }
+    words.join(" ")
+}
+
+/// How a categorical level reads in a segment name: the level itself, or `feature: level`
+/// when the level alone would be meaningless (yes/no, true/false, 0/1, single letters).
+fn level_words(feature: &str, value: &str) -> String {
+    let vague = value.chars().count() <= 1
+        || value.parse::<f64>().is_ok()
+        || matches!(
+            value.to_ascii_lowercase().as_str(),
+            "yes" | "no" | "true" | "false" | "y" | "n" | "other" | "unknown"
+        );
+    if vague {
+        format!("{}: {value}", feature_words(feature))
+    } else {
+        value.to_string()
+    }
+}
+
+/// Builds one profile per segment `0..k`. `numeric` and `categorical` are column indices into
+/// `table`; `labels` has one entry per row; `silhouettes` is the per-segment mean silhouette
+/// (empty when undefined).
+pub fn profile_segments(
+    table: &Table,
+    labels: &[usize],
+    k: usize,
+    numeric: &[usize],
+    categorical: &[usize],
+    silhouettes: &[f64],
+) -> Vec<SegmentProfile> {
+    let n = labels.len().max(1);
+    let mut sizes = vec![0usize; k];
+    for &l in labels {
+        if l < k {
+            sizes[l] += 1;
+        }
+    }
+    let mut profiles: Vec<SegmentProfile> = (0..k)
+        .map(|s| SegmentProfile {
+            segment: s,
+            name: String::new(),
+            size: sizes[s],
+            share: sizes[s] as f64 / n as f64,
+            numeric: Vec::new(),
+            categorical: Vec::new(),
+            silhouette: silhouettes.get(s).copied(),
+        })
+        .collect();
+
+    for &c in numeric {
+        let ColumnData::Numeric(values) = &table.columns[c] else {
+            continue;
+        };
+        let (table_mean, table_std) = mean_std(values.iter().flatten().copied());
+        let mut per_segment: Vec<Vec<f64>> = vec![Vec::new(); k];
+        for (v, &l) in values.iter().zip(labels) {
+            if let (Some(v), true) = (v, l < k) {
+                per_segment[l].push(*v);
+            }
+        }
+        for (profile, mut seg) in profiles.iter_mut().zip(per_segment) {
+            let (mean, _) = mean_std(seg.iter().copied());
+            let median = super::ingest::median_in_place(&mut seg);
+            let z = if table_std > 0.0 && mean.is_finite() {
+                (mean - table_mean) / table_std
+            } else {
+                0.0
+            };
+            profile.numeric.push(NumericTrait {
+                feature: table.headers[c].clone(),
+                mean,
+                median,
+                z,
+            });
+        }
+    }
+
+    for &c in categorical {
+        let cells: Vec<Option<String>> = match &table.columns[c] {
+            ColumnData::Text(v) => v.clone(),
+            ColumnData::Numeric(v) => v.iter().map(|x| x.map(format_number)).collect(),
+        };
+        let mut overall: HashMap<&str, usize> = HashMap::new();
+        let mut per_segment: Vec<HashMap<&str, usize>> = vec![HashMap::new(); k];
+        let mut present = vec![0usize; k];
+        let mut total_present = 0usize;
+        for (cell, &l) in cells.iter().zip(labels) {
+            if let (Some(v), true) = (cell, l < k) {
+                *overall.entry(v.as_str()).or_default() += 1;
+                *per_segment[l].entry(v.as_str()).or_default() += 1;
+                present[l] += 1;
+                total_present += 1;
+            }
+        }
+        for (s, profile) in profiles.iter_mut().enumerate() {
+            let mut levels: Vec<LevelShare> = per_segment[s]
+                .iter()
+                .map(|(&value, &count)| {
+                    let share = count as f64 / present[s] as f64;
+                    let table_share = overall[value] as f64 / total_present as f64;
+                    LevelShare {
+                        value: value.to_string(),
+                        count,
+                        share,
+                        lift: share / table_share,
+                    }
+                })
+                .collect();
+            levels.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            levels.truncate(LEVELS_LISTED);
+            profile.categorical.push(CategoricalTrait {
+                feature: table.headers[c].clone(),
+                levels,
+            });
+        }
+    }
+
+    let mut used: HashMap<String, usize> = HashMap::new();
+    for profile in &mut profiles {
+        let base = segment_name(profile);
+        let seen = used.entry(base.clone()).or_default();
+        *seen += 1;
+        profile.name = if *seen == 1 {
+            base
+        } else {
+            format!("{base} ({seen})")
+        };
+    }
+    profiles
+}
+
+/// The short generated name of a segment (see the module docs for the rule).
+fn segment_name(profile: &SegmentProfile) -> String {
+    let mut numeric: Vec<&NumericTrait> = profile
+        .numeric
+        .iter()
+        .filter(|t| t.z.abs() >= Z_TRAIT)
+        .collect();
+    numeric.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
+    let mut parts: Vec<String> = numeric
+        .iter()
+        .take(2)
+        .map(|t| {
+            let level = if t.z > 0.0 { "high" } else { "low" };
+            format!("{level} {}", feature_words(&t.feature))
+        })
+        .collect();
+    let best_level = profile
+        .categorical
+        .iter()
+        .flat_map(|c| c.levels.iter().map(move |l| (c.feature.as_str(), l)))
+        .filter(|(_, l)| l.lift >= LIFT_TRAIT && l.share >= SHARE_TRAIT)
+        // Highest lift, then highest share; on a full tie the earlier feature wins.
+        .fold(None::<(&str, &LevelShare)>, |best, cand| match best {
+            Some(b) if (b.1.lift, b.1.share) >= (cand.1.lift, cand.1.share) => Some(b),
+            _ => Some(cand),
+        });
+    if let Some((feature, level)) = best_level {
+        parts.push(level_words(feature, &level.value));
+    }
+    if parts.is_empty() {
+        return "Typical customers".to_string();
+    }
+    let name = parts.join(", ");
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ingest::read_csv;
+
+    fn table() -> Table {
+        read_csv(
+            b"total_spend,visitFrequency,region,member\n\
+              100,1,Adama,yes\n\
+              120,2,Adama,no\n\
+              110,1,Adama,yes\n\
+              900,9,Addis Ababa,no\n\
+              950,8,Addis Ababa,no\n\
+              NA,9,Addis Ababa,no\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn numeric_traits_and_names() {
+        let t = table();
+        let labels = [1, 1, 1, 0, 0, 0];
+        let p = profile_segments(&t, &labels, 2, &[0, 1], &[2, 3], &[0.7, 0.6]);
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].size, p[0].share), (3, 0.5));
+        let spend = &p[0].numeric[0];
+        // Segment 0 spend: 900, 950 (the missing cell is left out); table: 100, 120, 110, 900, 950.
+        assert_eq!(spend.mean, 925.0);
+        assert_eq!(spend.median, 925.0);
+        let (m, s) = mean_std([100.0, 120.0, 110.0, 900.0, 950.0].into_iter());
+        assert!((spend.z - (925.0 - m) / s).abs() < 1e-12);
+        assert_eq!(p[0].name, "High spend, high visit frequency, Addis Ababa");
+        assert_eq!(p[1].name, "Low visit frequency, low spend, Adama");
+        assert_eq!(p[0].silhouette, Some(0.7));
+        let region = &p[1].categorical[0];
+        assert_eq!(region.levels[0].value, "Adama");
+        assert_eq!(region.levels[0].share, 1.0);
+        assert_eq!(region.levels[0].lift, 2.0);
+    }
+
+    #[test]
+    fn vague_levels_name_their_feature_and_names_are_unique() {
+        let t = read_csv(b"x,member\n1,yes\n1,yes\n1,no\n1,no\n").unwrap();
+        let p = profile_segments(&t, &[0, 0, 1, 1], 2, &[0], &[1], &[]);
+        assert_eq!(p[0].name, "Member: yes");
+        assert_eq!(p[1].name, "Member: no");
+        assert_eq!(p[0].silhouette, None);
+        // Nothing distinctive: both fall back, and the second gets a suffix.
+        let p = profile_segments(&t, &[0, 1, 0, 1], 2, &[0], &[1], &[]);
+        assert_eq!(p[0].name, "Typical customers");
+        assert_eq!(p[1].name, "Typical customers (2)");
+    }
+
+    #[test]
+    fn words_from_names() {
+        assert_eq!(feature_words("total_spend"), "spend");
+        assert_eq!(feature_words("avg_basket_size"), "basket size");
+        assert_eq!(feature_words("visitFrequency"), "visit frequency");
+        assert_eq!(feature_words("Total"), "total");
+    }
+}
