@@ -29,3 +29,4 @@ pub use pipeline::{
     StageTiming, run, validate,
 };
 pub use profile::SegmentProfile;
+pub mod render;
