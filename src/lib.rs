@@ -1,3 +1,4 @@
 //! SegmentIQ: customer segmentation by hierarchical clustering.
 
+pub mod cli;
 pub mod engine;
