@@ -30,3 +30,4 @@ pub use pipeline::{
 };
 pub use profile::SegmentProfile;
 pub mod render;
+pub mod sample;

@@ -2,9 +2,10 @@
 
 use super::cut::cut_clusters;
 use super::distance::pdist;
-use super::silhouette::{silhouette_samples, silhouette_score};
+use super::silhouette::silhouette_score;
 use super::types::{Cancelled, Merge, Metric, Progress, Stage};
 use ndarray::ArrayView2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One candidate segment count.
@@ -70,15 +71,45 @@ pub fn k_sweep(
     let n = x.nrows();
     let mut points = Vec::new();
     let top = 10.min(n.saturating_sub(1));
+    // One distance matrix for every k.
+    let condensed = pdist(x, metric);
+    let dist = |i: usize, j: usize| -> f64 {
+        if i == j {
+            return 0.0;
+        }
+        let (lo, hi) = (i.min(j), i.max(j));
+        condensed[n * lo - lo * (lo + 1) / 2 + hi - lo - 1]
+    };
     for k in 2..=top {
         progress.report(Stage::KSweep, (k - 2) as f64 / (top - 1) as f64)?;
         let labels = cut_clusters(z, k);
-        let s = silhouette_score(&silhouette_samples(x, &labels, metric, &super::NoProgress)?);
+        let mut counts = vec![0usize; k];
+        for &l in &labels {
+            counts[l] += 1;
+        }
+        let samples: Vec<f64> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                if counts[labels[i]] <= 1 {
+                    return 0.0;
+                }
+                let mut sums = vec![0.0; k];
+                for j in 0..n {
+                    sums[labels[j]] += dist(i, j);
+                }
+                let a = sums[labels[i]] / (counts[labels[i]] - 1) as f64;
+                let b = (0..k)
+                    .filter(|&c| c != labels[i])
+                    .map(|c| sums[c] / counts[c] as f64)
+                    .fold(f64::INFINITY, f64::min);
+                let m = a.max(b);
+                if m == 0.0 { 0.0 } else { (b - a) / m }
+            })
+            .collect();
+        let s = silhouette_score(&samples);
         let d = x.ncols();
         let mut sums = vec![vec![0.0; d]; k];
-        let mut counts = vec![0usize; k];
         for (row, &l) in x.rows().into_iter().zip(&labels) {
-            counts[l] += 1;
             for (s, v) in sums[l].iter_mut().zip(row) {
                 *s += v;
             }

@@ -69,10 +69,23 @@ pub async fn render(
                 let cut = run.metrics.as_ref().map(|m| m.cut_height);
                 render::dendrogram(&z, &labels, cut, &opts)
             }
-            other => {
-                return Err(AppError::NotFound(format!(
-                    "the {other:?} chart of run {run_id}"
-                )));
+            Chart::Silhouette => render::silhouette_plot(&silhouettes, &labels, &opts),
+            Chart::KSweep => match &run.k_sweep {
+                Some(sweep) => render::k_sweep_chart(sweep, k, &opts),
+                None => return Err(AppError::not_found(format!("a k-sweep for run {run_id}"))),
+            },
+            Chart::Map => {
+                let points = runs::decode_points(&points.unwrap_or_default());
+                render::pca_map(&points, &labels, &opts)
+            }
+            Chart::Sizes => {
+                let sizes = run
+                    .metrics
+                    .as_ref()
+                    .map(|m| m.cluster_sizes.clone())
+                    .unwrap_or_default();
+                let names: Vec<String> = run.profiles.iter().map(|p| p.name.clone()).collect();
+                render::segment_sizes(&sizes, &names, &opts)
             }
         }
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering run {run_id}: {e}")))
