@@ -8,6 +8,13 @@
 //! one-hot encode -> optional PCA -> linkage -> cut -> silhouette and quality -> profiles.
 //! Renders ([`render`]) are drawn on request from a stored linkage matrix and labels.
 
+pub mod cut;
+pub mod distance;
+pub mod linkage;
+mod meter;
+#[cfg(test)]
+mod reference;
+pub mod silhouette;
 pub mod types;
 
 pub use types::{Cancelled, Merge, Method, Metric, NoProgress, Progress, Stage};
