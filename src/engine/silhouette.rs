@@ -154,7 +154,7 @@ fn band_sums(
         while start < n {
             let len = BLOCK.min(n - start);
             let out = &mut buf[..len];
-            cols.distances_from(&point, i, start, out, metric);
+            cols.distances_from(&point, cols.norm(i), start, out, metric);
             for (t, &dist) in out.iter().enumerate() {
                 let j = start + t;
                 own[labels[j]] += dist;

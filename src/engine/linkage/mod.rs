@@ -14,6 +14,8 @@
 
 mod matrix;
 pub mod naive;
+mod single;
+mod ward;
 
 use ndarray::ArrayView2;
 
@@ -58,7 +60,11 @@ pub fn linkage(
     progress: &dyn Progress,
 ) -> Result<Vec<Merge>, LinkageError> {
     validate(x, method, metric)?;
-    Ok(matrix::matrix_linkage(x, method, metric, progress)?)
+    match (method, metric) {
+        (Method::Ward, Metric::Euclidean) => Ok(ward::ward_linkage(x, progress)?),
+        (Method::Single, _) => Ok(single::single_linkage(x, metric, progress)?),
+        _ => Ok(matrix::matrix_linkage(x, method, metric, progress)?),
+    }
 }
 
 /// Checks the preconditions shared by every algorithm.
@@ -80,6 +86,57 @@ pub(crate) fn validate(
         return Err(LinkageError::NonFinite { row, column });
     }
     Ok(())
+}
+
+/// Turns merges recorded as pairs of *member rows* (any row of each merged cluster) into scipy's
+/// format: stable sort by height when `sort` (every method but centroid and median), then a
+/// union-find pass that names clusters `n + i` in merge order and sizes them. This mirrors
+/// scipy's own post-processing of its nearest-neighbour-chain and MST results, so equal
+/// heights keep the order in which the algorithm merged them.
+pub(crate) fn label_merges(n: usize, mut raw: Vec<(usize, usize, f64)>, sort: bool) -> Vec<Merge> {
+    if sort {
+        raw.sort_by(|a, b| a.2.total_cmp(&b.2));
+    }
+    // parent over rows; the root row of each set carries the set's cluster id and size.
+    let mut parent: Vec<usize> = (0..n).collect();
+    let mut cluster_id: Vec<usize> = (0..n).collect();
+    let mut size = vec![1usize; n];
+    fn find(parent: &mut [usize], mut a: usize) -> usize {
+        let mut root = a;
+        while parent[root] != root {
+            root = parent[root];
+        }
+        while parent[a] != root {
+            let next = parent[a];
+            parent[a] = root;
+            a = next;
+        }
+        root
+    }
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, (a, b, height))| {
+            let ra = find(&mut parent, a);
+            let rb = find(&mut parent, b);
+            let (ia, ib) = (cluster_id[ra], cluster_id[rb]);
+            let merged = size[ra] + size[rb];
+            // Union by size keeps find() short on chained trees.
+            let (big, small) = if size[ra] >= size[rb] {
+                (ra, rb)
+            } else {
+                (rb, ra)
+            };
+            parent[small] = big;
+            size[big] = merged;
+            cluster_id[big] = n + i;
+            Merge {
+                left: ia.min(ib),
+                right: ia.max(ib),
+                height,
+                size: merged,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

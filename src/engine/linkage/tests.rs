@@ -246,3 +246,31 @@ fn progress_reaches_the_end() {
         assert_eq!(*last.lock().unwrap(), 1.0, "{method}");
     }
 }
+
+/// Large enough for the threaded scans of Ward and single linkage; checked against kodama on
+/// the full matrix.
+#[test]
+fn threaded_paths_agree_with_the_matrix_algorithms() {
+    use rand::{Rng, SeedableRng};
+    let n = 5000;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let x = Array2::from_shape_fn((n, 3), |_| rng.random_range(-1.0..1.0));
+    for method in [Method::Ward, Method::Single] {
+        let fast = linkage(x.view(), method, Metric::Euclidean, &NoProgress).unwrap();
+        let mut condensed = crate::engine::distance::pdist(x.view(), Metric::Euclidean);
+        let slow = matrix::condensed_linkage(&mut condensed, n, method);
+        for (i, (f, s)) in fast.iter().zip(&slow).enumerate() {
+            assert!(
+                relative_gap(f.height, s.height) < 1e-9,
+                "{method}: merge {i}"
+            );
+        }
+        for k in (1..=30).chain([100, 1000]) {
+            assert_eq!(
+                cut_clusters(&fast, k),
+                cut_clusters(&slow, k),
+                "{method}: k={k}"
+            );
+        }
+    }
+}
