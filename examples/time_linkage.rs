@@ -6,8 +6,9 @@
 //!
 //! The CSV holds one row per observation and only numbers (a header line is skipped if it does
 //! not parse). For each method it prints `linkage <method> <seconds>`, then, when `--k` is
-//! given, `silhouette <method> <seconds> <score>` for the cut into k segments, and with
-//! `--sweep`, `k_sweep <method> <seconds> <suggested k>`.
+//! given, `silhouette <method> <seconds> <score>` for the cut into k segments; with `--sweep`,
+//! `k_sweep <method> <seconds> <suggested k>`; with `--cophenetic`,
+//! `cophenetic <method> <seconds> <correlation>`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,6 +18,7 @@ use clap::Parser;
 use ndarray::Array2;
 use segmentiq::engine::cut::cut_clusters;
 use segmentiq::engine::linkage::linkage;
+use segmentiq::engine::quality::{cophenetic_correlation, k_sweep};
 use segmentiq::engine::silhouette::{silhouette_samples, silhouette_score};
 use segmentiq::engine::{Method, Metric, NoProgress};
 
@@ -35,6 +37,9 @@ struct Args {
     /// Also time the k sweep (k = 2..12).
     #[arg(long)]
     sweep: bool,
+    /// Also time the cophenetic correlation.
+    #[arg(long)]
+    cophenetic: bool,
 }
 
 fn read_matrix(path: &PathBuf) -> Result<Array2<f64>> {
@@ -77,6 +82,18 @@ fn main() -> Result<()> {
                 "silhouette {method} {:.3} {score:.12}",
                 started.elapsed().as_secs_f64()
             );
+        }
+        if args.sweep {
+            let started = Instant::now();
+            let sweep = k_sweep(x.view(), &z, args.metric, &NoProgress)?;
+            let secs = started.elapsed().as_secs_f64();
+            println!("k_sweep {method} {secs:.3} {}", sweep.suggested_k);
+        }
+        if args.cophenetic {
+            let started = Instant::now();
+            let c = cophenetic_correlation(x.view(), &z, args.metric, &NoProgress)?;
+            let secs = started.elapsed().as_secs_f64();
+            println!("cophenetic {method} {secs:.3} {c:.12}");
         }
     }
     Ok(())

@@ -128,6 +128,28 @@ impl Columns {
         Columns { n, d, data, norms }
     }
 
+    /// The same rows in the order `order` (row `t` of the result is row `order[t]` here).
+    pub(crate) fn permuted(&self, order: &[usize]) -> Self {
+        let n = order.len();
+        let mut data = vec![0.0; n * self.d];
+        for k in 0..self.d {
+            let src = &self.data[k * self.n..(k + 1) * self.n];
+            for (dst, &o) in data[k * n..(k + 1) * n].iter_mut().zip(order) {
+                *dst = src[o];
+            }
+        }
+        let norms = order
+            .iter()
+            .filter_map(|&o| self.norms.get(o).copied())
+            .collect();
+        Columns {
+            n,
+            d: self.d,
+            data,
+            norms,
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.n
     }

@@ -12,6 +12,7 @@ pub mod cut;
 pub mod distance;
 pub mod linkage;
 mod meter;
+pub mod quality;
 #[cfg(test)]
 mod reference;
 pub mod silhouette;

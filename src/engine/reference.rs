@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::cut::{cut_clusters, cut_height};
 use super::linkage::{linkage, naive_linkage};
+use super::quality::{cophenetic_correlation, k_sweep};
 use super::silhouette::{silhouette_samples, silhouette_score};
 use super::types::{Merge, Method, Metric, NoProgress};
 
@@ -23,6 +24,7 @@ const TOLERANCE: f64 = 1e-9;
 pub(crate) struct Reference {
     pub x: Vec<Vec<f64>>,
     pub cases: Vec<Case>,
+    pub ward_k_sweep: Vec<super::quality::KPoint>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +32,7 @@ pub(crate) struct Case {
     pub method: Method,
     pub metric: Metric,
     pub z: Vec<(usize, usize, f64, usize)>,
+    pub cophenetic: f64,
     pub cut_height: f64,
     pub fcluster_distance: Vec<usize>,
     pub sklearn: Option<std::collections::BTreeMap<String, SklearnCut>>,
@@ -154,4 +157,51 @@ fn silhouettes_match_scikit_learn() {
             );
         }
     }
+}
+
+#[test]
+fn cophenetic_correlation_matches_scipy() {
+    let r = reference();
+    let x = r.matrix();
+    for case in &r.cases {
+        let z = linkage(x.view(), case.method, case.metric, &NoProgress).unwrap();
+        let c = cophenetic_correlation(x.view(), &z, case.metric, &NoProgress).unwrap();
+        assert!(
+            close(c, case.cophenetic),
+            "{} / {}: {c} vs {}",
+            case.method,
+            case.metric,
+            case.cophenetic
+        );
+    }
+}
+
+#[test]
+fn k_sweep_matches_scikit_learn_cuts() {
+    let r = reference();
+    let x = r.matrix();
+    let z = linkage(x.view(), Method::Ward, Metric::Euclidean, &NoProgress).unwrap();
+    let sweep = k_sweep(x.view(), &z, Metric::Euclidean, &NoProgress).unwrap();
+    assert_eq!(sweep.points.len(), r.ward_k_sweep.len());
+    for (got, want) in sweep.points.iter().zip(&r.ward_k_sweep) {
+        assert_eq!(got.k, want.k);
+        assert!(
+            close(got.silhouette, want.silhouette),
+            "k={}: {} vs {}",
+            got.k,
+            got.silhouette,
+            want.silhouette
+        );
+        assert!(
+            close(got.wss, want.wss),
+            "k={}: wss {} vs {}",
+            got.k,
+            got.wss,
+            want.wss
+        );
+    }
+    let best = r.ward_k_sweep.iter().fold(&r.ward_k_sweep[0], |b, p| {
+        if p.silhouette > b.silhouette { p } else { b }
+    });
+    assert_eq!(sweep.suggested_k, best.k);
 }
