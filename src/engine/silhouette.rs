@@ -5,7 +5,7 @@
 //! matrix: the pairs are split into a few balanced bands of rows, each band runs on its own
 //! thread with a private `n x k` table of sums (both rows of a pair are credited, so each
 //! distance is computed once), and the tables are added at the end. Extra memory is
-//! O(n k · threads), against scikit-learn's chunked but still O(n · chunk) matrices.
+//! O(n (d + k · threads)), against scikit-learn's chunked O(n · chunk) distance matrices.
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
@@ -115,64 +115,81 @@ pub(crate) fn segment_distance_sums(
     meter: &Meter<'_>,
 ) -> Result<Vec<f64>, Cancelled> {
     let n = x.nrows();
-    let cols = Columns::new(x, metric);
-    let bands = balanced_bands(n, rayon::current_num_threads() * 4);
+    // Rows sorted by segment: then every run of partners shares one segment, and both sides of
+    // a pair are credited with plain vector adds instead of per-pair scatters.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| labels[i]);
+    let cols = Columns::new(x, metric).permuted(&order);
+    let mut bounds = vec![0usize; k + 1];
+    for &l in labels {
+        bounds[l + 1] += 1;
+    }
+    for c in 0..k {
+        bounds[c + 1] += bounds[c];
+    }
+    let sorted_labels: Vec<usize> = order.iter().map(|&i| labels[i]).collect();
+    let bands = balanced_bands(n, rayon::current_num_threads() * 2);
     let partials: Vec<Vec<f64>> = bands
         .into_par_iter()
-        .map(|(lo, hi)| band_sums(&cols, labels, k, metric, lo, hi, meter))
+        .map(|(lo, hi)| band_sums(&cols, &sorted_labels, &bounds, lo, hi, metric, meter))
         .collect::<Result<_, _>>()?;
+    // Add the bands' segment-major tables and return to row-major, original row order.
     let mut total = vec![0.0; n * k];
-    for p in partials {
-        for (t, v) in total.iter_mut().zip(p) {
-            *t += v;
+    for part in partials {
+        for (c, column) in part.chunks(n.max(1)).enumerate() {
+            for (p, &v) in column.iter().enumerate() {
+                total[order[p] * k + c] += v;
+            }
         }
     }
     Ok(total)
 }
 
-/// Pairs `(i, j)` with `lo <= i < hi` and `i < j`, credited to both rows in a private table.
+/// Pairs `(p, q)` of sorted positions with `lo <= p < hi` and `p < q`, credited to both rows in
+/// a private segment-major table (`table[c * n + p]`).
 fn band_sums(
     cols: &Columns,
     labels: &[usize],
-    k: usize,
-    metric: Metric,
+    bounds: &[usize],
     lo: usize,
     hi: usize,
+    metric: Metric,
     meter: &Meter<'_>,
 ) -> Result<Vec<f64>, Cancelled> {
     let n = cols.len();
-    let mut acc = vec![0.0; n * k];
+    let k = bounds.len() - 1;
+    let mut table = vec![0.0; n * k];
     let mut point = vec![0.0; cols.dim()];
     let mut buf = [0.0; BLOCK];
-    let mut own = vec![0.0; k];
     let mut unreported = 0u64;
-    for i in lo..hi {
-        cols.row_into(i, &mut point);
-        own.fill(0.0);
-        let li = labels[i];
-        let mut start = i + 1;
-        while start < n {
-            let len = BLOCK.min(n - start);
-            let out = &mut buf[..len];
-            cols.distances_from(&point, cols.norm(i), start, out, metric);
-            for (t, &dist) in out.iter().enumerate() {
-                let j = start + t;
-                own[labels[j]] += dist;
-                acc[j * k + li] += dist;
+    for p in lo..hi {
+        cols.row_into(p, &mut point);
+        let norm = cols.norm(p);
+        let own_segment = labels[p];
+        for c in own_segment..k {
+            let mut start = bounds[c].max(p + 1);
+            let mut to_segment = 0.0;
+            while start < bounds[c + 1] {
+                let len = BLOCK.min(bounds[c + 1] - start);
+                let out = &mut buf[..len];
+                cols.distances_from(&point, norm, start, out, metric);
+                to_segment += out.iter().sum::<f64>();
+                let partners = &mut table[own_segment * n + start..own_segment * n + start + len];
+                for (t, &dist) in partners.iter_mut().zip(out.iter()) {
+                    *t += dist;
+                }
+                start += len;
             }
-            start += len;
+            table[c * n + p] += to_segment;
         }
-        for (a, o) in acc[i * k..(i + 1) * k].iter_mut().zip(&own) {
-            *a += o;
-        }
-        unreported += (n - i - 1) as u64;
+        unreported += (n - p - 1) as u64;
         if unreported >= 1 << 18 {
             meter.add(unreported)?;
             unreported = 0;
         }
     }
     meter.add(unreported)?;
-    Ok(acc)
+    Ok(table)
 }
 
 /// Splits rows `0..n` into at most `parts` contiguous bands with about the same number of
