@@ -1,10 +1,11 @@
-//! Linkage from the condensed distance matrix, by kodama (Müllner's algorithms).
+//! Linkage from the condensed distance matrix.
 //!
-//! Used for complete, average and weighted linkage on any metric and for centroid and median
-//! (Euclidean). It needs the n (n - 1) / 2 matrix, 8 bytes per pair, so it is the memory-bound
-//! path: 1.6 GB at 20,000 rows. The distances are computed in parallel and metered; kodama itself
-//! cannot report or stop, so progress jumps from the end of the distances to the end of the
-//! stage.
+//! Used for complete, average and weighted linkage on any metric (our own nearest-neighbour
+//! chain, [`super::chain`]) and for centroid and median (kodama's implementation of Müllner's
+//! generic algorithm; those methods are not reducible, so the chain does not apply). It needs
+//! the n (n - 1) / 2 matrix, 8 bytes per pair, so it is the memory-bound path: 1.6 GB at 20,000
+//! rows. The distances are computed in parallel and metered; kodama cannot report or stop, so
+//! for centroid and median progress jumps from the end of the distances to the end.
 
 use ndarray::ArrayView2;
 
@@ -26,9 +27,16 @@ pub(super) fn matrix_linkage(
     let meter = Meter::span(progress, Stage::Linkage, pairs, 0.0, DISTANCE_SHARE);
     let mut condensed = pdist_with_meter(x, metric, &meter)?;
     meter.finish()?;
-    let merges = condensed_linkage(&mut condensed, n, method);
-    progress.report(Stage::Linkage, 1.0)?;
-    Ok(merges)
+    match method {
+        Method::Complete | Method::Average | Method::Weighted => {
+            super::chain::chain_linkage(&mut condensed, n, method, progress, DISTANCE_SHARE)
+        }
+        _ => {
+            let merges = condensed_linkage(&mut condensed, n, method);
+            progress.report(Stage::Linkage, 1.0)?;
+            Ok(merges)
+        }
+    }
 }
 
 /// Runs kodama on a condensed matrix (which it overwrites) and converts its steps.

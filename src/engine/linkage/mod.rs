@@ -3,7 +3,9 @@
 //! [`linkage`] is the one entry point. It picks an algorithm per method, each in its own file:
 //! - Ward on Euclidean data: nearest-neighbour chain on centroids ([`ward`]), O(n d) memory;
 //! - single linkage: Prim's minimum spanning tree computed on the fly ([`single`]), O(n d) memory;
-//! - the other methods: the condensed distance matrix and kodama ([`matrix`]), O(n²) memory.
+//! - complete, average, weighted: nearest-neighbour chain on the condensed distance matrix
+//!   ([`chain`]), O(n²) memory;
+//! - centroid and median: the condensed matrix and kodama ([`matrix`]), O(n²) memory.
 //!
 //! Whatever the algorithm, the result follows scipy's conventions exactly, so that a stored tree,
 //! `linkage.csv` and the dendrogram mean the same as `scipy.cluster.hierarchy.linkage(X, method,
@@ -12,6 +14,7 @@
 //! `0..n`, merge `i` creates cluster `n + i`; `left < right`. [`naive`] is the O(n³) textbook
 //! algorithm the fast ones are tested against.
 
+mod chain;
 mod matrix;
 pub mod naive;
 mod single;

@@ -18,8 +18,9 @@ use crate::engine::types::{Cancelled, Merge, Metric, Progress, Stage};
 
 use super::label_merges;
 
-/// Below this many remaining rows a step is cheaper than waking other threads.
-const PARALLEL_MIN_ROWS: usize = 4096;
+/// Below this many remaining rows a step is cheaper than waking other threads (tests lower it so
+/// small inputs exercise the threaded path).
+const PARALLEL_MIN_ROWS: usize = if cfg!(test) { 300 } else { 4096 };
 /// Rows refreshed between progress reports (about a millisecond of work).
 const REPORT_EVERY: usize = 1 << 20;
 

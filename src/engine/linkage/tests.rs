@@ -247,12 +247,12 @@ fn progress_reaches_the_end() {
     }
 }
 
-/// Large enough for the threaded scans of Ward and single linkage; checked against kodama on
-/// the full matrix.
+/// Large enough for the threaded scans of Ward and single linkage (test builds start them at
+/// 300 live clusters); checked against kodama on the full matrix.
 #[test]
 fn threaded_paths_agree_with_the_matrix_algorithms() {
     use rand::{Rng, SeedableRng};
-    let n = 5000;
+    let n = 1500;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let x = Array2::from_shape_fn((n, 3), |_| rng.random_range(-1.0..1.0));
     for method in [Method::Ward, Method::Single] {
@@ -265,7 +265,35 @@ fn threaded_paths_agree_with_the_matrix_algorithms() {
                 "{method}: merge {i}"
             );
         }
-        for k in (1..=30).chain([100, 1000]) {
+        for k in (1..=30).chain([100, 1000, 1400]) {
+            assert_eq!(
+                cut_clusters(&fast, k),
+                cut_clusters(&slow, k),
+                "{method}: k={k}"
+            );
+        }
+    }
+}
+
+/// The chain's threaded scans and updates (from 300 live clusters in test builds) against
+/// kodama on the same matrix.
+#[test]
+fn threaded_chain_agrees_with_kodama() {
+    use rand::{Rng, SeedableRng};
+    let n = 1500;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let x = Array2::from_shape_fn((n, 2), |_| rng.random_range(-1.0..1.0));
+    for method in [Method::Average, Method::Complete, Method::Weighted] {
+        let fast = linkage(x.view(), method, Metric::Manhattan, &NoProgress).unwrap();
+        let mut condensed = crate::engine::distance::pdist(x.view(), Metric::Manhattan);
+        let slow = matrix::condensed_linkage(&mut condensed, n, method);
+        for (i, (f, s)) in fast.iter().zip(&slow).enumerate() {
+            assert!(
+                relative_gap(f.height, s.height) < 1e-9,
+                "{method}: merge {i}"
+            );
+        }
+        for k in (1..=30).chain([100, 1000, 1400]) {
             assert_eq!(
                 cut_clusters(&fast, k),
                 cut_clusters(&slow, k),

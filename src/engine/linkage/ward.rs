@@ -24,8 +24,9 @@ use crate::engine::types::{Cancelled, Merge, Metric, Progress, Stage};
 
 use super::label_merges;
 
-/// Below this many live clusters a scan is cheaper than waking other threads.
-const PARALLEL_MIN_CLUSTERS: usize = 4096;
+/// Below this many live clusters a scan is cheaper than waking other threads (tests lower it so
+/// small inputs exercise the threaded path).
+const PARALLEL_MIN_CLUSTERS: usize = if cfg!(test) { 300 } else { 4096 };
 /// Slots a scan covers between progress reports (about a millisecond of work).
 const REPORT_EVERY: usize = 1 << 20;
 
