@@ -5,6 +5,7 @@
 //! which call the pure clustering `engine`.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod engine;

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use segmentiq::app::AppState;
+use segmentiq::cli;
 use segmentiq::config::Config;
 use segmentiq::server;
 
@@ -24,6 +25,10 @@ enum Command {
     Serve,
     /// Create the database if needed, run pending migrations and exit.
     Migrate,
+    /// Segment a CSV file offline and write assignments, linkage, metrics and charts.
+    Cluster(cli::cluster::ClusterArgs),
+    /// Write the synthetic Ethiopian supermarket customer table as CSV.
+    SampleData(cli::sample_data::SampleDataArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Exit 0 if the server on BIND_ADDR answers `/healthz` (for container health checks,
@@ -54,6 +59,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = configure()?;
             server::prepare(&config).await.map(|_| ())
         }),
+        Command::Cluster(args) => cli::cluster::run(args),
+        Command::SampleData(args) => cli::sample_data::run(args),
         Command::Schema => {
             print!("{}", segmentiq::graphql::sdl());
             Ok(())

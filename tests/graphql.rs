@@ -128,7 +128,7 @@ async fn upload_train_subscribe_and_page_assignments() {
     );
 
     let body = app.graphql(
-        "query($id: ID!) { run(id: $id) { status metrics { nSamples nClusters nEncodedFeatures silhouetteScore clusterSizes { cluster size } } featureConfig segments kSweep dendrogramUrl dataset { id rowCount } } }",
+        "query($id: ID!) { run(id: $id) { status metrics { nSamples nClusters nEncodedFeatures silhouetteScore clusterSizes { cluster size } } featureConfig { numericFeatures categoricalFeatures pcaApplied nEncodedFeatures } segments { segment name size share numeric { feature z } categorical { feature levels { value lift } } } kSweep { suggestedK points { k silhouette wss } } dendrogramUrl dataset { id rowCount } } }",
         json!({ "id": run_id }),
     ).await;
     let run = &body["data"]["run"];
@@ -273,7 +273,7 @@ async fn errors_carry_codes_and_actionable_messages() {
             .as_str()
             .unwrap()
             .to_lowercase()
-            .contains("depth"),
+            .contains("nested too deep"),
         "{body}"
     );
     app.stop().await;

@@ -84,9 +84,9 @@ async fn runs_of_a_dead_process_are_requeued_and_finished() {
     let first = TestApp::start().await;
     let (_, dataset) = first.upload("c.csv", customers_csv(40).as_bytes()).await;
     // A run some process claimed before it died: stale heartbeat.
-    let id: i64 = first.db.scalar(&format!(
-        "(INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, worker, started_at, heartbeat_at) \
-         VALUES ({}, 'complete', 3, 'running', 'dead-host:1', now() - interval '1 hour', now() - interval '1 hour') RETURNING id)",
+    let id: i64 = first.db.text(&format!(
+        "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, worker, started_at, heartbeat_at) \
+         VALUES ({}, 'complete', 3, 'running', 'dead-host:1', now() - interval '1 hour', now() - interval '1 hour') RETURNING id::text AS v",
         dataset["id"]
     )).await.parse().unwrap();
     // A replica starting now sweeps stale runs first.

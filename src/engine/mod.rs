@@ -8,25 +8,27 @@
 //! one-hot encode -> optional PCA -> linkage -> cut -> silhouette and quality -> profiles.
 //! Renders ([`render`]) are drawn on request from a stored linkage matrix and labels.
 
-pub mod types;
-
-pub use types::{Cancelled, Merge, Method, Metric, NoProgress, Progress, Stage};
-pub mod ingest;
-
-pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};
 pub mod cut;
 pub mod distance;
+pub mod ingest;
 pub mod linkage;
+mod meter;
 pub mod pca;
 pub mod pipeline;
 pub mod preprocess;
 pub mod profile;
 pub mod quality;
+#[cfg(test)]
+mod reference;
+pub mod render;
+pub mod sample;
 pub mod silhouette;
+pub mod types;
 
+pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};
 pub use pipeline::{
     Cut, EngineError, FeatureConfig, FeatureSelection, Metrics, Outcome, Params, PcaSpec,
     StageTiming, run, validate,
 };
 pub use profile::SegmentProfile;
-pub mod render;
+pub use types::{Cancelled, Merge, Method, Metric, NoProgress, Progress, Stage};

@@ -86,7 +86,10 @@ pub enum EngineError {
     TooFewRows { n: usize },
     #[error("asked for {k} segments but the table has {n} rows; ask for at most {n}")]
     TooManyClusters { k: usize, n: usize },
-    #[error("asked for {k} segments; ask for at least 2 so there is something to compare")]
+    #[error(
+        "asked for {k} segment{}; ask for at least 2 so there is something to compare",
+        if *k == 1 { "" } else { "s" }
+    )]
     TooFewClusters { k: usize },
     #[error("there is no column named `{name}`; the columns are: {}", available.join(", "))]
     UnknownColumn {
@@ -359,7 +362,8 @@ pub fn run(
             let fit = pca::fit(encoded.matrix.view(), spec);
             (fit.transform(encoded.matrix.view()), Some(fit))
         }
-        None => (encoded.matrix.clone(), None),
+        // Moved, not copied: the matrix can be hundreds of megabytes.
+        None => (encoded.matrix, None),
     };
 
     clock.next(Stage::Linkage)?;
@@ -530,7 +534,10 @@ mod tests {
             err(&Params::new(Method::Ward, 13)),
             "asked for 13 segments but the table has 12 rows; ask for at most 12"
         );
-        assert!(err(&Params::new(Method::Ward, 1)).starts_with("asked for 1 segments"));
+        assert_eq!(
+            err(&Params::new(Method::Ward, 1)),
+            "asked for 1 segment; ask for at least 2 so there is something to compare"
+        );
         let mut p = Params::new(Method::Ward, 2);
         p.metric = Metric::Manhattan;
         assert!(err(&p).starts_with("ward linkage is defined for euclidean distances only"));

@@ -5,7 +5,8 @@
 //! imputed fill values. Each segment gets a short name built from its most distinctive traits:
 //!
 //! * a numeric feature is a trait when its z-score `(segment mean - table mean) / table std`
-//!   (population std) is at least 0.5 in size, named "High <feature words>" or "Low ...";
+//!   (population std) is at least 0.5 in size, named "High <feature words>" or "Low ..."
+//!   ("Older"/"Younger" for an `age` column);
 //! * a categorical level is a trait when its share in the segment is at least 40% and at least
 //!   1.5 times its share in the whole table (lift), named by the level itself;
 //! * the name takes up to two numeric traits (largest |z| first) and one categorical trait
@@ -250,8 +251,14 @@ fn segment_name(profile: &SegmentProfile) -> String {
         .iter()
         .take(2)
         .map(|t| {
-            let level = if t.z > 0.0 { "high" } else { "low" };
-            format!("{level} {}", feature_words(&t.feature))
+            let words = feature_words(&t.feature);
+            match (words.as_str(), t.z > 0.0) {
+                // "Low age" reads oddly; age is the one trait with everyday words.
+                ("age", true) => "older".to_string(),
+                ("age", false) => "younger".to_string(),
+                (_, true) => format!("high {words}"),
+                (_, false) => format!("low {words}"),
+            }
         })
         .collect();
     let best_level = profile

@@ -6,6 +6,7 @@ mod assignments;
 mod codes;
 mod datasets;
 mod ids;
+mod results;
 mod runs;
 mod subscription;
 mod types;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::datasets::DatasetObject;
 use super::ids;
+use super::results::{FeatureConfigObject, KSweepObject, SegmentObject};
 use super::types::{Conn, connection};
 use crate::engine::{Method, Metric};
 use crate::service::runs::{
@@ -219,8 +220,8 @@ impl RunObject {
         self.0.finished_at
     }
     /// Which columns became features and how.
-    async fn feature_config(&self) -> Option<Json<&crate::engine::pipeline::FeatureConfig>> {
-        self.0.feature_config.as_ref().map(Json)
+    async fn feature_config(&self) -> Option<FeatureConfigObject> {
+        self.0.feature_config.as_ref().map(Into::into)
     }
     async fn metrics(&self) -> Option<MetricsObject> {
         self.0.metrics.as_ref().map(|m| MetricsObject {
@@ -243,12 +244,12 @@ impl RunObject {
         })
     }
     /// Segment profiles, largest segment first.
-    async fn segments(&self) -> Vec<Json<&crate::engine::profile::SegmentProfile>> {
-        self.0.profiles.iter().map(Json).collect()
+    async fn segments(&self) -> Vec<SegmentObject> {
+        self.0.profiles.iter().map(Into::into).collect()
     }
     /// Silhouette and within-segment sum of squares for k = 2..12 from the same tree.
-    async fn k_sweep(&self) -> Option<Json<&crate::engine::quality::KSweep>> {
-        self.0.k_sweep.as_ref().map(Json)
+    async fn k_sweep(&self) -> Option<KSweepObject> {
+        self.0.k_sweep.as_ref().map(Into::into)
     }
     /// Seconds spent per engine stage.
     async fn timings(&self) -> Option<Json<&serde_json::Value>> {

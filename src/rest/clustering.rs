@@ -135,24 +135,13 @@ pub async fn train(
     Ok(response)
 }
 
-/// Waits on the progress hub until the run ends or `wait` passes, then reads it.
+/// Follows the run's progress until it ends or `wait` passes, then reads it.
 async fn wait_for_end(state: &AppState, id: i64, wait: Duration) -> AppResult<Run> {
-    let mut events = state.hub.subscribe();
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let run = service::runs::get(state, id).await?;
-        if run.status.is_final() || tokio::time::Instant::now() >= deadline {
-            return Ok(run);
-        }
-        // Re-read on any news of this run, and at least every two seconds.
-        let until = deadline.min(tokio::time::Instant::now() + Duration::from_secs(2));
-        loop {
-            match tokio::time::timeout_at(until, events.recv()).await {
-                Ok(Ok(e)) if e.run_id != id => continue,
-                _ => break,
-            }
-        }
-    }
+    use futures::StreamExt;
+    let events = service::progress::follow(state, id).await?;
+    let ended = events.any(|e| async move { service::progress::is_final(&e) });
+    let _ = tokio::time::timeout(wait, ended).await;
+    service::runs::get(state, id).await
 }
 
 #[derive(Deserialize)]

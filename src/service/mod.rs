@@ -5,6 +5,7 @@ pub mod assignments;
 pub mod charts;
 pub mod datasets;
 pub mod page;
+pub mod progress;
 pub mod runs;
 
 pub use page::{Page, PageRequest};

@@ -115,13 +115,19 @@ impl TestDb {
 
     /// Runs a query returning one text value, for checks that bypass the API.
     pub async fn scalar(&self, sql: &str) -> String {
+        self.text(&format!("SELECT ({sql})::text AS v")).await
+    }
+
+    /// Runs a statement that returns one row with a text column `v` (e.g. `INSERT ... RETURNING
+    /// id::text AS v`), for setting up states the API cannot make.
+    pub async fn text(&self, sql: &str) -> String {
         #[derive(diesel::QueryableByName)]
         struct One {
             #[diesel(sql_type = Text)]
             v: String,
         }
         let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();
-        diesel::sql_query(format!("SELECT ({sql})::text AS v"))
+        diesel::sql_query(sql)
             .get_result::<One>(&mut conn)
             .await
             .unwrap()

@@ -9,8 +9,16 @@
 //! Output is deterministic: the same input and options give the same bytes.
 
 mod dendrogram;
+mod k_sweep;
+mod map;
+mod silhouette;
+mod sizes;
 
 pub use dendrogram::{DEFAULT_LAST_P, dendrogram, dendrogram_truncated};
+pub use k_sweep::k_sweep_chart;
+pub use map::{MAP_MAX_POINTS, pca_map};
+pub use silhouette::silhouette_plot;
+pub use sizes::segment_sizes;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
