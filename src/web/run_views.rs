@@ -262,7 +262,7 @@ const STAGES: [Stage; 9] = [
 ];
 
 impl ProgressView {
-    pub fn new(event: &ProgressEvent, use_pca: bool) -> ProgressView {
+    pub fn new(event: &ProgressEvent) -> ProgressView {
         let current = event.stage.as_deref().and_then(stage_from_str);
         let done_all = event.status == RunStatus::Succeeded.as_str();
         let position = current.and_then(|c| STAGES.iter().position(|s| *s == c));
@@ -281,7 +281,6 @@ impl ProgressView {
             stages: STAGES
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| use_pca || **s != Stage::Pca)
                 .map(|(i, s)| StageChip {
                     label: stage_label(*s),
                     state: match position {

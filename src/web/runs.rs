@@ -127,8 +127,7 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
             run: head,
             tab: slug,
             tab_title: String::new(),
-            progress: (!run.status.is_final())
-                .then(|| ProgressView::new(&event_of(&run), run.use_pca)),
+            progress: (!run.status.is_final()).then(|| ProgressView::new(&event_of(&run))),
             error: run.error.clone(),
         };
         return hx.render(&page, StatusCode::OK);
