@@ -430,6 +430,14 @@ pub struct SweepPoint {
 pub struct SweepView {
     pub suggested: usize,
     pub points: Vec<SweepPoint>,
+    /// A form that runs the same settings with the suggested count, when it differs.
+    pub rerun: Option<Rerun>,
+}
+
+/// Hidden fields of the run form, repeating a run's settings with another segment count.
+pub struct Rerun {
+    pub action: String,
+    pub fields: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]
@@ -680,11 +688,12 @@ pub fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
         .collect()
 }
 
-pub fn sweep(run: &Run) -> Option<SweepView> {
+pub fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
     let sweep = run.k_sweep.as_ref()?;
     let current = run.segment_count().map(|k| k as usize);
     Some(SweepView {
         suggested: sweep.suggested_k,
+        rerun: (current != Some(sweep.suggested_k)).then(|| rerun(run, dataset, sweep.suggested_k)),
         points: sweep
             .points
             .iter()
@@ -697,6 +706,39 @@ pub fn sweep(run: &Run) -> Option<SweepView> {
             })
             .collect(),
     })
+}
+
+fn rerun(run: &Run, dataset: &Dataset, k: usize) -> Rerun {
+    let mut fields = vec![
+        ("method", run.method.as_str().to_string()),
+        ("metric", run.metric.as_str().to_string()),
+        ("mode", "k".to_string()),
+        ("n_clusters", k.to_string()),
+        ("features_sent", "1".to_string()),
+    ];
+    if run.use_pca {
+        fields.push(("use_pca", "on".into()));
+        if let Some(c) = run.pca_components {
+            fields.push(("pca_components", c.to_string()));
+        }
+        if let Some(v) = run.pca_variance {
+            fields.push(("pca_variance", v.to_string()));
+        }
+    }
+    let chosen = &run.features;
+    for c in &dataset.columns {
+        let included = chosen
+            .include
+            .as_ref()
+            .is_none_or(|inc| inc.contains(&c.name));
+        if included && !chosen.exclude.contains(&c.name) {
+            fields.push(("feature", c.name.clone()));
+        }
+    }
+    Rerun {
+        action: routes::dataset_runs(dataset.id),
+        fields,
+    }
 }
 
 pub fn customers(
