@@ -3,7 +3,7 @@
 
 pub mod auth;
 mod clustering;
-mod datasets;
+pub mod datasets;
 mod json;
 
 use axum::Router;

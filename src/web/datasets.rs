@@ -1,0 +1,375 @@
+//! The datasets page (list + upload) and a dataset's page (column profile, preview, run form,
+//! its runs).
+
+use askama::Template;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::engine::ingest::ColumnKind;
+use crate::error::{AppError, AppResult};
+use crate::service::datasets::{self as svc, Dataset, Upload};
+use crate::service::runs::{self as runs_svc, RunQuery};
+use crate::service::{Page, PageRequest};
+use crate::web::format;
+use crate::web::render::{Hx, fragment, page};
+use crate::web::run_form::RunForm;
+use crate::web::run_views::RunsTable;
+use crate::web::{parse_id, routes};
+
+/// The bundled sample: the predecessor's demo table, so a first-time user can try everything
+/// without a file of their own.
+const SAMPLE_CSV: &[u8] = include_bytes!("../../sample_data/ethiopian_supermarket_customers.csv");
+const SAMPLE_FILENAME: &str = "ethiopian_supermarket_customers.csv";
+
+/// Datasets per page of the list.
+const LIST_PAGE: usize = 50;
+/// Rows in a dataset's preview.
+const PREVIEW_ROWS: usize = 10;
+/// Runs listed on a dataset's page (newest first).
+pub const RUNS_SHOWN: usize = 20;
+
+// ---- Views ----------------------------------------------------------------------------------
+
+pub struct DatasetRow {
+    pub url: String,
+    pub name: String,
+    pub filename: String,
+    pub size: String,
+    pub rows: String,
+    pub columns: usize,
+    pub uploaded: String,
+    pub uploaded_iso: String,
+    pub runs: i64,
+}
+
+/// The upload form's state: its limit, and the error of the last attempt.
+pub struct UploadZone {
+    pub action: &'static str,
+    pub max_bytes: usize,
+    pub max_human: String,
+    pub uploading: Option<String>,
+    pub error: Option<String>,
+}
+
+impl UploadZone {
+    fn new(state: &AppState, error: Option<String>) -> UploadZone {
+        let max = state.config.limits.max_upload_bytes;
+        UploadZone {
+            action: routes::UPLOAD,
+            max_bytes: max,
+            max_human: svc::human_bytes(max),
+            uploading: None,
+            error,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/datasets.html", blocks = ["title", "content"])]
+pub struct DatasetsPage {
+    datasets: Vec<DatasetRow>,
+    total: i64,
+    next_url: Option<String>,
+    upload: UploadZone,
+    sample_action: &'static str,
+}
+page!(DatasetsPage);
+
+#[derive(Template)]
+#[template(path = "partials/upload_zone.html")]
+pub struct UploadZonePartial {
+    upload: UploadZone,
+}
+
+/// The header facts of a dataset.
+pub struct DatasetHead {
+    pub name: String,
+    pub filename: String,
+    pub size: String,
+    pub rows: String,
+    pub column_count: usize,
+    pub uploaded: String,
+    pub uploaded_iso: String,
+    pub delete_action: String,
+}
+
+pub struct ColumnRow {
+    pub name: String,
+    pub kind: &'static str,
+    pub missing: String,
+    pub distinct: String,
+    pub min: String,
+    pub mean: String,
+    pub max: String,
+    pub top: String,
+}
+
+pub struct Preview {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/dataset.html", blocks = ["title", "content"])]
+pub struct DatasetPage {
+    d: DatasetHead,
+    columns: Vec<ColumnRow>,
+    preview: Preview,
+    form: RunForm,
+    runs: RunsTable,
+}
+page!(DatasetPage);
+
+impl DatasetPage {
+    pub fn new(
+        dataset: &Dataset,
+        preview: Vec<serde_json::Value>,
+        runs: RunsTable,
+        form: RunForm,
+    ) -> Self {
+        DatasetPage {
+            d: head(dataset),
+            columns: dataset.columns.iter().map(column_row).collect(),
+            preview: Preview {
+                headers: dataset.columns.iter().map(|c| c.name.clone()).collect(),
+                rows: preview
+                    .iter()
+                    .map(|row| {
+                        dataset
+                            .columns
+                            .iter()
+                            .map(|c| format::cell(row.get(&c.name)))
+                            .collect()
+                    })
+                    .collect(),
+            },
+            form,
+            runs,
+        }
+    }
+}
+
+fn head(d: &Dataset) -> DatasetHead {
+    DatasetHead {
+        name: d.name.clone(),
+        filename: d.filename.clone(),
+        size: format::bytes(d.byte_size),
+        rows: format::thousands(d.row_count),
+        column_count: d.columns.len(),
+        uploaded: format::date(&d.created_at),
+        uploaded_iso: format::iso(&d.created_at),
+        delete_action: routes::dataset_delete(d.id),
+    }
+}
+
+fn column_row(c: &crate::engine::ingest::ColumnProfile) -> ColumnRow {
+    let stat = |f: fn(&crate::engine::ingest::NumericSummary) -> f64| {
+        c.numeric
+            .as_ref()
+            .map_or("—".to_string(), |n| format::number(f(n)))
+    };
+    let top = c
+        .top_values
+        .iter()
+        .take(3)
+        .map(|v| format!("{} ({})", v.value, format::thousands(v.count as i64)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ColumnRow {
+        name: c.name.clone(),
+        kind: c.kind.as_str(),
+        missing: format::thousands(c.missing as i64),
+        distinct: format::thousands(c.distinct as i64),
+        min: stat(|n| n.min),
+        mean: stat(|n| n.mean),
+        max: stat(|n| n.max),
+        // Frequent values say something about categories and small counts, not about amounts.
+        top: if top.is_empty()
+            || c.kind == ColumnKind::Identifier
+            || (c.numeric.is_some() && c.distinct > 20)
+        {
+            "—".into()
+        } else {
+            top
+        },
+    }
+}
+
+fn dataset_rows(
+    page: &Page<Dataset>,
+    counts: &std::collections::HashMap<i64, i64>,
+) -> Vec<DatasetRow> {
+    page.items
+        .iter()
+        .map(|(_, d)| DatasetRow {
+            url: routes::dataset(d.id),
+            name: d.name.clone(),
+            filename: d.filename.clone(),
+            size: format::bytes(d.byte_size),
+            rows: format::thousands(d.row_count),
+            columns: d.columns.len(),
+            uploaded: format::date(&d.created_at),
+            uploaded_iso: format::iso(&d.created_at),
+            runs: counts.get(&d.id).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+// ---- Handlers -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    after: Option<String>,
+}
+
+/// `GET /`: the list and the upload zone.
+pub async fn list(hx: Hx, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
+    hx.page(datasets_page(&state, q.after, None).await)
+}
+
+async fn datasets_page(
+    state: &AppState,
+    after: Option<String>,
+    error: Option<String>,
+) -> AppResult<DatasetsPage> {
+    let request = PageRequest {
+        first: Some(LIST_PAGE),
+        after,
+    };
+    let page = svc::list(state, &request).await?;
+    let ids: Vec<i64> = page.items.iter().map(|(id, _)| *id).collect();
+    let counts = svc::run_counts(state, &ids).await?;
+    Ok(DatasetsPage {
+        datasets: dataset_rows(&page, &counts),
+        total: page.total_count,
+        next_url: page
+            .has_next_page
+            .then(|| page.end_cursor())
+            .flatten()
+            .map(|c| routes::datasets_after(&c)),
+        upload: UploadZone::new(state, error),
+        sample_action: routes::SAMPLE,
+    })
+}
+
+/// `POST /datasets`: a multipart upload from the drop zone. Problems with the file come back
+/// as a message inside the zone (the rest of the page stays as it was); success opens the new
+/// dataset.
+pub async fn upload(
+    hx: Hx,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let limit = state.config.limits.max_upload_bytes;
+    let result = async {
+        // Refuse at once what cannot fit instead of reading megabytes to find out.
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
+            return Err(svc::too_large("the file", limit));
+        }
+        let multipart = multipart.map_err(|e| {
+            AppError::BadInput(format!(
+                "the upload is not a file form ({}); choose a CSV file and try again",
+                e.body_text()
+            ))
+        })?;
+        let upload = crate::rest::datasets::read_upload(multipart, limit).await?;
+        svc::upload(&state, upload).await
+    }
+    .await;
+    match result {
+        Ok(dataset) => hx.redirect(&routes::dataset(dataset.id)),
+        Err(e @ (AppError::BadInput(_) | AppError::TooLarge(_))) => {
+            let status = e.status();
+            let message = e.to_string();
+            if hx.partial {
+                fragment(
+                    &UploadZonePartial {
+                        upload: UploadZone::new(&state, Some(message)),
+                    },
+                    status,
+                )
+            } else {
+                match datasets_page(&state, None, Some(message)).await {
+                    Ok(page) => hx.render(&page, status),
+                    Err(e) => hx.error(e),
+                }
+            }
+        }
+        Err(e) => hx.error(e),
+    }
+}
+
+/// `POST /datasets/sample`: stores the bundled sample as a new dataset.
+pub async fn sample(hx: Hx, State(state): State<AppState>) -> Response {
+    let upload = Upload {
+        name: Some("Ethiopian supermarket customers (sample)".into()),
+        filename: SAMPLE_FILENAME.into(),
+        bytes: SAMPLE_CSV.to_vec(),
+    };
+    match svc::upload(&state, upload).await {
+        Ok(dataset) => hx.redirect(&routes::dataset(dataset.id)),
+        Err(e) => hx.error(e),
+    }
+}
+
+/// `GET /datasets/{id}`.
+pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let page = async {
+        let id = parse_id("dataset", &id)?;
+        dataset_page(&state, id, None).await
+    };
+    hx.page(page.await)
+}
+
+/// The dataset page with a given run form (a fresh one, or one sent back with its error).
+pub async fn dataset_page(
+    state: &AppState,
+    id: i64,
+    form: Option<RunForm>,
+) -> AppResult<DatasetPage> {
+    let dataset = svc::get(state, id).await?;
+    let (preview, runs) = tokio::join!(
+        svc::preview(state, id, PREVIEW_ROWS),
+        dataset_runs(state, id)
+    );
+    let form = form.unwrap_or_else(|| RunForm::new(&dataset));
+    Ok(DatasetPage::new(&dataset, preview?, runs?, form))
+}
+
+pub async fn dataset_runs(state: &AppState, id: i64) -> AppResult<RunsTable> {
+    let query = RunQuery {
+        dataset_id: Some(id),
+        status: None,
+    };
+    let page = runs_svc::list(
+        state,
+        &query,
+        &PageRequest {
+            first: Some(RUNS_SHOWN),
+            after: None,
+        },
+    )
+    .await?;
+    Ok(RunsTable::new(id, &page))
+}
+
+/// `POST /datasets/{id}/delete`: asked to confirm in the page first (`hx-confirm`).
+pub async fn delete(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let result = async {
+        let id = parse_id("dataset", &id)?;
+        svc::delete(&state, id).await
+    };
+    match result.await {
+        Ok(()) => hx.redirect(routes::DATASETS),
+        Err(e) => hx.error(e),
+    }
+}

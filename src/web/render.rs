@@ -1,0 +1,186 @@
+//! Turning templates and errors into responses: a full page for a normal load, only the page's
+//! `<main>` content for an htmx swap, and an error page or inline message instead of a bare
+//! status text.
+
+use std::convert::Infallible;
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::error::AppError;
+
+/// What kind of request a page handler answers, from htmx's request headers.
+#[derive(Clone, Copy, Debug)]
+pub struct Hx {
+    /// htmx swaps the answer into `<main>`: send the content block only. A history restore
+    /// (back/forward after htmx's cache was evicted) replaces the whole body, so it gets the full
+    /// page even though htmx sent it.
+    pub partial: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Hx {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let flag = |name: &str| parts.headers.get(name).is_some_and(|v| v == "true");
+        Ok(Hx {
+            partial: flag("hx-request") && !flag("hx-history-restore-request"),
+        })
+    }
+}
+
+/// A page template that extends `base.html`: renders whole, or as `<title>` plus its content
+/// block for htmx (which takes the title from the fragment and updates the tab's title).
+pub trait Page: Template {
+    fn render_partial(&self) -> askama::Result<String>;
+}
+
+/// Implements [`Page`] for templates declared with `blocks = ["title", "content"]`.
+macro_rules! page {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::web::render::Page for $t {
+            fn render_partial(&self) -> askama::Result<String> {
+                use askama::Template;
+                Ok(format!(
+                    "<title>{}</title>\n{}",
+                    self.as_title().render()?,
+                    self.as_content().render()?
+                ))
+            }
+        }
+    )+};
+}
+pub(crate) use page;
+
+impl Hx {
+    /// Renders a page, or the error page when loading it failed.
+    pub fn page<P: Page>(self, page: Result<P, AppError>) -> Response {
+        match page {
+            Ok(p) => self.render(&p, StatusCode::OK),
+            Err(e) => self.error(e),
+        }
+    }
+
+    pub fn render<P: Page>(self, page: &P, status: StatusCode) -> Response {
+        let html = if self.partial {
+            page.render_partial()
+        } else {
+            page.render()
+        };
+        html_response(html, status)
+    }
+
+    /// The error as a page (inside `<main>` for htmx), with the error's status.
+    pub fn error(self, error: AppError) -> Response {
+        log(&error);
+        let status = error.status();
+        let heading = match status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::SERVICE_UNAVAILABLE => "Temporarily unavailable",
+            s if s.is_server_error() => "Something went wrong",
+            _ => "That did not work",
+        };
+        let page = ErrorPage {
+            heading,
+            message: sentence(&error.to_string()),
+        };
+        self.render(&page, status)
+    }
+
+    /// After a form post: htmx is told to load `url` into `<main>` and push it to the history;
+    /// a browser without JavaScript follows a 303.
+    pub fn redirect(self, url: &str) -> Response {
+        if self.partial {
+            let location = serde_json::json!({ "path": url, "target": "#main" }).to_string();
+            match HeaderValue::from_str(&location) {
+                Ok(value) => ([("hx-location", value)], "").into_response(),
+                Err(_) => Redirect::to(url).into_response(),
+            }
+        } else {
+            Redirect::to(url).into_response()
+        }
+    }
+}
+
+/// Renders a fragment that is only ever swapped into a page (progress, a table, a form).
+pub fn fragment<T: Template>(template: &T, status: StatusCode) -> Response {
+    html_response(template.render(), status)
+}
+
+fn html_response(html: askama::Result<String>, status: StatusCode) -> Response {
+    match html {
+        Ok(body) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                // The same URL answers with a full page or a fragment: caches must keep them apart.
+                (header::VARY, "HX-Request, HX-History-Restore-Request"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page template failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!doctype html><title>Error · SegmentIQ</title><h1>Something went wrong</h1>\
+                 <p>The page could not be drawn; the server log has details. <a href=\"/\">Back to your datasets</a></p>",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Server-side failures are logged here because the page only shows a generic sentence.
+fn log(error: &AppError) {
+    match error {
+        AppError::Internal(e) => tracing::error!(error = ?e, "internal error on a page"),
+        AppError::Unavailable(e) => tracing::warn!(error = %e, "database unavailable for a page"),
+        _ => {}
+    }
+}
+
+/// Messages are written as clauses ("run 7 not found"); pages show them as sentences.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?', ')']) {
+        out.push('.');
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "pages/error.html", blocks = ["title", "content"])]
+pub struct ErrorPage {
+    pub heading: &'static str,
+    pub message: String,
+}
+page!(ErrorPage);
+
+/// Answers paths no page has.
+pub async fn not_found(hx: Hx) -> Response {
+    hx.error(AppError::NotFound(
+        "there is no page at this address; it may have been deleted".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_become_sentences() {
+        assert_eq!(sentence("run 7 not found"), "Run 7 not found.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
+    }
+}

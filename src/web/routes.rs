@@ -1,0 +1,99 @@
+//! Every path the pages answer and link to, in one place, so a renamed route cannot leave a
+//! dead link behind.
+
+/// Route patterns, as registered with the router.
+pub const DATASETS: &str = "/";
+pub const UPLOAD: &str = "/datasets";
+pub const SAMPLE: &str = "/datasets/sample";
+pub const DATASET: &str = "/datasets/{id}";
+pub const DATASET_RUNS: &str = "/datasets/{id}/runs";
+pub const DATASET_DELETE: &str = "/datasets/{id}/delete";
+pub const RUN: &str = "/runs/{id}";
+pub const RUN_TAB: &str = "/runs/{id}/{tab}";
+pub const RUN_EVENTS: &str = "/runs/{id}/events";
+pub const RUN_CANCEL: &str = "/runs/{id}/cancel";
+pub const RUN_DELETE: &str = "/runs/{id}/delete";
+
+pub fn datasets_after(cursor: &str) -> String {
+    format!("/?after={cursor}")
+}
+
+pub fn dataset(id: i64) -> String {
+    format!("/datasets/{id}")
+}
+
+pub fn dataset_runs(id: i64) -> String {
+    format!("/datasets/{id}/runs")
+}
+
+pub fn dataset_delete(id: i64) -> String {
+    format!("/datasets/{id}/delete")
+}
+
+pub fn run(id: i64) -> String {
+    format!("/runs/{id}")
+}
+
+pub fn run_tab(id: i64, tab: &str) -> String {
+    format!("/runs/{id}/{tab}")
+}
+
+pub fn run_events(id: i64) -> String {
+    format!("/runs/{id}/events")
+}
+
+pub fn run_cancel(id: i64) -> String {
+    format!("/runs/{id}/cancel")
+}
+
+pub fn run_delete(id: i64) -> String {
+    format!("/runs/{id}/delete")
+}
+
+/// The customers tab, optionally filtered to one segment and starting after a cursor.
+pub fn run_customers(id: i64, segment: Option<i32>, after: Option<&str>) -> String {
+    let mut url = format!("/runs/{id}/customers");
+    let mut sep = '?';
+    if let Some(s) = segment {
+        url.push_str(&format!("{sep}segment={s}"));
+        sep = '&';
+    }
+    if let Some(a) = after {
+        url.push_str(&format!("{sep}after={a}"));
+    }
+    url
+}
+
+/// Charts and downloads are served by the API (`/api/v1`), which renders them on request.
+pub fn chart(run_id: i64, chart: &str) -> String {
+    format!("/api/v1/clustering/runs/{run_id}/charts/{chart}.svg?theme=dark")
+}
+
+pub fn assignments_csv(run_id: i64, segment: Option<i32>) -> String {
+    match segment {
+        Some(s) => format!("/api/v1/clustering/runs/{run_id}/assignments.csv?cluster={s}"),
+        None => format!("/api/v1/clustering/runs/{run_id}/assignments.csv"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customers_urls_join_their_query() {
+        assert_eq!(run_customers(3, None, None), "/runs/3/customers");
+        assert_eq!(
+            run_customers(3, Some(1), None),
+            "/runs/3/customers?segment=1"
+        );
+        assert_eq!(
+            run_customers(3, None, Some("MTA")),
+            "/runs/3/customers?after=MTA"
+        );
+        assert_eq!(
+            run_customers(3, Some(0), Some("MTA")),
+            "/runs/3/customers?segment=0&after=MTA"
+        );
+    }
+}

@@ -1,0 +1,297 @@
+//! The run form on a dataset's page: what it offers (with the plain-words explanation of every
+//! choice) and how a submission becomes a [`TrainRequest`].
+
+use crate::engine::ingest::ColumnKind;
+use crate::engine::{Method, Metric};
+use crate::error::{AppError, AppResult};
+use crate::service::datasets::Dataset;
+use crate::service::runs::{FeatureChoice, TrainRequest};
+use crate::web::routes;
+
+/// Segments asked for when the user has not chosen.
+const DEFAULT_K: i64 = 4;
+/// Largest segment count the form offers; more is rarely readable as marketing segments.
+const MAX_K: i64 = 50;
+
+/// One radio button with its short description and its tooltip.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub desc: &'static str,
+    pub tip: &'static str,
+    pub checked: bool,
+    pub euclidean_only: bool,
+}
+
+/// The linkages, in the order the predecessor listed them, then the scipy extras.
+fn method_text(m: Method) -> (&'static str, &'static str, &'static str) {
+    match m {
+        Method::Ward => (
+            "Ward",
+            "Compact segments of similar size. The usual choice.",
+            "Merges the two groups whose union adds the least spread (within-segment variance). Gives compact, similar-sized segments, which is what most marketing segmentations want. Needs Euclidean distance.",
+        ),
+        Method::Complete => (
+            "Complete",
+            "Tight, well-separated segments.",
+            "The distance between two groups is the distance between their two most different customers. Gives tight segments that are clearly apart, but one unusual customer can keep two groups from merging.",
+        ),
+        Method::Average => (
+            "Average",
+            "A balanced general-purpose choice.",
+            "The distance between two groups is the average distance over every pair of their customers. Less sensitive to unusual customers than Complete, less prone to chaining than Single.",
+        ),
+        Method::Single => (
+            "Single",
+            "Finds outliers and chains.",
+            "The distance between two groups is the distance between their two most similar customers. Good at isolating unusual customers, but tends to make one very large segment.",
+        ),
+        Method::Weighted => (
+            "Weighted",
+            "Like Average, small groups count more.",
+            "Like Average, but when two groups merged earlier each counts equally, whatever its size (WPGMA). Gives small groups more say.",
+        ),
+        Method::Centroid => (
+            "Centroid",
+            "Distance between group centres.",
+            "The distance between two groups is the distance between their average customers. The tree can have merges lower than earlier ones, which makes it harder to read. Needs Euclidean distance.",
+        ),
+        Method::Median => (
+            "Median",
+            "Like Centroid, groups weigh equally.",
+            "Like Centroid, but a merged group's centre is the midpoint of the two it came from, whatever their sizes (WPGMC). Needs Euclidean distance.",
+        ),
+    }
+}
+
+fn metric_text(m: Metric) -> (&'static str, &'static str, &'static str) {
+    match m {
+        Metric::Euclidean => (
+            "Euclidean",
+            "Straight-line distance.",
+            "The ordinary straight-line distance over all features. Required by Ward, Centroid and Median.",
+        ),
+        Metric::Manhattan => (
+            "Manhattan",
+            "Sum of differences, feature by feature.",
+            "Adds up the differences feature by feature, like walking city blocks. One extreme value sways it less than Euclidean distance.",
+        ),
+        Metric::Cosine => (
+            "Cosine",
+            "Compares the shape of profiles, not their size.",
+            "Compares the direction of two customers' profiles, not their size: a big and a small spender with the same mix of habits look alike.",
+        ),
+    }
+}
+
+/// A feature checkbox.
+pub struct FeatureBox {
+    pub name: String,
+    pub kind: &'static str,
+    pub note: &'static str,
+    pub usable: bool,
+    pub checked: bool,
+}
+
+/// The form's state: defaults for a new form, the user's values when sent back with an error.
+pub struct RunForm {
+    pub action: String,
+    pub error: Option<String>,
+    pub methods: Vec<Choice>,
+    pub metrics: Vec<Choice>,
+    pub mode_k: bool,
+    pub n_clusters: String,
+    pub distance_threshold: String,
+    pub max_k: i64,
+    pub use_pca: bool,
+    pub pca_components: String,
+    pub pca_variance: String,
+    pub features: Vec<FeatureBox>,
+}
+
+fn usable(kind: ColumnKind) -> bool {
+    matches!(kind, ColumnKind::Numeric | ColumnKind::Categorical)
+}
+
+fn feature_note(kind: ColumnKind) -> &'static str {
+    match kind {
+        ColumnKind::Numeric => "Scaled so that it counts as much as any other feature.",
+        ColumnKind::Categorical => "Each value becomes its own yes/no feature.",
+        ColumnKind::Identifier => "Different on every row (an id): never used.",
+        ColumnKind::Constant => "The same on every row: carries no information.",
+    }
+}
+
+impl RunForm {
+    /// A fresh form: Ward, Euclidean, 4 segments, no PCA, every usable column.
+    pub fn new(dataset: &Dataset) -> RunForm {
+        Self::build(dataset, &Submission::default(), None)
+    }
+
+    /// The form as the user sent it, with the reason it was refused.
+    pub fn refused(dataset: &Dataset, sent: &Submission, error: String) -> RunForm {
+        Self::build(dataset, sent, Some(error))
+    }
+
+    fn build(dataset: &Dataset, sent: &Submission, error: Option<String>) -> RunForm {
+        let fresh = sent.fields.is_empty();
+        let method = sent.get("method").unwrap_or(Method::Ward.as_str());
+        let metric = sent.get("metric").unwrap_or(Metric::Euclidean.as_str());
+        let max_k = dataset.row_count.clamp(2, MAX_K);
+        let chosen: Vec<&str> = sent.all("feature");
+        RunForm {
+            action: routes::dataset_runs(dataset.id),
+            error,
+            methods: Method::ALL
+                .iter()
+                .map(|m| {
+                    let (label, desc, tip) = method_text(*m);
+                    Choice {
+                        value: m.as_str(),
+                        label,
+                        desc,
+                        tip,
+                        checked: m.as_str() == method,
+                        euclidean_only: m.requires_euclidean(),
+                    }
+                })
+                .collect(),
+            metrics: Metric::ALL
+                .iter()
+                .map(|m| {
+                    let (label, desc, tip) = metric_text(*m);
+                    Choice {
+                        value: m.as_str(),
+                        label,
+                        desc,
+                        tip,
+                        checked: m.as_str() == metric,
+                        euclidean_only: false,
+                    }
+                })
+                .collect(),
+            mode_k: sent.get("mode") != Some("height"),
+            n_clusters: sent
+                .get("n_clusters")
+                .map_or_else(|| DEFAULT_K.min(max_k).to_string(), str::to_string),
+            distance_threshold: sent.get("distance_threshold").unwrap_or("").to_string(),
+            max_k,
+            use_pca: sent.get("use_pca").is_some(),
+            pca_components: sent.get("pca_components").unwrap_or("").to_string(),
+            pca_variance: sent.get("pca_variance").unwrap_or("").to_string(),
+            features: dataset
+                .columns
+                .iter()
+                .map(|c| FeatureBox {
+                    name: c.name.clone(),
+                    kind: c.kind.as_str(),
+                    note: feature_note(c.kind),
+                    usable: usable(c.kind),
+                    checked: usable(c.kind) && (fresh || chosen.contains(&c.name.as_str())),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The submitted form fields, in order (checkbox groups repeat a name).
+#[derive(Default, Debug)]
+pub struct Submission {
+    pub fields: Vec<(String, String)>,
+}
+
+impl Submission {
+    /// The first non-empty value of `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str, label: &str) -> AppResult<Option<T>> {
+        self.get(name)
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|_| AppError::BadInput(format!("{label} must be a number, got `{v}`")))
+            })
+            .transpose()
+    }
+
+    /// The run the user asked for. Only the form's own shape is checked here; the service
+    /// checks the values against the dataset.
+    pub fn to_request(&self, dataset: &Dataset) -> AppResult<TrainRequest> {
+        let method = self
+            .get("method")
+            .unwrap_or("ward")
+            .parse::<Method>()
+            .map_err(AppError::BadInput)?;
+        let metric = self
+            .get("metric")
+            .unwrap_or("euclidean")
+            .parse::<Metric>()
+            .map_err(AppError::BadInput)?;
+        let by_height = self.get("mode") == Some("height");
+        let (n_clusters, distance_threshold) = if by_height {
+            let h = self.number::<f64>("distance_threshold", "The cut height")?;
+            if h.is_none() {
+                return Err(AppError::BadInput(
+                    "enter a cut height, or choose a number of segments".into(),
+                ));
+            }
+            (None, h)
+        } else {
+            let k = self.number::<i64>("n_clusters", "The number of segments")?;
+            if k.is_none() {
+                return Err(AppError::BadInput(
+                    "enter how many segments you want".into(),
+                ));
+            }
+            (k, None)
+        };
+        let use_pca = self.get("use_pca").is_some();
+        let (pca_components, pca_variance) = if use_pca {
+            (
+                self.number::<i64>("pca_components", "The number of PCA components")?,
+                self.number::<f64>("pca_variance", "The variance to keep")?,
+            )
+        } else {
+            (None, None)
+        };
+        // Unticked usable columns are excluded; with nothing sent at all (a client without the
+        // checkboxes), every usable column is used.
+        let chosen = self.all("feature");
+        let exclude = if self.get("features_sent").is_some() {
+            dataset
+                .columns
+                .iter()
+                .filter(|c| usable(c.kind) && !chosen.contains(&c.name.as_str()))
+                .map(|c| c.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(TrainRequest {
+            dataset_id: dataset.id,
+            method,
+            metric,
+            n_clusters,
+            distance_threshold,
+            use_pca,
+            pca_components,
+            pca_variance,
+            features: FeatureChoice {
+                include: None,
+                exclude,
+            },
+        })
+    }
+}

@@ -1,0 +1,349 @@
+// Browser test of SegmentIQ's pages: Debian's Chromium, driven by playwright-core, against a real
+// server (BASE_URL) backed by a real database. Run through scripts/browser-test.sh, which starts
+// the server and database; this file only drives the browser and checks what a user would see.
+//
+// Each test gets a fresh browser context. Screenshots of every page at desktop (1280 px) and
+// phone (375 px) width go to SCREENSHOT_DIR. The last line is `browser: N passed, M failed`.
+
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const BASE_URL = (process.env.BASE_URL || "http://127.0.0.1:8000").replace(/\/$/, "");
+const SHOTS = process.env.SCREENSHOT_DIR || join(root, "test-output", "screenshots");
+const SAMPLE = process.env.SAMPLE_CSV || join(root, "sample_data", "ethiopian_supermarket_customers.csv");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const RUN_TIMEOUT = Number(process.env.RUN_TIMEOUT_MS || 180_000);
+
+const LAUNCH_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 812 };
+
+mkdirSync(SHOTS, { recursive: true });
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+function log(...parts) {
+  console.error("  ·", ...parts);
+}
+
+/** Screenshots the current page at desktop width, then the same URL at phone width. */
+async function shoot(page, phone, name) {
+  await assertNoHorizontalScroll(page, `${name} (desktop)`);
+  await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
+  const response = await phone.goto(page.url(), { waitUntil: "networkidle" });
+  check(response && response.status() < 500, `${name}: phone load of ${page.url()} failed`);
+  await assertNoHorizontalScroll(phone, name);
+  await phone.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+}
+
+/** The page itself must never scroll sideways (wide tables and trees scroll inside their box). */
+async function assertNoHorizontalScroll(page, name) {
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  check(overflow <= 1, `${name}: the layout is ${overflow}px wider than the screen`);
+}
+
+/** Drops `files` ({name, type, text}) onto the element matched by `selector`, as a user would. */
+async function dropFiles(page, selector, files) {
+  const dataTransfer = await page.evaluateHandle((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) dt.items.add(new File([f.text], f.name, { type: f.type }));
+    return dt;
+  }, files);
+  await page.dispatchEvent(selector, "dragenter", { dataTransfer });
+  await page.dispatchEvent(selector, "dragover", { dataTransfer });
+  await page.dispatchEvent(selector, "drop", { dataTransfer });
+}
+
+/** True once every image matched has loaded with a real size. */
+async function imagesLoaded(page, selector) {
+  await page.waitForFunction(
+    (sel) => {
+      const imgs = [...document.querySelectorAll(sel)];
+      return imgs.length > 0 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+    },
+    selector,
+    { timeout: 30_000 },
+  );
+}
+
+/** Counts CSV records, honouring quoted fields that contain newlines. */
+function countCsvRecords(text) {
+  let records = 0;
+  let inQuotes = false;
+  let sawField = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') inQuotes = !inQuotes;
+    else if (ch === "\n" && !inQuotes) {
+      if (sawField) records++;
+      sawField = false;
+      continue;
+    }
+    if (ch !== "\r") sawField = true;
+  }
+  if (sawField) records++;
+  return records;
+}
+
+async function customersTotal(page) {
+  const text = await page.textContent("#customers-count");
+  const m = text && text.match(/([\d,]+) customers?/);
+  check(m, `no customer count in "${text}"`);
+  return Number(m[1].replace(/,/g, ""));
+}
+
+async function firstRowIndex(page) {
+  return Number(await page.textContent("#customers-table tbody tr:first-child td:first-child"));
+}
+
+async function openTab(page, slug, runUrl) {
+  await page.click(`#tab-${slug}`);
+  await page.waitForURL(`${runUrl}/${slug}`);
+  await page.waitForSelector(`#tab-${slug}[aria-selected="true"]`);
+}
+
+// ---- Tests --------------------------------------------------------------------------------
+
+async function mainFlow(page, phone) {
+  const sample = readFileSync(SAMPLE, "utf8");
+  const sampleRows = countCsvRecords(sample) - 1;
+
+  // Datasets page, upload by drag and drop.
+  const first = await page.goto(`${BASE_URL}/`);
+  check(first.status() === 200, `GET / answered ${first.status()}`);
+  await page.waitForSelector("#upload-zone");
+  await shoot(page, phone, "01-datasets-empty");
+  await dropFiles(page, "[data-dropzone]", [
+    { name: "ethiopian_supermarket_customers.csv", type: "text/csv", text: sample },
+  ]);
+  await page.waitForURL(/\/datasets\/\d+$/, { timeout: 60_000 });
+  const datasetUrl = page.url();
+  log("uploaded by drag and drop:", datasetUrl);
+
+  // Dataset page: profile, preview, run form with tooltips.
+  await page.waitForSelector("#columns-table");
+  const h1 = await page.textContent("h1");
+  check(h1.includes("ethiopian_supermarket_customers"), `dataset page heading is "${h1}"`);
+  const header = await page.textContent("main .page-head p");
+  check(header.includes(`${sampleRows.toLocaleString("en-US")} rows`) || header.includes(`${sampleRows} rows`),
+    `dataset header "${header}" does not say ${sampleRows} rows`);
+  const previewRows = await page.locator("#preview-table tbody tr").count();
+  check(previewRows > 0, "the preview shows no rows");
+  const tipCount = await page.locator("#run-form [role=tooltip]").count();
+  check(tipCount >= 10, `only ${tipCount} tooltips on the run form`);
+  await page.focus("#run-form .tip-btn");
+  const tipVisible = await page.locator("#run-form .tip-btn:focus + [role=tooltip]").isVisible();
+  check(tipVisible, "a focused tooltip button does not show its tip");
+  await page.keyboard.press("Escape");
+  await shoot(page, phone, "02-dataset");
+
+  // Start a Ward run with 4 segments.
+  await page.check("#method-ward");
+  await page.check("#mode-k");
+  await page.fill("#n_clusters", "4");
+  await page.click("#start-run");
+  await page.waitForURL(/\/runs\/\d+$/);
+  const runUrl = page.url();
+  log("started run:", runUrl);
+
+  // Live progress until the results replace it.
+  const sawProgress = await page
+    .waitForSelector("#progress [role=progressbar]", { timeout: 5_000 })
+    .then(() => true, () => false);
+  if (sawProgress) {
+    await page.screenshot({ path: join(SHOTS, "03-run-progress-desktop.png"), fullPage: true });
+  }
+  await page.waitForSelector("#tab-overview", { timeout: RUN_TIMEOUT });
+  const status = await page.textContent("#run-status");
+  check(status.trim() === "succeeded", `run status is "${status}"`);
+  check(page.url() === runUrl, `the page moved to ${page.url()} while the run finished`);
+  log(`run finished (progress bar ${sawProgress ? "seen" : "skipped: run was faster than the page"})`);
+
+  // Overview.
+  const segments = (await page.textContent("#segment-count")).trim();
+  check(segments === "4", `overview shows ${segments} segments, expected 4`);
+  const band = await page.textContent("#silhouette");
+  check(/Excellent|Good|Fair|Poor/.test(band), `no silhouette band in "${band}"`);
+  await imagesLoaded(page, "#tab-panel img");
+  await shoot(page, phone, "04-run-overview");
+
+  // Every other tab, each at its own URL.
+  await openTab(page, "segments", runUrl);
+  const cards = await page.locator("#segment-cards article").count();
+  check(cards === 4, `${cards} segment cards, expected 4`);
+  await shoot(page, phone, "05-run-segments");
+
+  await openTab(page, "dendrogram", runUrl);
+  await imagesLoaded(page, "#dendrogram-img");
+  const before = await page.evaluate(() => document.getElementById("dendrogram-img").clientWidth);
+  await page.click('[data-zoom="in"]');
+  const after = await page.evaluate(() => document.getElementById("dendrogram-img").clientWidth);
+  check(after > before, `zooming in did not enlarge the dendrogram (${before} -> ${after})`);
+  await page.click('[data-zoom="reset"]');
+  await shoot(page, phone, "06-run-dendrogram");
+
+  await openTab(page, "map", runUrl);
+  await imagesLoaded(page, "#map-img");
+  await shoot(page, phone, "07-run-map");
+
+  await openTab(page, "quality", runUrl);
+  await imagesLoaded(page, "#silhouette-img");
+  await imagesLoaded(page, "#k-sweep-img");
+  const suggested = await page.textContent("#suggested-k");
+  check(/^\d+$/.test(suggested.trim()), `suggested k is "${suggested}"`);
+  await shoot(page, phone, "08-run-quality");
+
+  // Keyboard: arrow keys move between tabs, Enter opens one.
+  await page.focus("#tab-quality");
+  await page.keyboard.press("ArrowRight");
+  check(await page.evaluate(() => document.activeElement.id) === "tab-customers", "ArrowRight did not reach the Customers tab");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${runUrl}/customers`);
+  await page.waitForSelector("#customers-table");
+
+  // Customers: paging, filter, download.
+  const total = await customersTotal(page);
+  check(total === sampleRows, `customers tab counts ${total}, the file has ${sampleRows} rows`);
+  const firstPage = await firstRowIndex(page);
+  await page.click("#next-page");
+  await page.waitForURL(/after=/);
+  const secondPage = await firstRowIndex(page);
+  check(secondPage > firstPage, `next page starts at row ${secondPage}, after ${firstPage}`);
+  await shoot(page, phone, "09-run-customers");
+
+  // Back and forward restore the pages; a reload gives the same page as a full load.
+  await page.goBack();
+  await page.waitForURL(`${runUrl}/customers`);
+  check(await firstRowIndex(page) === firstPage, "back did not return to the first page of customers");
+  await page.goForward();
+  await page.waitForURL(/after=/);
+  check(await firstRowIndex(page) === secondPage, "forward did not return to the second page");
+  await page.reload();
+  check(await firstRowIndex(page) === secondPage, "reload lost the page of customers");
+  check(await page.locator("header.site-header").count() === 1, "a reload rendered a partial page");
+
+  await page.selectOption("#segment", "1");
+  await page.waitForURL(/segment=1/);
+  await page.waitForSelector("#customers-table");
+  const inSegment = await customersTotal(page);
+  check(inSegment > 0 && inSegment < total, `segment 1 has ${inSegment} of ${total} customers`);
+  const segCells = await page.locator("#customers-table tbody tr td:nth-child(2)").allTextContents();
+  check(segCells.every((t) => t.trim().startsWith("1")), "the filter shows customers of other segments");
+
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-csv")]);
+  const csvPath = join(SHOTS, "..", "segment-1.csv");
+  await download.saveAs(csvPath);
+  const downloaded = countCsvRecords(readFileSync(csvPath, "utf8")) - 1;
+  check(downloaded === inSegment, `the CSV has ${downloaded} rows, the page says ${inSegment}`);
+  log(`customers: ${total} in all, ${inSegment} in segment 1, CSV rows ${downloaded}`);
+
+  // Unknown ids give a 404 page, not a bare status.
+  for (const path of ["/datasets/987654321", `${runUrl.replace(/\d+$/, "987654321")}`, "/no/such/page"]) {
+    const res = await page.goto(`${BASE_URL}${path.replace(BASE_URL, "")}`);
+    check(res.status() === 404, `${path} answered ${res.status()}`);
+    await page.waitForSelector("#error-page");
+  }
+  await shoot(page, phone, "10-not-found");
+
+  // Delete the run, then the dataset, confirming both dialogs.
+  page.on("dialog", (d) => d.accept());
+  await page.goto(runUrl);
+  await page.click("#delete-run");
+  await page.waitForURL(datasetUrl);
+  await page.waitForSelector("#run-form");
+  check(await page.locator(`#runs-table a[href="${new URL(runUrl).pathname}"]`).count() === 0, "the deleted run is still listed");
+  await page.click("#delete-dataset");
+  await page.waitForURL(`${BASE_URL}/`);
+  await page.waitForSelector("#upload-zone");
+  check(await page.locator(`a[href="${new URL(datasetUrl).pathname}"]`).count() === 0, "the deleted dataset is still listed");
+  const gone = await page.goto(datasetUrl);
+  check(gone.status() === 404, `the deleted dataset answered ${gone.status()}`);
+}
+
+async function brokenUpload(page, phone) {
+  await page.goto(`${BASE_URL}/`);
+  await page.waitForSelector("#upload-zone");
+  // Line 4 (the third data row) has one field too many.
+  const broken = "customer_id,age,region\n1,34,Oromia\n2,51,Amhara\n3,28,Tigray,extra\n4,40,Afar\n";
+  await dropFiles(page, "[data-dropzone]", [{ name: "broken.csv", type: "text/csv", text: broken }]);
+  const error = await page.waitForSelector("#upload-error", { timeout: 30_000 });
+  const text = await error.textContent();
+  check(text.includes("line 4"), `the upload error does not name line 4: "${text}"`);
+  check(page.url() === `${BASE_URL}/`, `the page moved to ${page.url()}`);
+  check(await page.locator("#load-sample").count() === 1, "the page lost its content after the error");
+  await shoot(page, phone, "11-upload-error");
+  // The page did not navigate away, and no dataset was stored.
+  const names = await page.locator("#datasets-table a").allTextContents();
+  check(!names.includes("broken"), "the broken file was stored as a dataset");
+
+  // A file over the limit is refused before it is sent.
+  const max = Number(await page.getAttribute("#upload-zone", "data-max-bytes"));
+  if (max > 0 && max <= 64 * 1024 * 1024) {
+    await dropFiles(page, "[data-dropzone]", [{ name: "huge.csv", type: "text/csv", text: "a,b\n" + "1,2\n".repeat(Math.ceil(max / 4) + 1) }]);
+    const big = await page.textContent("#upload-error");
+    check(big.includes("larger than the upload limit"), `no size error: "${big}"`);
+  }
+}
+
+// ---- Runner -------------------------------------------------------------------------------
+
+const tests = [
+  ["upload by drag and drop, Ward run with 4 segments, every tab, customers, CSV, deletes", mainFlow],
+  ["a broken CSV shows its line inline", brokenUpload],
+];
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+let passed = 0;
+let failed = 0;
+for (const [name, run] of tests) {
+  const desktop = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+  const mobile = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await desktop.newPage();
+  const phone = await mobile.newPage();
+  page.setDefaultTimeout(20_000);
+  phone.setDefaultTimeout(20_000);
+  const pageErrors = [];
+  for (const p of [page, phone]) {
+    p.on("pageerror", (e) => pageErrors.push(String(e)));
+    p.on("console", (m) => {
+      // The browser reports every 4xx answer; the tests provoke 404s and 422s on purpose.
+      if (m.type() === "error" && !/Failed to load resource/.test(m.text())) pageErrors.push(m.text());
+    });
+  }
+  const started = Date.now();
+  try {
+    await run(page, phone);
+    check(pageErrors.length === 0, `script errors in the page: ${pageErrors.join(" | ")}`);
+    passed++;
+    console.error(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  } catch (e) {
+    failed++;
+    console.error(`FAIL ${name}: ${e.message}`);
+    const slug = name.replace(/[^a-z0-9]+/gi, "-").slice(0, 40);
+    await page.screenshot({ path: join(SHOTS, `failed-${slug}.png`), fullPage: true }).catch(() => {});
+    writeFileSync(join(SHOTS, `failed-${slug}.html`), await page.content().catch(() => ""));
+  } finally {
+    await desktop.close();
+    await mobile.close();
+  }
+}
+await browser.close();
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
