@@ -7,6 +7,8 @@ COPY migrations migrations
 COPY templates templates
 COPY static static
 COPY sample_data sample_data
+COPY benches benches
+COPY examples examples
 RUN cargo build --release --locked --bin segmentiq
 
 # Runtime stage: just the binary, run as an unprivileged user.

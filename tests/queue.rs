@@ -136,25 +136,30 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_segmentiq"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "segmentiq=warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
+        // Wrapped at once so `Drop` kills and reaps it on every path, panics included.
+        let mut server = Server {
+            child: Command::new(env!("CARGO_BIN_EXE_segmentiq"))
+                .arg("serve")
+                .env("DATABASE_URL", database_url)
+                .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+                .env("RUST_LOG", "segmentiq=warn")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let base = server.base.clone();
         let client = reqwest::Client::new();
         for _ in 0..200 {
             if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
                 if r.status().is_success() {
-                    return Server { child, base };
+                    return server;
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("server on port {port} did not become ready");
+        let exited = server.child.try_wait().ok().flatten();
+        panic!("server on port {port} did not become ready (exit status: {exited:?})");
     }
 }
 

@@ -51,6 +51,9 @@ pub struct KSweep {
 /// of the finest cut, accumulated in one pass over the pairs, add up to the sums for every
 /// coarser cut. The silhouette uses `metric`; the sum of squares is always Euclidean, as the
 /// elbow method defines it. Reports [`Stage::KSweep`].
+///
+/// # Panics
+/// If `z` is not a tree over the rows of `x` (`z.len() + 1 != x.nrows()`).
 pub fn k_sweep(
     x: ArrayView2<f64>,
     z: &[Merge],
@@ -146,6 +149,9 @@ pub fn within_sum_of_squares(x: ArrayView2<f64>, labels: &[usize], k: usize) -> 
 /// where every cluster is a contiguous range, so for a row at position `p` the partners that
 /// join it at an ancestor's merge are exactly that merge's right-hand range. Progress is
 /// reported as [`Stage::Silhouette`] (it is part of scoring quality).
+///
+/// # Panics
+/// If `z` is not a tree over the rows of `x` (`z.len() + 1 != x.nrows()`).
 pub fn cophenetic_correlation(
     x: ArrayView2<f64>,
     z: &[Merge],

@@ -20,7 +20,10 @@ use super::types::{Cancelled, Metric, Progress, Stage};
 /// whose `a` and `b` are both 0 (scikit-learn's NaN-to-zero). With a single segment there is no
 /// `b`: every row scores 0 where scikit-learn would refuse.
 ///
-/// `labels` must hold one label per row of `x`; segments are `0..=max(labels)`.
+/// Segments are `0..=max(labels)`. Reports [`Stage::Silhouette`].
+///
+/// # Panics
+/// If `labels` does not hold exactly one label per row of `x` (a caller bug, not bad data).
 pub fn silhouette_samples(
     x: ArrayView2<f64>,
     labels: &[usize],

@@ -90,8 +90,7 @@ pub async fn websocket(
                     let from_payload = ["Authorization", "authorization"]
                         .iter()
                         .find_map(|k| payload.get(k).and_then(|v| v.as_str()))
-                        .map(|v| axum::http::HeaderValue::from_str(v).ok())
-                        .flatten();
+                        .and_then(|v| axum::http::HeaderValue::from_str(v).ok());
                     if header_ok || token_matches(token.as_deref(), from_payload.as_ref()) {
                         Ok(Data::default())
                     } else {

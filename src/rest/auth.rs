@@ -41,22 +41,6 @@ pub async fn require_token(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens() {
-        let h = |s: &str| HeaderValue::from_str(s).unwrap();
-        assert!(token_matches(None, None));
-        assert!(!token_matches(Some("abc"), None));
-        assert!(token_matches(Some("abc"), Some(&h("Bearer abc"))));
-        assert!(!token_matches(Some("abc"), Some(&h("Bearer abd"))));
-        assert!(!token_matches(Some("abc"), Some(&h("abc"))));
-        assert!(!token_matches(Some("abc"), Some(&h("Bearer abcd"))));
-    }
-}
-
 /// The token check for `/graphql`, which applies to POST only: GET serves GraphiQL's page.
 pub async fn require_token_on_post(
     State(state): State<AppState>,
@@ -76,4 +60,20 @@ pub async fn require_token_on_post(
         "errors": [{ "message": error.to_string(), "extensions": { "code": error.code() } }]
     });
     (error.status(), axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens() {
+        let h = |s: &str| HeaderValue::from_str(s).unwrap();
+        assert!(token_matches(None, None));
+        assert!(!token_matches(Some("abc"), None));
+        assert!(token_matches(Some("abc"), Some(&h("Bearer abc"))));
+        assert!(!token_matches(Some("abc"), Some(&h("Bearer abd"))));
+        assert!(!token_matches(Some("abc"), Some(&h("abc"))));
+        assert!(!token_matches(Some("abc"), Some(&h("Bearer abcd"))));
+    }
 }
