@@ -212,14 +212,4 @@
       heading.focus({ preventScroll: true });
     }
   });
-
-  // Show a thin loading bar while an htmx request is in flight.
-  document.addEventListener("htmx:beforeRequest", function () {
-    var bar = document.getElementById("loading-bar");
-    if (bar) bar.style.opacity = "1";
-  });
-  document.addEventListener("htmx:afterRequest", function () {
-    var bar = document.getElementById("loading-bar");
-    if (bar) bar.style.opacity = "0";
-  });
 })();

@@ -416,6 +416,8 @@ pub struct MapPage {
     pub tab: &'static str,
     pub tab_title: String,
     pub map_url: String,
+    /// The legend with segment names (the chart itself only has room for numbers).
+    pub segments: Vec<SizeRow>,
 }
 page!(MapPage);
 
@@ -500,17 +502,7 @@ pub fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
     let metrics = run.metrics.as_ref();
     let silhouette = metrics.and_then(|m| m.silhouette_score);
     let band = silhouette.map(format::band);
-    let sizes: Vec<SizeRow> = run
-        .profiles
-        .iter()
-        .map(|p| SizeRow {
-            index: p.segment,
-            name: p.name.clone(),
-            size: format::thousands(p.size as i64),
-            share: format::percent(p.share),
-            color: segment_color_hex(p.segment),
-        })
-        .collect();
+    let sizes = size_rows(run);
     let sizes_alt = sizes
         .iter()
         .map(|s| format!("segment {} {} customers", s.index, s.size))
@@ -546,6 +538,20 @@ pub fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
         segments: sizes,
         settings: settings(run),
     }
+}
+
+/// One row per segment: its colour, name and size.
+pub fn size_rows(run: &Run) -> Vec<SizeRow> {
+    run.profiles
+        .iter()
+        .map(|p| SizeRow {
+            index: p.segment,
+            name: p.name.clone(),
+            size: format::thousands(p.size as i64),
+            share: format::percent(p.share),
+            color: segment_color_hex(p.segment),
+        })
+        .collect()
 }
 
 pub fn settings(run: &Run) -> Vec<(String, String)> {

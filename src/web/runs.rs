@@ -165,6 +165,7 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
         Tab::Map => hx.render(
             &MapPage {
                 map_url: routes::chart(run.id, "map"),
+                segments: size_rows(&run),
                 run: head,
                 tab: slug,
                 tab_title,
