@@ -261,10 +261,12 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
     assert!(text.trim_start().starts_with("event: progress"), "{text}");
     assert!(text.contains("role=\"progressbar\""), "{text}");
 
-    let run = app.wait_for_run(run_id).await;
-    assert_eq!(run["status"], "succeeded", "{run}");
-    // The excluded column was left out.
+    // The run ended (the stream said so) and succeeded; the excluded column was left out.
     let (_, _, overview) = get(&app, &run_path, true).await;
+    assert!(
+        overview.contains("id=\"run-status\">succeeded<"),
+        "{overview}"
+    );
     assert!(overview.contains("role=\"tablist\""), "{overview}");
     assert!(
         overview.contains("<dt>Numeric features</dt><dd>age, total_spend</dd>"),
@@ -289,9 +291,29 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
     }
     let (_, _, customers) = get(&app, &format!("{run_path}/customers?segment=0"), true).await;
     assert!(
-        customers.contains("assignments.csv?cluster=0"),
+        customers.contains(&format!("{run_path}/customers.csv?segment=0")),
         "{customers}"
     );
+    // Images and downloads work with an API token set, since pages cannot send one.
+    let resp = app
+        .client
+        .get(app.url(&format!("{run_path}/charts/dendrogram.svg")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+    let csv = app
+        .client
+        .get(app.url(&format!("{run_path}/customers.csv")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 61, "header and 60 customers: {csv}");
+    assert!(csv.starts_with("row_index,cluster,customer_id"), "{csv}");
     let (status, _, _) = get(&app, &format!("{run_path}/customers?segment=9"), true).await;
     assert_eq!(status, 422);
     let (status, _, _) = get(&app, &format!("{run_path}/bogus"), true).await;

@@ -6,6 +6,7 @@
 
 pub mod assets;
 mod datasets;
+mod downloads;
 mod events;
 mod format;
 mod render;
@@ -36,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .route(routes::RUN_EVENTS, get(events::run_events))
         .route(routes::RUN_CANCEL, post(runs::cancel))
         .route(routes::RUN_DELETE, post(runs::delete))
+        .route(routes::RUN_CHART, get(downloads::chart))
+        .route(routes::RUN_CSV, get(downloads::customers_csv))
         .route(routes::RUN_TAB, get(runs::tab))
         .fallback(render::not_found)
         .with_state(state)

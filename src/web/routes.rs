@@ -13,6 +13,8 @@ pub const RUN_TAB: &str = "/runs/{id}/{tab}";
 pub const RUN_EVENTS: &str = "/runs/{id}/events";
 pub const RUN_CANCEL: &str = "/runs/{id}/cancel";
 pub const RUN_DELETE: &str = "/runs/{id}/delete";
+pub const RUN_CHART: &str = "/runs/{id}/charts/{file}";
+pub const RUN_CSV: &str = "/runs/{id}/customers.csv";
 
 pub fn datasets_after(cursor: &str) -> String {
     format!("/?after={cursor}")
@@ -64,15 +66,15 @@ pub fn run_customers(id: i64, segment: Option<i32>, after: Option<&str>) -> Stri
     url
 }
 
-/// Charts and downloads are served by the API (`/api/v1`), which renders them on request.
+/// A chart of a run, drawn for the dark pages.
 pub fn chart(run_id: i64, chart: &str) -> String {
-    format!("/api/v1/clustering/runs/{run_id}/charts/{chart}.svg?theme=dark")
+    format!("/runs/{run_id}/charts/{chart}.svg")
 }
 
-pub fn assignments_csv(run_id: i64, segment: Option<i32>) -> String {
+pub fn customers_csv(run_id: i64, segment: Option<i32>) -> String {
     match segment {
-        Some(s) => format!("/api/v1/clustering/runs/{run_id}/assignments.csv?cluster={s}"),
-        None => format!("/api/v1/clustering/runs/{run_id}/assignments.csv"),
+        Some(s) => format!("/runs/{run_id}/customers.csv?segment={s}"),
+        None => format!("/runs/{run_id}/customers.csv"),
     }
 }
 

@@ -774,7 +774,7 @@ pub fn customers(
                 size: format::thousands(p.size as i64),
             })
             .collect(),
-        csv_url: routes::assignments_csv(run.id, segment),
+        csv_url: routes::customers_csv(run.id, segment),
         total: format::thousands(page.total_count),
         first_row: format::thousands(first_row),
         last_row: format::thousands(last_row),
