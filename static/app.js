@@ -187,6 +187,14 @@
   // ---- After each swap: set up new content, move focus like a page load would ---------------
 
   function init(root) {
+    // On a narrow screen the tab strip scrolls: bring the open tab into view.
+    var scope = root.querySelectorAll ? root : document;
+    scope.querySelectorAll("[role=tablist]").forEach(function (list) {
+      var tab = list.querySelector("[aria-selected=true]");
+      if (tab && list.scrollWidth > list.clientWidth) {
+        list.scrollLeft = tab.offsetLeft - list.offsetLeft - (list.clientWidth - tab.offsetWidth) / 2;
+      }
+    });
     var forms = Array.prototype.slice.call(root.querySelectorAll("#run-form"));
     if (root.matches && root.matches("#run-form")) forms.push(root);
     forms.forEach(function (form) {
@@ -211,15 +219,5 @@
       heading.tabIndex = -1;
       heading.focus({ preventScroll: true });
     }
-  });
-
-  // Show a thin loading bar while an htmx request is in flight.
-  document.addEventListener("htmx:beforeRequest", function () {
-    var bar = document.getElementById("loading-bar");
-    if (bar) bar.style.opacity = "1";
-  });
-  document.addEventListener("htmx:afterRequest", function () {
-    var bar = document.getElementById("loading-bar");
-    if (bar) bar.style.opacity = "0";
   });
 })();

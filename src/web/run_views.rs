@@ -416,6 +416,8 @@ pub struct MapPage {
     pub tab: &'static str,
     pub tab_title: String,
     pub map_url: String,
+    /// The legend with segment names (the chart itself only has room for numbers).
+    pub segments: Vec<SizeRow>,
 }
 page!(MapPage);
 
@@ -430,6 +432,14 @@ pub struct SweepPoint {
 pub struct SweepView {
     pub suggested: usize,
     pub points: Vec<SweepPoint>,
+    /// A form that runs the same settings with the suggested count, when it differs.
+    pub rerun: Option<Rerun>,
+}
+
+/// Hidden fields of the run form, repeating a run's settings with another segment count.
+pub struct Rerun {
+    pub action: String,
+    pub fields: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]
@@ -492,17 +502,7 @@ pub fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
     let metrics = run.metrics.as_ref();
     let silhouette = metrics.and_then(|m| m.silhouette_score);
     let band = silhouette.map(format::band);
-    let sizes: Vec<SizeRow> = run
-        .profiles
-        .iter()
-        .map(|p| SizeRow {
-            index: p.segment,
-            name: p.name.clone(),
-            size: format::thousands(p.size as i64),
-            share: format::percent(p.share),
-            color: segment_color_hex(p.segment),
-        })
-        .collect();
+    let sizes = size_rows(run);
     let sizes_alt = sizes
         .iter()
         .map(|s| format!("segment {} {} customers", s.index, s.size))
@@ -538,6 +538,20 @@ pub fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
         segments: sizes,
         settings: settings(run),
     }
+}
+
+/// One row per segment: its colour, name and size.
+pub fn size_rows(run: &Run) -> Vec<SizeRow> {
+    run.profiles
+        .iter()
+        .map(|p| SizeRow {
+            index: p.segment,
+            name: p.name.clone(),
+            size: format::thousands(p.size as i64),
+            share: format::percent(p.share),
+            color: segment_color_hex(p.segment),
+        })
+        .collect()
 }
 
 pub fn settings(run: &Run) -> Vec<(String, String)> {
@@ -680,11 +694,12 @@ pub fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
         .collect()
 }
 
-pub fn sweep(run: &Run) -> Option<SweepView> {
+pub fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
     let sweep = run.k_sweep.as_ref()?;
     let current = run.segment_count().map(|k| k as usize);
     Some(SweepView {
         suggested: sweep.suggested_k,
+        rerun: (current != Some(sweep.suggested_k)).then(|| rerun(run, dataset, sweep.suggested_k)),
         points: sweep
             .points
             .iter()
@@ -697,6 +712,39 @@ pub fn sweep(run: &Run) -> Option<SweepView> {
             })
             .collect(),
     })
+}
+
+fn rerun(run: &Run, dataset: &Dataset, k: usize) -> Rerun {
+    let mut fields = vec![
+        ("method", run.method.as_str().to_string()),
+        ("metric", run.metric.as_str().to_string()),
+        ("mode", "k".to_string()),
+        ("n_clusters", k.to_string()),
+        ("features_sent", "1".to_string()),
+    ];
+    if run.use_pca {
+        fields.push(("use_pca", "on".into()));
+        if let Some(c) = run.pca_components {
+            fields.push(("pca_components", c.to_string()));
+        }
+        if let Some(v) = run.pca_variance {
+            fields.push(("pca_variance", v.to_string()));
+        }
+    }
+    let chosen = &run.features;
+    for c in &dataset.columns {
+        let included = chosen
+            .include
+            .as_ref()
+            .is_none_or(|inc| inc.contains(&c.name));
+        if included && !chosen.exclude.contains(&c.name) {
+            fields.push(("feature", c.name.clone()));
+        }
+    }
+    Rerun {
+        action: routes::dataset_runs(dataset.id),
+        fields,
+    }
 }
 
 pub fn customers(

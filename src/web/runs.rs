@@ -165,6 +165,7 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
         Tab::Map => hx.render(
             &MapPage {
                 map_url: routes::chart(run.id, "map"),
+                segments: size_rows(&run),
                 run: head,
                 tab: slug,
                 tab_title,
@@ -180,7 +181,7 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
                     .and_then(|m| m.silhouette_score)
                     .map_or("—".into(), format::score),
                 k_sweep_url: routes::chart(run.id, "k-sweep"),
-                sweep: sweep(&run),
+                sweep: sweep(&run, &dataset),
                 run: head,
                 tab: slug,
                 tab_title,

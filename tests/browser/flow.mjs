@@ -300,13 +300,24 @@ async function brokenUpload(page, phone) {
     const big = await page.textContent("#upload-error");
     check(big.includes("larger than the upload limit"), `no size error: "${big}"`);
   }
+
+  // The bundled sample loads with one click, and can be deleted again.
+  page.on("dialog", (d) => d.accept());
+  await page.click("#load-sample");
+  await page.waitForURL(/\/datasets\/\d+$/, { timeout: 60_000 });
+  await page.waitForSelector("#columns-table");
+  const sampleName = await page.textContent("h1");
+  check(sampleName.includes("sample"), `the sample dataset is called "${sampleName}"`);
+  await page.click("#delete-dataset");
+  await page.waitForURL(`${BASE_URL}/`);
+  await page.waitForSelector("#upload-zone");
 }
 
 // ---- Runner -------------------------------------------------------------------------------
 
 const tests = [
   ["upload by drag and drop, Ward run with 4 segments, every tab, customers, CSV, deletes", mainFlow],
-  ["a broken CSV shows its line inline", brokenUpload],
+  ["a broken CSV shows its line inline, a too large file is refused, the sample loads", brokenUpload],
 ];
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });

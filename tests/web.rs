@@ -1,0 +1,310 @@
+//! The HTML pages over real HTTP against a real PostgreSQL: full pages and htmx partials, error
+//! pages, inline upload and form errors, and the progress stream. The browser test
+//! (`scripts/browser-test.sh`) covers what only a browser can show.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestApp, customers_csv};
+use futures::StreamExt;
+
+async fn get(app: &TestApp, path: &str, htmx: bool) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = app.client.get(app.url(path));
+    if htmx {
+        request = request.header("HX-Request", "true");
+    }
+    let resp = request.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.unwrap())
+}
+
+/// Posts a form without following redirects, as htmx or as a plain browser.
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    htmx: bool,
+) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut request = client.post(app.url(path)).form(fields);
+    if htmx {
+        request = request.header("HX-Request", "true");
+    }
+    request.send().await.unwrap()
+}
+
+async fn upload_page(app: &TestApp, filename: &str, csv: &str, htmx: bool) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let part =
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name(filename.to_string());
+    let mut request = client
+        .post(app.url("/datasets"))
+        .multipart(reqwest::multipart::Form::new().part("file", part));
+    if htmx {
+        request = request.header("HX-Request", "true");
+    }
+    request.send().await.unwrap()
+}
+
+/// The path htmx is told to load next (`HX-Location: {"path": ..., "target": "#main"}`).
+fn hx_location(resp: &reqwest::Response) -> String {
+    let header = resp
+        .headers()
+        .get("hx-location")
+        .unwrap_or_else(|| panic!("no HX-Location in {:?}", resp.headers()));
+    let value: serde_json::Value = serde_json::from_str(header.to_str().unwrap()).unwrap();
+    assert_eq!(value["target"], "#main");
+    value["path"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_full_on_load_and_partial_for_htmx() {
+    let app = TestApp::start().await;
+    let (status, dataset) = app
+        .upload("shoppers.csv", customers_csv(40).as_bytes())
+        .await;
+    assert_eq!(status, 201, "{dataset}");
+    let id = dataset["id"].as_i64().unwrap();
+
+    let (status, headers, full) = get(&app, "/", false).await;
+    assert_eq!(status, 200);
+    assert!(full.starts_with("<!doctype html>"), "{full}");
+    assert!(
+        full.contains("shoppers"),
+        "the list does not show the dataset"
+    );
+    assert!(headers["vary"].to_str().unwrap().contains("HX-Request"));
+
+    let (status, _, partial) = get(&app, "/", true).await;
+    assert_eq!(status, 200);
+    assert!(
+        partial.starts_with("<title>Datasets · SegmentIQ</title>"),
+        "{partial}"
+    );
+    assert!(
+        !partial.contains("<html"),
+        "an htmx answer must not be a whole page"
+    );
+    assert!(partial.contains("shoppers"));
+
+    // Back/forward after htmx's history cache was evicted replaces the whole body.
+    let restore = app
+        .client
+        .get(app.url(&format!("/datasets/{id}")))
+        .header("HX-Request", "true")
+        .header("HX-History-Restore-Request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(restore.starts_with("<!doctype html>"));
+
+    let (status, _, page) = get(&app, &format!("/datasets/{id}"), true).await;
+    assert_eq!(status, 200);
+    for part in [
+        "id=\"columns-table\"",
+        "id=\"preview-table\"",
+        "id=\"run-form\"",
+        "role=\"tooltip\"",
+    ] {
+        assert!(page.contains(part), "the dataset page lacks {part}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_addresses_are_not_found_pages() {
+    let app = TestApp::start().await;
+    for path in [
+        "/datasets/4242",
+        "/datasets/abc",
+        "/runs/4242",
+        "/runs/4242/segments",
+        "/no/such/page",
+    ] {
+        let (status, headers, body) = get(&app, path, false).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert!(body.contains("id=\"error-page\""), "{path}: {body}");
+    }
+    let (status, _, body) = get(&app, "/datasets/4242", true).await;
+    assert_eq!(status, 404);
+    assert!(body.contains("Dataset 4242 not found."), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_errors_stay_inline_and_success_opens_the_dataset() {
+    let app = TestApp::start().await;
+    let broken = "customer_id,age,region\n1,34,Oromia\n2,51,Amhara\n3,28,Tigray,extra\n";
+    let resp = upload_page(&app, "broken.csv", broken, true).await;
+    assert_eq!(resp.status().as_u16(), 422);
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.starts_with("<form id=\"upload-zone\""),
+        "only the zone is sent back: {body}"
+    );
+    assert!(body.contains("id=\"upload-error\""), "{body}");
+    assert!(body.contains("line 4"), "the error names the line: {body}");
+
+    // Without JavaScript the whole page comes back, with the error in place.
+    let resp = upload_page(&app, "broken.csv", broken, false).await;
+    assert_eq!(resp.status().as_u16(), 422);
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.starts_with("<!doctype html>") && body.contains("line 4"),
+        "{body}"
+    );
+
+    let resp = upload_page(&app, "good.csv", &customers_csv(30), true).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let path = hx_location(&resp);
+    assert!(path.starts_with("/datasets/"), "{path}");
+    let resp = upload_page(&app, "good.csv", &customers_csv(30), false).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_large_uploads_are_refused_inline() {
+    let app = TestApp::start_with(&[("MAX_UPLOAD_BYTES", "2000")]).await;
+    let resp = upload_page(&app, "big.csv", &customers_csv(200), true).await;
+    assert_eq!(resp.status().as_u16(), 413);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("larger than the upload limit"), "{body}");
+    assert!(body.contains("id=\"upload-error\""), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("shoppers.csv", customers_csv(60).as_bytes())
+        .await;
+    let id = dataset["id"].as_i64().unwrap();
+    let runs_path = format!("/datasets/{id}/runs");
+
+    // A refused form comes back with its values and the reason.
+    let resp = post_form(
+        &app,
+        &runs_path,
+        &[("method", "ward"), ("mode", "k"), ("n_clusters", "1")],
+        true,
+    )
+    .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("id=\"run-form-error\""), "{body}");
+    assert!(body.contains("at least 2"), "{body}");
+    assert!(
+        body.contains("value=\"1\""),
+        "the form keeps what was typed: {body}"
+    );
+
+    let fields = [
+        ("method", "ward"),
+        ("metric", "euclidean"),
+        ("mode", "k"),
+        ("n_clusters", "3"),
+        ("features_sent", "1"),
+        ("feature", "age"),
+        ("feature", "total_spend"),
+        ("feature", "region"),
+    ];
+    let resp = post_form(&app, &runs_path, &fields, true).await;
+    let run_path = hx_location(&resp);
+    let run_id: i64 = run_path.trim_start_matches("/runs/").parse().unwrap();
+
+    // The stream starts with the current state and ends with `done`.
+    let resp = app
+        .client
+        .get(app.url(&format!("/runs/{run_id}/events")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut body = resp.bytes_stream();
+    let mut text = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(chunk) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if text.contains("event: done") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no `done` event in time: {text}");
+    assert!(text.trim_start().starts_with("event: progress"), "{text}");
+    assert!(text.contains("role=\"progressbar\""), "{text}");
+
+    let run = app.wait_for_run(run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    // The excluded column was left out.
+    let (_, _, overview) = get(&app, &run_path, true).await;
+    assert!(overview.contains("role=\"tablist\""), "{overview}");
+    assert!(
+        overview.contains("<dt>Numeric features</dt><dd>age, total_spend</dd>"),
+        "{overview}"
+    );
+    for tab in [
+        "overview",
+        "segments",
+        "dendrogram",
+        "map",
+        "quality",
+        "customers",
+    ] {
+        let (status, _, body) = get(&app, &format!("{run_path}/{tab}"), false).await;
+        assert_eq!(status, 200, "{tab}");
+        assert!(
+            body.contains(&format!(
+                "id=\"tab-{tab}\" aria-controls=\"tab-panel\" aria-selected=\"true\""
+            )),
+            "{tab}"
+        );
+    }
+    let (_, _, customers) = get(&app, &format!("{run_path}/customers?segment=0"), true).await;
+    assert!(
+        customers.contains("assignments.csv?cluster=0"),
+        "{customers}"
+    );
+    let (status, _, _) = get(&app, &format!("{run_path}/customers?segment=9"), true).await;
+    assert_eq!(status, 422);
+    let (status, _, _) = get(&app, &format!("{run_path}/bogus"), true).await;
+    assert_eq!(status, 404);
+
+    // Delete with a plain form post: back to the dataset.
+    let resp = post_form(&app, &format!("/runs/{run_id}/delete"), &[], false).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/datasets/{id}").as_str()
+    );
+    let (status, _, _) = get(&app, &run_path, false).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
