@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Tests share two cores with PostgreSQL; two test threads keep the heavy queue tests honest.
-cargo test --all-targets -- --test-threads="${TEST_THREADS:-2}"
+cargo test -- --test-threads="${TEST_THREADS:-2}"
 
 if [ "${SKIP_BROWSER_TESTS:-}" = "1" ]; then
   echo "browser test skipped (SKIP_BROWSER_TESTS=1)"

@@ -79,6 +79,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn configure() -> anyhow::Result<Config> {
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("segmentiq=info,tower_http=info")),

@@ -7,6 +7,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
@@ -21,7 +22,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(ready));
     let limits = state.config.limits;
     // Room for multipart framing and other form fields around the file itself.
-    let body_limit = DefaultBodyLimit::max(limits.max_upload_bytes + 1024 * 1024);
+    let body_bytes = limits.max_upload_bytes + 1024 * 1024;
+    let body_limit = DefaultBodyLimit::max(body_bytes);
     let gql = GraphqlState {
         app: state.clone(),
         schema: graphql::build_schema(Some(state.clone())),
@@ -37,7 +39,10 @@ pub fn build_router(state: AppState) -> Router {
                 )),
         )
         .route("/graphql/ws", get(graphql::http::websocket))
-        .with_state(gql);
+        .with_state(gql)
+        // The GraphQL handler reads the body itself (DefaultBodyLimit does not apply): cap it
+        // at the upload limit plus room for the multipart framing.
+        .layer(RequestBodyLimitLayer::new(body_bytes));
     Router::new()
         .merge(graphql_routes)
         .nest("/api/v1", rest::router(state.clone()))

@@ -178,7 +178,7 @@ async fn upload_train_subscribe_and_page_assignments() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_carry_codes_and_actionable_messages() {
-    let app = TestApp::start().await;
+    let app = TestApp::start_with(&[("MAX_UPLOAD_BYTES", "20000")]).await;
     let body = app.graphql("{ run(id: \"404\") { id } }", json!({})).await;
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "NOT_FOUND",
@@ -260,6 +260,17 @@ async fn errors_carry_codes_and_actionable_messages() {
         app.db.scalar("SELECT count(*) FROM clustering_runs").await,
         "0"
     );
+
+    // An upload over the limit is refused (the test server allows 20,000 bytes).
+    let body = upload(&app, "big.csv", customers_csv(2_000).as_bytes()).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MAX_UPLOAD_BYTES"),
+        "{body}"
+    );
+    assert_eq!(app.db.scalar("SELECT count(*) FROM datasets").await, "1");
 
     // Depth limit.
     let mut deep = "id".to_string();

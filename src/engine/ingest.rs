@@ -418,8 +418,10 @@ pub fn detect_delimiter(bytes: &[u8]) -> u8 {
     }
 }
 
-/// Words in a column name that mark it as an identifier (`customer_id`, `CustomerID`, `key`).
-fn name_says_identifier(name: &str) -> bool {
+/// The words of a column name, lower-cased: split at non-alphanumerics and camelCase
+/// boundaries (`customerId` and `CustomerID` -> `customer`, `id`; `total_spend` -> `total`,
+/// `spend`). Shared by kind detection and by generated segment names.
+pub fn name_words(name: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut prev_lower = false;
@@ -431,19 +433,23 @@ fn name_says_identifier(name: &str) -> bool {
             prev_lower = false;
             continue;
         }
-        // camelCase boundary: "customerId" -> "customer", "Id"; "CustomerID" -> "Customer", "ID".
         if c.is_uppercase() && prev_lower && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }
         prev_lower = c.is_lowercase() || c.is_ascii_digit();
-        current.push(c);
+        current.extend(c.to_lowercase());
     }
     if !current.is_empty() {
         words.push(current);
     }
-    words.iter().any(|w| {
+    words
+}
+
+/// Words in a column name that mark it as an identifier (`customer_id`, `CustomerID`, `key`).
+fn name_says_identifier(name: &str) -> bool {
+    name_words(name).iter().any(|w| {
         matches!(
-            w.to_ascii_lowercase().as_str(),
+            w.as_str(),
             "id" | "uuid" | "guid" | "key" | "code" | "index" | "idx"
         )
     })

@@ -85,26 +85,7 @@ fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
 /// `visitFrequency` -> "visit frequency". Leading "total"/"avg"/"average"/"mean" are dropped
 /// when other words remain, since "high total spend" says nothing more than "high spend".
 pub fn feature_words(name: &str) -> String {
-    let mut words: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if c.is_uppercase() && prev_lower && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
-        }
-        prev_lower = c.is_lowercase() || c.is_ascii_digit();
-        current.extend(c.to_lowercase());
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
+    let mut words = super::ingest::name_words(name);
     while words.len() > 1 && matches!(words[0].as_str(), "total" | "avg" | "average" | "mean") {
         words.remove(0);
     }

@@ -292,7 +292,17 @@ async fn store(
             .map(|i| outcome.silhouettes.get(i).copied())
             .collect(),
     };
-    if !db::runs::complete(conn, run_id, worker, results).await? {
+    let rows = results.labels.len();
+    let started = std::time::Instant::now();
+    if db::runs::complete(conn, run_id, worker, results).await? {
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            rows,
+            seconds,
+            rows_per_second = (rows as f64 / seconds.max(1e-9)).round(),
+            "stored results and assignments"
+        );
+    } else {
         tracing::info!("run was cancelled or deleted while finishing; results dropped");
     }
     Ok(())

@@ -96,6 +96,7 @@ pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
     .await??;
     let columns = serde_json::to_value(&profiles).map_err(|e| AppError::Internal(e.into()))?;
     let mut conn = state.conn().await?;
+    let started = std::time::Instant::now();
     let stored = db::datasets::insert_with_rows(
         &mut conn,
         db::datasets::NewDataset {
@@ -109,7 +110,15 @@ pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
         rows,
     )
     .await?;
-    tracing::info!(dataset = stored.id, rows = stored.row_count, %filename, "stored dataset");
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(
+        dataset = stored.id,
+        rows = stored.row_count,
+        seconds,
+        rows_per_second = (f64::from(stored.row_count) / seconds.max(1e-9)).round(),
+        %filename,
+        "stored dataset"
+    );
     Dataset::from_row(stored)
 }
 
