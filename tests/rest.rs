@@ -347,6 +347,17 @@ async fn bad_train_requests_name_the_problem() {
         "10"
     );
 
+    // Unknown API paths answer in JSON.
+    let resp = app
+        .client
+        .get(app.url("/api/v1/nothing/here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "NOT_FOUND", "{body}");
+
     // Unknown ids.
     for path in [
         "/api/v1/datasets/12345",

@@ -50,9 +50,18 @@ pub fn router(state: AppState) -> Router {
             "/clustering/runs/{id}/assignments.csv",
             get(clustering::assignments_csv),
         )
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
         .with_state(state)
+}
+
+/// Unknown API paths answer in the API's JSON shape, not with the pages' HTML 404.
+async fn not_found(uri: axum::http::Uri) -> crate::error::AppError {
+    crate::error::AppError::NotFound(format!(
+        "no API endpoint at {}; the README lists the /api/v1 paths",
+        uri.path()
+    ))
 }

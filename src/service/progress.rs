@@ -34,10 +34,16 @@ pub async fn follow(
         let mut last = event_of(&current);
         let mut done = current.status.is_final();
         yield last.clone();
+        // Re-read when this run has been quiet for RECHECK, however busy other runs are.
+        let mut recheck_at = tokio::time::Instant::now() + RECHECK;
         while !done {
             let next = tokio::select! {
                 _ = state.shutdown.cancelled() => break,
-                received = tokio::time::timeout(RECHECK, events.recv()) => received,
+                received = tokio::time::timeout_at(recheck_at, events.recv()) => received,
+            };
+            recheck_at = match next {
+                Ok(Ok(ref event)) if event.run_id != id => recheck_at,
+                _ => tokio::time::Instant::now() + RECHECK,
             };
             let event = match next {
                 Ok(Ok(event)) if event.run_id == id => event,
