@@ -226,6 +226,7 @@ fn metrics_json(outcome: &Outcome, params: &Params) -> anyhow::Result<Vec<u8>> {
         "cut_height": m.cut_height,
         "segment_silhouettes": m.segment_silhouettes,
         "cophenetic_correlation": m.cophenetic_correlation,
+        "cophenetic_sample_size": m.cophenetic_sample_size,
         "feature_config": outcome.feature_config,
         "k_sweep": outcome.k_sweep,
         "profiles": outcome.profiles,
@@ -334,9 +335,14 @@ fn print_summary(file: &str, table: &Table, outcome: &Outcome, out: &Path) {
         fc.method,
         fc.metric,
         m.n_clusters,
-        m.cophenetic_correlation.map_or(String::new(), |c| format!(
-            ", cophenetic correlation {c:.3}"
-        ))
+        m.cophenetic_correlation
+            .map_or(String::new(), |c| match m.cophenetic_sample_size {
+                Some(rows) => format!(
+                    ", cophenetic correlation {c:.3} (estimated on {} rows)",
+                    render::thousands(rows)
+                ),
+                None => format!(", cophenetic correlation {c:.3}"),
+            })
     );
     for p in &outcome.profiles {
         let _ = writeln!(
@@ -349,7 +355,15 @@ fn print_summary(file: &str, table: &Table, outcome: &Outcome, out: &Path) {
         );
     }
     if let Some(sweep) = &outcome.k_sweep {
-        let _ = writeln!(err, "suggested number of segments: {}", sweep.suggested_k);
+        let _ = writeln!(
+            err,
+            "suggested number of segments: {}{}",
+            sweep.suggested_k,
+            sweep.sample_size.map_or(String::new(), |rows| format!(
+                " (silhouettes estimated on {} rows)",
+                render::thousands(rows)
+            ))
+        );
     }
     let _ = writeln!(err, "wrote results to {}", out.display());
 }

@@ -11,7 +11,7 @@ use super::linkage::{LinkageError, linkage};
 use super::pca;
 use super::preprocess::{self, Imputation};
 use super::profile::{SegmentProfile, profile_segments};
-use super::quality::{KSweep, cophenetic_correlation, k_sweep};
+use super::quality::{KSweep, Sampling, cophenetic_sampled, k_sweep_sampled};
 use super::silhouette::{segment_means, silhouette_samples, silhouette_score};
 use super::types::{Cancelled, Merge, Method, Metric, Progress, Stage};
 use ndarray::Array2;
@@ -156,8 +156,15 @@ pub struct Metrics {
     pub cluster_sizes: Vec<usize>,
     /// Mean silhouette per segment; empty when the silhouette is undefined.
     pub segment_silhouettes: Vec<f64>,
-    /// Correlation between input distances and tree (cophenetic) distances.
+    /// Correlation between input distances and tree (cophenetic) distances. Exact up to
+    /// 20,000 rows; estimated on a sample of rows above (see `cophenetic_sample_size`).
     pub cophenetic_correlation: Option<f64>,
+    /// `None` when `cophenetic_correlation` is exact; otherwise the number of rows it was
+    /// estimated on (pairs of sampled rows, cophenetic distances from the full tree; see
+    /// [`Sampling::LARGE_TABLES`]). Missing in metrics stored before sampling existed (they
+    /// were exact).
+    #[serde(default)]
+    pub cophenetic_sample_size: Option<usize>,
     /// Height of the cut through the tree (drawn on the dendrogram).
     pub cut_height: f64,
 }
@@ -345,6 +352,11 @@ impl<'a> Clock<'a> {
 /// Runs the whole pipeline: select and encode features, optional PCA, linkage, cut,
 /// silhouette, cophenetic correlation, optional k sweep, profiles and map coordinates.
 ///
+/// The silhouette of the run (`Metrics::silhouette_score` and every row's) is exact at every
+/// size. Above 20,000 rows the cophenetic correlation and the k sweep's silhouettes are
+/// estimated on a fixed sample of 10,000 rows ([`Sampling::LARGE_TABLES`]), which the outcome
+/// records (`Metrics::cophenetic_sample_size`, `KSweep::sample_size`).
+///
 /// `progress` hears about every stage and can cancel between and within stages.
 pub fn run(
     table: &Table,
@@ -392,11 +404,27 @@ pub fn run(
     } else {
         Vec::new()
     };
-    let cophenetic = cophenetic_correlation(x.view(), &z, params.metric, progress)?;
+
+    // The headline silhouette above is always exact; the two quality figures below are
+    // estimated on a sample of rows for large tables (recorded in the outcome).
+    clock.next(Stage::Cophenetic)?;
+    let (cophenetic, cophenetic_sample_size) = cophenetic_sampled(
+        x.view(),
+        &z,
+        params.metric,
+        Sampling::LARGE_TABLES,
+        progress,
+    )?;
 
     let sweep = if params.k_sweep {
         clock.next(Stage::KSweep)?;
-        Some(k_sweep(x.view(), &z, params.metric, progress)?)
+        Some(k_sweep_sampled(
+            x.view(),
+            &z,
+            params.metric,
+            Sampling::LARGE_TABLES,
+            progress,
+        )?)
     } else {
         None
     };
@@ -442,6 +470,7 @@ pub fn run(
         cluster_sizes: sizes,
         segment_silhouettes,
         cophenetic_correlation: cophenetic.is_finite().then_some(cophenetic),
+        cophenetic_sample_size,
         cut_height: cut_at,
     };
     Ok(Outcome {

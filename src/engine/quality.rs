@@ -5,8 +5,15 @@
 //! of every k come from one pass (the cuts of one tree are nested, see [`k_sweep`]), and the
 //! cophenetic correlation walks the pairs in dendrogram order so that each pair's merge height is
 //! known without a cophenetic matrix.
+//!
+//! On large tables even one such pass costs minutes, so the pipeline estimates both on a sample
+//! of rows (see [`Sampling`], [`k_sweep_sampled`] and [`cophenetic_sampled`]); tables of up to
+//! [`Sampling::LARGE_TABLES`]`.max_exact` rows keep exact values. The headline silhouette of a
+//! run is never sampled (see [`super::silhouette`]).
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +48,58 @@ pub struct KSweep {
     /// The `k` with the highest silhouette; on a tie, the smallest such `k` (fewer segments are
     /// easier to use). 1 when there are fewer than 3 rows and nothing to compare.
     pub suggested_k: usize,
+    /// `None` when every silhouette is exact. Otherwise the number of rows the silhouettes were
+    /// estimated on (see [`Sampling`]): each is then the mean silhouette of the sampled rows
+    /// with distances to sampled rows only, as scikit-learn's
+    /// `silhouette_score(..., sample_size=...)`, of the same cut of the full tree. The sums of
+    /// squares are always exact. Missing in sweeps stored before sampling existed (they were
+    /// exact).
+    #[serde(default)]
+    pub sample_size: Option<usize>,
 }
+
+/// When the quality estimates ([`k_sweep_sampled`], [`cophenetic_sampled`]) use a sample of
+/// rows instead of all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sampling {
+    /// Tables with at most this many rows are scored exactly.
+    pub max_exact: usize,
+    /// Rows drawn from larger tables.
+    pub sample_size: usize,
+}
+
+impl Sampling {
+    /// What runs use: exact up to 20,000 rows (a few seconds per pass on two cores); above, a
+    /// sample of 10,000 rows, which costs about a quarter of an exact pass at 20,000 rows and
+    /// whose estimates are within a few thousandths of the exact values on customer tables.
+    pub const LARGE_TABLES: Sampling = Sampling {
+        max_exact: 20_000,
+        sample_size: 10_000,
+    };
+
+    /// Never sample.
+    pub const EXACT: Sampling = Sampling {
+        max_exact: usize::MAX,
+        sample_size: usize::MAX,
+    };
+
+    /// The sampled rows of a table of `n` rows in increasing order, or `None` when the table is
+    /// scored exactly. The sample is uniform without replacement and depends only on `n` and
+    /// `sample_size` (a fixed seed), so runs are reproducible; unlike every-k-th-row sampling it
+    /// cannot fall into step with a pattern in the file's row order.
+    pub fn rows(&self, n: usize) -> Option<Vec<usize>> {
+        if n <= self.max_exact || self.sample_size >= n {
+            return None;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(SAMPLE_SEED);
+        let mut rows = rand::seq::index::sample(&mut rng, n, self.sample_size).into_vec();
+        rows.sort_unstable();
+        Some(rows)
+    }
+}
+
+/// Seed of [`Sampling::rows`]; changing it changes stored estimates, so it is fixed.
+const SAMPLE_SEED: u64 = 0x5E6_1E17;
 
 /// Silhouette and within-segment sum of squares for every `k` from 2 to `min(12, n - 1)`, all
 /// cut from the tree `z` of the rows of `x`, and the suggested `k`.
@@ -52,12 +110,31 @@ pub struct KSweep {
 /// coarser cut. The silhouette uses `metric`; the sum of squares is always Euclidean, as the
 /// elbow method defines it. Reports [`Stage::KSweep`].
 ///
+/// This is exact at every size; see [`k_sweep_sampled`] for large tables.
+///
 /// # Panics
 /// If `z` is not a tree over the rows of `x` (`z.len() + 1 != x.nrows()`).
 pub fn k_sweep(
     x: ArrayView2<f64>,
     z: &[Merge],
     metric: Metric,
+    progress: &dyn Progress,
+) -> Result<KSweep, Cancelled> {
+    k_sweep_sampled(x, z, metric, Sampling::EXACT, progress)
+}
+
+/// [`k_sweep`], with the silhouettes estimated on a sample of rows when `sampling` says so
+/// (recorded in [`KSweep::sample_size`]). The cuts are those of the full tree `z` and the sums
+/// of squares stay exact (they are O(n d) per `k`); only the pass over pairs of rows is limited
+/// to pairs of sampled rows.
+///
+/// # Panics
+/// If `z` is not a tree over the rows of `x` (`z.len() + 1 != x.nrows()`).
+pub fn k_sweep_sampled(
+    x: ArrayView2<f64>,
+    z: &[Merge],
+    metric: Metric,
+    sampling: Sampling,
     progress: &dyn Progress,
 ) -> Result<KSweep, Cancelled> {
     let n = x.nrows();
@@ -72,11 +149,27 @@ pub fn k_sweep(
         return Ok(KSweep {
             points: Vec::new(),
             suggested_k: 1,
+            sample_size: None,
         });
     }
+    let sample = sampling.rows(n);
     let fine = cut_clusters(z, k_max);
-    let meter = Meter::new(progress, Stage::KSweep, pair_count(n));
-    let fine_sums = segment_distance_sums(x, &fine, k_max, metric, &meter)?;
+    let restrict = |labels: &[usize]| -> Vec<usize> {
+        match &sample {
+            Some(rows) => rows.iter().map(|&r| labels[r]).collect(),
+            None => labels.to_vec(),
+        }
+    };
+    let fine_scored = restrict(&fine);
+    let scored = fine_scored.len();
+    let meter = Meter::new(progress, Stage::KSweep, pair_count(scored));
+    let fine_sums = match &sample {
+        Some(rows) => {
+            let xs = x.select(Axis(0), rows);
+            segment_distance_sums(xs.view(), &fine_scored, k_max, metric, &meter)?
+        }
+        None => segment_distance_sums(x, &fine_scored, k_max, metric, &meter)?,
+    };
     meter.finish()?;
 
     let mut points = Vec::with_capacity(k_max - 1);
@@ -87,13 +180,15 @@ pub fn k_sweep(
         for (&f, &c) in fine.iter().zip(&labels) {
             coarse_of[f] = c;
         }
-        let mut sums = vec![0.0; n * k];
+        let mut sums = vec![0.0; scored * k];
         for (row, fine_row) in sums.chunks_mut(k).zip(fine_sums.chunks(k_max)) {
             for (f, &s) in fine_row.iter().enumerate() {
                 row[coarse_of[f]] += s;
             }
         }
-        let samples = samples_from_sums(&sums, &labels, &segment_counts(&labels, k), k);
+        let labels_scored = restrict(&labels);
+        let samples =
+            samples_from_sums(&sums, &labels_scored, &segment_counts(&labels_scored, k), k);
         points.push(KPoint {
             k,
             silhouette: silhouette_score(&samples),
@@ -110,6 +205,7 @@ pub fn k_sweep(
     Ok(KSweep {
         points,
         suggested_k,
+        sample_size: sample.map(|rows| rows.len()),
     })
 }
 
@@ -148,7 +244,8 @@ pub fn within_sum_of_squares(x: ArrayView2<f64>, labels: &[usize], k: usize) -> 
 /// O(n) extra memory besides a column-major copy of `x`: rows are visited in dendrogram order,
 /// where every cluster is a contiguous range, so for a row at position `p` the partners that
 /// join it at an ancestor's merge are exactly that merge's right-hand range. Progress is
-/// reported as [`Stage::Silhouette`] (it is part of scoring quality).
+/// reported as [`Stage::Cophenetic`]. Exact at every size; see [`cophenetic_sampled`] for large
+/// tables.
 ///
 /// # Panics
 /// If `z` is not a tree over the rows of `x` (`z.len() + 1 != x.nrows()`).
@@ -165,7 +262,7 @@ pub fn cophenetic_correlation(
         "the tree must be the tree of these rows"
     );
     if n < 3 {
-        progress.report(Stage::Silhouette, 1.0)?;
+        progress.report(Stage::Cophenetic, 1.0)?;
         return Ok(0.0);
     }
     let tree = OrderedTree::new(z, n);
@@ -195,7 +292,7 @@ pub fn cophenetic_correlation(
         samples.iter().sum::<f64>() / samples.len().max(1) as f64
     };
 
-    let meter = Meter::new(progress, Stage::Silhouette, pairs);
+    let meter = Meter::new(progress, Stage::Cophenetic, pairs);
     let sums = balanced_bands(n, rayon::current_num_threads() * 4)
         .into_par_iter()
         .map(|(lo, hi)| {
@@ -231,6 +328,72 @@ pub fn cophenetic_correlation(
         .try_reduce(Moments::default, |a, b| Ok(a.merge(b)))?;
     meter.finish()?;
     Ok(sums.correlation())
+}
+
+/// [`cophenetic_correlation`], estimated on a sample of rows when `sampling` says so: the
+/// correlation over the pairs of sampled rows, each pair's cophenetic distance still being the
+/// height at which the full tree `z` first joins the two rows. Returns the correlation and the
+/// number of rows it was estimated on (`None` when exact).
+///
+/// # Panics
+/// If `z` is not a tree over the rows of `x` (`z.len() + 1 != x.nrows()`).
+pub fn cophenetic_sampled(
+    x: ArrayView2<f64>,
+    z: &[Merge],
+    metric: Metric,
+    sampling: Sampling,
+    progress: &dyn Progress,
+) -> Result<(f64, Option<usize>), Cancelled> {
+    let n = x.nrows();
+    assert_eq!(
+        z.len() + 1,
+        n.max(1),
+        "the tree must be the tree of these rows"
+    );
+    match sampling.rows(n) {
+        None => Ok((cophenetic_correlation(x, z, metric, progress)?, None)),
+        Some(rows) => {
+            let xs = x.select(Axis(0), &rows);
+            let zs = induced_tree(z, n, &rows);
+            let c = cophenetic_correlation(xs.view(), &zs, metric, progress)?;
+            Ok((c, Some(rows.len())))
+        }
+    }
+}
+
+/// The tree `z` over `n` rows restricted to the leaves `rows` (increasing, at least one): leaf
+/// `t` of the result is row `rows[t]`, and two of its leaves first join at the height where `z`
+/// first joins the two rows. Merges of `z` that have sampled rows on one side only disappear.
+fn induced_tree(z: &[Merge], n: usize, rows: &[usize]) -> Vec<Merge> {
+    const NONE: usize = usize::MAX;
+    let m = rows.len();
+    // Cluster of the induced tree that stands for each cluster of `z` (NONE: no sampled row).
+    let mut image = vec![NONE; n + z.len()];
+    for (t, &r) in rows.iter().enumerate() {
+        image[r] = t;
+    }
+    let mut size = vec![1usize; 2 * m - 1];
+    let mut out = Vec::with_capacity(m - 1);
+    for (i, merge) in z.iter().enumerate() {
+        let (a, b) = (image[merge.left], image[merge.right]);
+        image[n + i] = match (a, b) {
+            (NONE, NONE) => NONE,
+            (only, NONE) | (NONE, only) => only,
+            (a, b) => {
+                let id = m + out.len();
+                size[id] = size[a] + size[b];
+                out.push(Merge {
+                    left: a.min(b),
+                    right: a.max(b),
+                    height: merge.height,
+                    size: size[id],
+                });
+                id
+            }
+        };
+    }
+    debug_assert_eq!(out.len(), m - 1);
+    out
 }
 
 /// Running sums for a Pearson correlation.
@@ -425,7 +588,8 @@ mod tests {
             sweep,
             KSweep {
                 points: vec![],
-                suggested_k: 1
+                suggested_k: 1,
+                sample_size: None
             }
         );
     }
@@ -438,6 +602,134 @@ mod tests {
         assert_eq!(sweep.points.len(), 1);
         assert_eq!(sweep.suggested_k, 2);
         assert_eq!(sweep.points[0].wss, 0.5);
+    }
+
+    /// Every pair of rows with its distance and cophenetic distance in the tree `z`.
+    fn naive_pairs(x: &Array2<f64>, z: &[Merge], metric: Metric) -> Vec<(usize, usize, f64, f64)> {
+        let n = x.nrows();
+        let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+        let mut out = Vec::new();
+        for m in z {
+            for &a in &members[m.left] {
+                for &b in &members[m.right] {
+                    let d = distance(&x.row(a).to_vec(), &x.row(b).to_vec(), metric);
+                    out.push((a.min(b), a.max(b), d, m.height));
+                }
+            }
+            let joined = [members[m.left].clone(), members[m.right].clone()].concat();
+            members.push(joined);
+        }
+        out
+    }
+
+    fn pearson(pairs: impl Iterator<Item = (f64, f64)>) -> f64 {
+        let (u, v): (Vec<f64>, Vec<f64>) = pairs.unzip();
+        let mean = |w: &[f64]| w.iter().sum::<f64>() / w.len() as f64;
+        let (mu, mv) = (mean(&u), mean(&v));
+        let cov: f64 = u.iter().zip(&v).map(|(a, b)| (a - mu) * (b - mv)).sum();
+        let vu: f64 = u.iter().map(|a| (a - mu) * (a - mu)).sum();
+        let vv: f64 = v.iter().map(|b| (b - mv) * (b - mv)).sum();
+        cov / (vu * vv).sqrt()
+    }
+
+    const SMALL_SAMPLE: Sampling = Sampling {
+        max_exact: 300,
+        sample_size: 250,
+    };
+
+    #[test]
+    fn sampling_is_reproducible_and_only_above_the_threshold() {
+        assert_eq!(SMALL_SAMPLE.rows(300), None);
+        assert_eq!(Sampling::EXACT.rows(1_000_000), None);
+        assert_eq!(Sampling::LARGE_TABLES.rows(20_000), None);
+        let rows = SMALL_SAMPLE.rows(600).unwrap();
+        assert_eq!(rows.len(), 250);
+        assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows[249] < 600);
+        assert_eq!(SMALL_SAMPLE.rows(600), Some(rows));
+        assert_eq!(
+            Sampling::LARGE_TABLES.rows(100_000).map(|r| r.len()),
+            Some(10_000)
+        );
+    }
+
+    #[test]
+    fn sampled_cophenetic_uses_the_full_tree_on_sampled_pairs() {
+        let n = 600;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| {
+            ((i * 7919 + j * 104_729) % 1009) as f64 / 100.0 + (i % 4) as f64 * 3.0
+        });
+        let rows = SMALL_SAMPLE.rows(n).unwrap();
+        let mut sampled = vec![false; n];
+        for &r in &rows {
+            sampled[r] = true;
+        }
+        for (method, metric) in [
+            (Method::Ward, Metric::Euclidean),
+            (Method::Average, Metric::Cosine),
+            (Method::Centroid, Metric::Euclidean),
+        ] {
+            let z = linkage(x.view(), method, metric, &NoProgress).unwrap();
+            let (got, size) =
+                cophenetic_sampled(x.view(), &z, metric, SMALL_SAMPLE, &NoProgress).unwrap();
+            assert_eq!(size, Some(250));
+            let want = pearson(
+                naive_pairs(&x, &z, metric)
+                    .into_iter()
+                    .filter(|&(a, b, _, _)| sampled[a] && sampled[b])
+                    .map(|(_, _, d, h)| (d, h)),
+            );
+            assert!(
+                (got - want).abs() < 1e-10,
+                "{method}/{metric}: {got} vs {want}"
+            );
+            let exact = cophenetic_sampled(x.view(), &z, metric, Sampling::EXACT, &NoProgress);
+            assert_eq!(
+                exact,
+                Ok((
+                    cophenetic_correlation(x.view(), &z, metric, &NoProgress).unwrap(),
+                    None
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn sampled_sweep_scores_sampled_rows_and_keeps_exact_sums_of_squares() {
+        let n = 600;
+        let x = Array2::from_shape_fn((n, 2), |(i, j)| {
+            ((i * 31 + j * 7) % 113) as f64 + (i % 5) as f64 * 40.0
+        });
+        let z = linkage(x.view(), Method::Ward, Metric::Euclidean, &NoProgress).unwrap();
+        let exact = k_sweep(x.view(), &z, Metric::Euclidean, &NoProgress).unwrap();
+        let sampled =
+            k_sweep_sampled(x.view(), &z, Metric::Euclidean, SMALL_SAMPLE, &NoProgress).unwrap();
+        assert_eq!(exact.sample_size, None);
+        assert_eq!(sampled.sample_size, Some(250));
+        let rows = SMALL_SAMPLE.rows(n).unwrap();
+        let xs = x.select(Axis(0), &rows);
+        for (e, s) in exact.points.iter().zip(&sampled.points) {
+            assert_eq!((e.k, e.wss), (s.k, s.wss));
+            let labels = cut_clusters(&z, s.k);
+            let sub: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
+            let want = silhouette_score(
+                &crate::engine::silhouette::silhouette_samples(
+                    xs.view(),
+                    &sub,
+                    Metric::Euclidean,
+                    &NoProgress,
+                )
+                .unwrap(),
+            );
+            assert!((s.silhouette - want).abs() < 1e-12, "k={}", s.k);
+            assert!((s.silhouette - e.silhouette).abs() < 0.05, "k={}", s.k);
+        }
+    }
+
+    #[test]
+    fn old_sweeps_deserialize_as_exact() {
+        let old = r#"{"points":[{"k":2,"silhouette":0.5,"wss":1.0}],"suggested_k":2}"#;
+        let sweep: KSweep = serde_json::from_str(old).unwrap();
+        assert_eq!(sweep.sample_size, None);
     }
 
     #[test]

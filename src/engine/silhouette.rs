@@ -10,7 +10,7 @@
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-use super::distance::{BLOCK, Columns};
+use super::distance::{BLOCK, Columns, POINTS};
 use super::meter::Meter;
 use super::types::{Cancelled, Metric, Progress, Stage};
 
@@ -150,6 +150,10 @@ pub(crate) fn segment_distance_sums(
 
 /// Pairs `(p, q)` of sorted positions with `lo <= p < hi` and `p < q`, credited to both rows in
 /// a private segment-major table (`table[c * n + p]`).
+///
+/// Rows are taken [`POINTS`] at a time when they share a segment, so each column value of a
+/// partner is loaded once per group instead of once per row (the pass is bound by those
+/// loads); the distances are the same, only the order of some additions differs.
 fn band_sums(
     cols: &Columns,
     labels: &[usize],
@@ -160,32 +164,90 @@ fn band_sums(
     meter: &Meter<'_>,
 ) -> Result<Vec<f64>, Cancelled> {
     let n = cols.len();
+    let d = cols.dim();
     let k = bounds.len() - 1;
     let mut table = vec![0.0; n * k];
-    let mut point = vec![0.0; cols.dim()];
+    let mut point = vec![0.0; d];
+    let mut points = vec![0.0; POINTS * d];
     let mut buf = [0.0; BLOCK];
+    let mut many = vec![0.0; POINTS * BLOCK];
     let mut unreported = 0u64;
-    for p in lo..hi {
-        cols.row_into(p, &mut point);
-        let norm = cols.norm(p);
+    let mut p = lo;
+    while p < hi {
         let own_segment = labels[p];
-        for c in own_segment..k {
-            let mut start = bounds[c].max(p + 1);
-            let mut to_segment = 0.0;
-            while start < bounds[c + 1] {
-                let len = BLOCK.min(bounds[c + 1] - start);
-                let out = &mut buf[..len];
-                cols.distances_from(&point, norm, start, out, metric);
-                to_segment += out.iter().sum::<f64>();
-                let partners = &mut table[own_segment * n + start..own_segment * n + start + len];
+        let group_end = p + POINTS;
+        if group_end <= hi && group_end <= bounds[own_segment + 1] {
+            let mut norms = [0.0; POINTS];
+            for (i, norm) in norms.iter_mut().enumerate() {
+                cols.row_into(p + i, &mut points[i * d..(i + 1) * d]);
+                *norm = cols.norm(p + i);
+            }
+            // Pairs inside the group.
+            for i in 0..POINTS - 1 {
+                let first = p + i + 1;
+                let out = &mut buf[..group_end - first];
+                cols.distances_from(&points[i * d..(i + 1) * d], norms[i], first, out, metric);
+                table[own_segment * n + p + i] += out.iter().sum::<f64>();
+                let partners = &mut table[own_segment * n + first..own_segment * n + group_end];
                 for (t, &dist) in partners.iter_mut().zip(out.iter()) {
                     *t += dist;
                 }
-                start += len;
             }
-            table[c * n + p] += to_segment;
+            // Pairs with every later row, one segment at a time.
+            for c in own_segment..k {
+                let mut start = if c == own_segment {
+                    group_end
+                } else {
+                    bounds[c]
+                };
+                let mut to_segment = [0.0; POINTS];
+                while start < bounds[c + 1] {
+                    let len = BLOCK.min(bounds[c + 1] - start);
+                    let out = &mut many[..POINTS * len];
+                    cols.distances_from_many(&points, &norms, start, len, out, metric);
+                    for (sum, row) in to_segment.iter_mut().zip(out.chunks(len)) {
+                        *sum += row.iter().sum::<f64>();
+                    }
+                    let partners =
+                        &mut table[own_segment * n + start..own_segment * n + start + len];
+                    for (t, slot) in partners.iter_mut().enumerate() {
+                        let mut v = 0.0;
+                        for i in 0..POINTS {
+                            v += out[i * len + t];
+                        }
+                        *slot += v;
+                    }
+                    start += len;
+                }
+                for (i, &sum) in to_segment.iter().enumerate() {
+                    table[c * n + p + i] += sum;
+                }
+            }
+            unreported += (0..POINTS).map(|i| (n - p - i - 1) as u64).sum::<u64>();
+            p = group_end;
+        } else {
+            cols.row_into(p, &mut point);
+            let norm = cols.norm(p);
+            for c in own_segment..k {
+                let mut start = bounds[c].max(p + 1);
+                let mut to_segment = 0.0;
+                while start < bounds[c + 1] {
+                    let len = BLOCK.min(bounds[c + 1] - start);
+                    let out = &mut buf[..len];
+                    cols.distances_from(&point, norm, start, out, metric);
+                    to_segment += out.iter().sum::<f64>();
+                    let partners =
+                        &mut table[own_segment * n + start..own_segment * n + start + len];
+                    for (t, &dist) in partners.iter_mut().zip(out.iter()) {
+                        *t += dist;
+                    }
+                    start += len;
+                }
+                table[c * n + p] += to_segment;
+            }
+            unreported += (n - p - 1) as u64;
+            p += 1;
         }
-        unreported += (n - p - 1) as u64;
         if unreported >= 1 << 18 {
             meter.add(unreported)?;
             unreported = 0;

@@ -164,6 +164,9 @@ pub struct KSweepObject {
     points: Vec<KPointObject>,
     /// The k with the best silhouette.
     suggested_k: i32,
+    /// Null when the silhouettes are exact; otherwise the number of rows they were estimated
+    /// on (tables above 20,000 rows). Sums of squares are always exact.
+    sample_size: Option<i64>,
 }
 
 #[derive(SimpleObject)]
@@ -188,6 +191,7 @@ impl From<&KSweep> for KSweepObject {
                 })
                 .collect(),
             suggested_k: s.suggested_k as i32,
+            sample_size: s.sample_size.map(|n| n as i64),
         }
     }
 }

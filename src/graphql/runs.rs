@@ -230,6 +230,7 @@ impl RunObject {
             n_encoded_features: m.n_encoded_features as i64,
             silhouette_score: m.silhouette_score,
             cophenetic_correlation: m.cophenetic_correlation,
+            cophenetic_sample_size: m.cophenetic_sample_size.map(|n| n as i64),
             cut_height: m.cut_height,
             cluster_sizes: m
                 .cluster_sizes
@@ -278,6 +279,9 @@ pub struct MetricsObject {
     silhouette_score: Option<f64>,
     /// How faithfully the tree keeps pairwise distances (0..1).
     cophenetic_correlation: Option<f64>,
+    /// Null when the cophenetic correlation is exact; otherwise the number of rows it was
+    /// estimated on (tables above 20,000 rows).
+    cophenetic_sample_size: Option<i64>,
     /// Merge height at which the tree was cut.
     cut_height: f64,
     cluster_sizes: Vec<ClusterSize>,

@@ -243,19 +243,21 @@ fn stage_label(stage: Stage) -> &'static str {
         Stage::Linkage => "Build tree",
         Stage::Cutting => "Cut",
         Stage::Silhouette => "Score",
+        Stage::Cophenetic => "Tree fit",
         Stage::KSweep => "Compare counts",
         Stage::Profiling => "Profile",
         Stage::Rendering => "Draw",
     }
 }
 
-const STAGES: [Stage; 9] = [
+const STAGES: [Stage; 10] = [
     Stage::Parsing,
     Stage::Preprocessing,
     Stage::Pca,
     Stage::Linkage,
     Stage::Cutting,
     Stage::Silhouette,
+    Stage::Cophenetic,
     Stage::KSweep,
     Stage::Profiling,
     Stage::Rendering,
@@ -529,9 +531,16 @@ pub fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
             label: b.label,
             explanation: b.explanation,
         }),
-        cophenetic: metrics
-            .and_then(|m| m.cophenetic_correlation)
-            .map(format::score),
+        cophenetic: metrics.and_then(|m| {
+            let c = format::score(m.cophenetic_correlation?);
+            Some(match m.cophenetic_sample_size {
+                Some(rows) => format!(
+                    "{c} (estimated on {} customers)",
+                    format::thousands(rows as i64)
+                ),
+                None => c,
+            })
+        }),
         cut_height: metrics.map(|m| format::number(m.cut_height)),
         sizes_chart: routes::chart(run.id, "sizes"),
         sizes_alt,

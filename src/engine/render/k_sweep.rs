@@ -103,7 +103,15 @@ impl Chart for KSweepChart<'_> {
         panel(
             &panels[0],
             colors,
-            &format!("Silhouette by segment count (higher is better; suggested k = {suggested})"),
+            &match self.sweep.sample_size {
+                None => format!(
+                    "Silhouette by segment count (higher is better; suggested k = {suggested})"
+                ),
+                Some(rows) => format!(
+                    "Silhouette by segment count, {} sampled rows (suggested k = {suggested})",
+                    super::thousands(rows)
+                ),
+            },
             &sil,
             self.chosen_k,
             suggested,
@@ -152,6 +160,7 @@ mod tests {
                 })
                 .collect(),
             suggested_k: 3,
+            sample_size: None,
         };
         assert_png(
             &k_sweep_chart(&sweep, 4, &opts(Theme::Dark, Format::Png)).unwrap(),
@@ -165,6 +174,7 @@ mod tests {
         let empty = KSweep {
             points: vec![],
             suggested_k: 2,
+            sample_size: None,
         };
         assert!(k_sweep_chart(&empty, 2, &opts(Theme::Dark, Format::Svg)).is_err());
     }
