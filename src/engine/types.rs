@@ -139,6 +139,25 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in the order a run goes through them.
+    pub const ALL: [Stage; 10] = [
+        Stage::Parsing,
+        Stage::Preprocessing,
+        Stage::Pca,
+        Stage::Linkage,
+        Stage::Cutting,
+        Stage::Silhouette,
+        Stage::Cophenetic,
+        Stage::KSweep,
+        Stage::Profiling,
+        Stage::Rendering,
+    ];
+
+    /// The stage whose [`Stage::as_str`] is `s`.
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|stage| stage.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Parsing => "parsing",

@@ -61,7 +61,7 @@ pub fn event_of(run: &Run) -> ProgressEvent {
         RunStatus::Running => run
             .stage
             .as_deref()
-            .and_then(stage_from_str)
+            .and_then(Stage::parse)
             .map_or("Starting".to_string(), |s| s.describe().to_string()),
         RunStatus::Succeeded => "Done".to_string(),
         RunStatus::Failed => run.error.clone().unwrap_or_else(|| "Failed".to_string()),
@@ -78,24 +78,6 @@ pub fn event_of(run: &Run) -> ProgressEvent {
         },
         message,
     }
-}
-
-pub fn stage_from_str(s: &str) -> Option<Stage> {
-    use Stage::*;
-    [
-        Parsing,
-        Preprocessing,
-        Pca,
-        Linkage,
-        Cutting,
-        Silhouette,
-        Cophenetic,
-        KSweep,
-        Profiling,
-        Rendering,
-    ]
-    .into_iter()
-    .find(|stage| stage.as_str() == s)
 }
 
 /// Tells every process about a run's stored state. Failure to notify is logged, not fatal:
@@ -116,19 +98,7 @@ mod tests {
 
     #[test]
     fn overall_progress_is_monotonic_across_stages() {
-        use Stage::*;
-        let stages = [
-            Parsing,
-            Preprocessing,
-            Pca,
-            Linkage,
-            Cutting,
-            Silhouette,
-            Cophenetic,
-            KSweep,
-            Profiling,
-            Rendering,
-        ];
+        let stages = Stage::ALL;
         let mut last = 0.0;
         for stage in stages {
             for f in [0.0, 0.5, 1.0] {

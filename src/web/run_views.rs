@@ -7,7 +7,6 @@ use crate::db::notify::ProgressEvent;
 use crate::engine::Stage;
 use crate::engine::profile::feature_words;
 use crate::engine::render::segment_color_hex;
-use crate::jobs::progress::stage_from_str;
 use crate::service::datasets::Dataset;
 use crate::service::runs::{Run, RunStatus};
 use crate::service::{Page, assignments};
@@ -265,7 +264,7 @@ const STAGES: [Stage; 10] = [
 
 impl ProgressView {
     pub fn new(event: &ProgressEvent) -> ProgressView {
-        let current = event.stage.as_deref().and_then(stage_from_str);
+        let current = event.stage.as_deref().and_then(crate::engine::Stage::parse);
         let done_all = event.status == RunStatus::Succeeded.as_str();
         let position = current.and_then(|c| STAGES.iter().position(|s| *s == c));
         ProgressView {
