@@ -8,7 +8,9 @@
 //! The tree is walked with explicit stacks, since a single-linkage chain can be as deep as the
 //! number of rows.
 
-use super::{Chart, Colors, RenderError, RenderOptions, draw_err, render, segment_color, tick};
+use super::{
+    Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, segment_color, tick,
+};
 use crate::engine::types::Merge;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -171,11 +173,7 @@ impl Chart for Dendrogram {
             .y_label_formatter(&fmt)
             .x_desc("Customers")
             .y_desc("Merge height")
-            .axis_desc_style(colors.font(15))
-            .label_style(colors.muted_font(13))
-            .axis_style(colors.muted)
-            .bold_line_style(colors.grid)
-            .light_line_style(colors.background)
+            .themed(colors, 15)
             .draw()
             .map_err(draw_err)?;
 

@@ -1,7 +1,7 @@
 //! The k sweep: silhouette and within-segment sum of squares for each candidate segment count,
 //! so an analyst can see why a count is suggested (highest silhouette, or the elbow of WSS).
 
-use super::{Chart, Colors, RenderError, RenderOptions, draw_err, render, tick};
+use super::{Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, tick};
 use crate::engine::quality::KSweep;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -44,11 +44,7 @@ fn panel<DB: DrawingBackend>(
         .x_label_formatter(&fmt_x)
         .y_label_formatter(&fmt_y)
         .x_desc("Number of segments (k)")
-        .axis_desc_style(colors.font(14))
-        .label_style(colors.muted_font(12))
-        .axis_style(colors.muted)
-        .bold_line_style(colors.grid)
-        .light_line_style(colors.background)
+        .themed(colors, 14)
         .draw()
         .map_err(draw_err)?;
     let chosen = chosen_k as f64;

@@ -1,6 +1,8 @@
 //! The segment map: every customer at its first two principal components, coloured by segment.
 
-use super::{Chart, Colors, RenderError, RenderOptions, draw_err, render, segment_color, tick};
+use super::{
+    Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, segment_color, tick,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -55,11 +57,7 @@ impl Chart for Map {
             .y_label_formatter(&fy)
             .x_desc("Principal component 1")
             .y_desc("Principal component 2")
-            .axis_desc_style(colors.font(15))
-            .label_style(colors.muted_font(13))
-            .axis_style(colors.muted)
-            .bold_line_style(colors.grid)
-            .light_line_style(colors.background)
+            .themed(colors, 15)
             .draw()
             .map_err(draw_err)?;
         for s in 0..self.k {

@@ -154,6 +154,27 @@ impl Colors {
     }
 }
 
+/// The themed axes every chart shares: descriptions at `desc_size`, tick labels two sizes
+/// smaller and muted, muted axis lines, grid lines only at the major ticks.
+pub(crate) trait ThemedMesh {
+    fn themed(&mut self, colors: &Colors, desc_size: u32) -> &mut Self;
+}
+
+impl<X, Y, XT, YT, DB> ThemedMesh for plotters::chart::MeshStyle<'_, '_, X, Y, DB>
+where
+    X: Ranged<ValueType = XT> + plotters::coord::ranged1d::ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + plotters::coord::ranged1d::ValueFormatter<YT>,
+    DB: DrawingBackend,
+{
+    fn themed(&mut self, colors: &Colors, desc_size: u32) -> &mut Self {
+        self.axis_desc_style(colors.font(desc_size))
+            .label_style(colors.muted_font(desc_size - 2))
+            .axis_style(colors.muted)
+            .bold_line_style(colors.grid)
+            .light_line_style(colors.background)
+    }
+}
+
 /// Segment colours: mid-luminance hues that stay distinguishable on both the dark and the
 /// light background (segment 0, the largest, gets the house gold). Segments beyond the
 /// palette reuse it cyclically.

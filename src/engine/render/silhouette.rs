@@ -4,7 +4,9 @@
 //! is proportional to the segment size) rather than one bar per row, so a million rows draw as
 //! fast and as small as a hundred.
 
-use super::{Chart, Colors, RenderError, RenderOptions, draw_err, render, segment_color};
+use super::{
+    Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, segment_color,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -49,11 +51,7 @@ impl Chart for SilhouettePlot {
             .y_labels(0)
             .x_desc("Silhouette (how much closer each customer is to its own segment)")
             .y_desc("Customers by segment")
-            .axis_desc_style(colors.font(15))
-            .label_style(colors.muted_font(13))
-            .axis_style(colors.muted)
-            .bold_line_style(colors.grid)
-            .light_line_style(colors.background)
+            .themed(colors, 15)
             .draw()
             .map_err(draw_err)?;
 

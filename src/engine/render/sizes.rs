@@ -1,7 +1,8 @@
 //! Segment sizes: one horizontal bar per segment with its name, count and share.
 
 use super::{
-    Chart, Colors, RenderError, RenderOptions, draw_err, render, segment_color, thousands,
+    Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, segment_color,
+    thousands,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -37,11 +38,7 @@ impl Chart for Sizes<'_> {
             .y_labels(0)
             .x_label_formatter(&fx)
             .x_desc("Customers")
-            .axis_desc_style(colors.font(15))
-            .label_style(colors.muted_font(13))
-            .axis_style(colors.muted)
-            .bold_line_style(colors.grid)
-            .light_line_style(colors.background)
+            .themed(colors, 15)
             .draw()
             .map_err(draw_err)?;
         for (s, &size) in self.sizes.iter().enumerate() {
