@@ -94,14 +94,8 @@ async fn upload_train_and_read_results_like_the_predecessor() {
 
     // Assignments in the seed's shape, one per row, with the original row.
     let rows: Vec<serde_json::Value> = app
-        .client
-        .get(app.url(&format!("/api/v1/clustering/runs/{run_id}/assignments")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/clustering/runs/{run_id}/assignments"))
+        .await;
     assert_eq!(rows.len(), 60);
     assert_eq!(rows[0]["row_index"], 0);
     assert_eq!(rows[0]["payload"]["customer_id"], "C00000");
@@ -131,25 +125,9 @@ async fn upload_train_and_read_results_like_the_predecessor() {
     ));
 
     // Lists.
-    let runs: Vec<serde_json::Value> = app
-        .client
-        .get(app.url("/api/v1/clustering/runs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs: Vec<serde_json::Value> = app.get_json("/api/v1/clustering/runs").await;
     assert_eq!(runs.len(), 1);
-    let datasets: Vec<serde_json::Value> = app
-        .client
-        .get(app.url("/api/v1/datasets"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let datasets: Vec<serde_json::Value> = app.get_json("/api/v1/datasets").await;
     assert_eq!(datasets.len(), 1);
 
     // The BI view has the seed's shape.

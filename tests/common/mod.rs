@@ -209,6 +209,18 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// GETs a path and parses the JSON body, whatever the status.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Posts a GraphQL query and returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
         self.client
@@ -242,14 +254,8 @@ impl TestApp {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
             let run: serde_json::Value = self
-                .client
-                .get(self.url(&format!("/api/v1/clustering/runs/{id}")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .get_json(&format!("/api/v1/clustering/runs/{id}"))
+                .await;
             if matches!(
                 run["status"].as_str(),
                 Some("succeeded" | "failed" | "cancelled")
