@@ -170,14 +170,6 @@ impl Columns {
         self.norms.get(i).copied().unwrap_or(0.0)
     }
 
-    /// Overwrites row `i` (its norm is not kept up to date: only the Euclidean algorithms, which
-    /// do not use norms, move centroids).
-    pub(crate) fn set_row(&mut self, i: usize, values: &[f64]) {
-        for (k, &v) in values.iter().enumerate() {
-            self.data[k * self.n + i] = v;
-        }
-    }
-
     /// Copies row `from` (and its norm) over row `to`; with a shrinking count of live rows this
     /// is a swap-remove that keeps the live rows contiguous for the kernels.
     pub(crate) fn copy_row(&mut self, from: usize, to: usize) {

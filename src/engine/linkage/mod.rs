@@ -1,7 +1,8 @@
 //! Agglomerative (hierarchical) clustering: the merge tree in scipy's linkage-matrix format.
 //!
 //! [`linkage`] is the one entry point. It picks an algorithm per method, each in its own file:
-//! - Ward on Euclidean data: nearest-neighbour chain on centroids ([`ward`]), O(n d) memory;
+//! - Ward on Euclidean data: reciprocal nearest neighbours of centroids found with a ball tree
+//!   ([`ward`]), O(n d) memory;
 //! - single linkage: Prim's minimum spanning tree computed on the fly ([`single`]), O(n d) memory;
 //! - complete, average, weighted: nearest-neighbour chain on the condensed distance matrix
 //!   ([`chain`]), O(n²) memory;

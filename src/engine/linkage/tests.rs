@@ -247,8 +247,9 @@ fn progress_reaches_the_end() {
     }
 }
 
-/// Large enough for the threaded scans of Ward and single linkage (test builds start them at
-/// 300 live clusters); checked against kodama on the full matrix.
+/// Large enough for the threaded scans of single linkage (test builds start them at 300 live
+/// clusters) and for many levels of Ward's ball tree with its parallel rounds; checked against
+/// kodama on the full matrix.
 #[test]
 fn threaded_paths_agree_with_the_matrix_algorithms() {
     use rand::{Rng, SeedableRng};
