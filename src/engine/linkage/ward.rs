@@ -79,6 +79,12 @@ pub(super) fn ward_linkage(
         pairs.dedup();
 
         pending.clear();
+        if pairs.is_empty() {
+            // Only rounding can get here (a merged centroid a hair nearer to a third cluster
+            // than both its parts, leaving that cluster's cached neighbour stale): look again
+            // for everyone.
+            pending = tree.live_slots();
+        }
         for &(cost, a, b) in &pairs {
             raw.push((a, b, (2.0 * cost).sqrt()));
             // The merged cluster keeps a's slot; b's slot is dead from now on.
