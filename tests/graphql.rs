@@ -290,6 +290,45 @@ async fn errors_carry_codes_and_actionable_messages() {
     app.stop().await;
 }
 
+/// A matrix method on a table whose n x n matrix would not fit is refused before it is queued,
+/// with the limit and the way out, instead of taking the server down when it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_methods_refuse_tables_too_large_for_memory() {
+    let app = TestApp::start().await;
+    let mut csv = String::from("basket,visits\n");
+    for i in 0..46_342 {
+        csv.push_str(&format!("{},{}\n", i % 97, i % 89));
+    }
+    let created = upload(&app, "wide.csv", csv.as_bytes()).await;
+    let id = created["data"]["uploadDataset"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let body = app
+        .graphql(
+            "mutation($input: TrainRunInput!) { trainRun(input: $input) { id } }",
+            json!({ "input": { "datasetId": id, "linkage": "AVERAGE", "nClusters": 3 } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    for part in [
+        "46342 rows need 8.0 GiB",
+        "ward or single",
+        "at most 46341 rows",
+    ] {
+        assert!(message.contains(part), "{part:?} not in {message:?}");
+    }
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM clustering_runs").await,
+        "0"
+    );
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn datasets_page_with_cursors() {
     let app = TestApp::start().await;

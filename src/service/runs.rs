@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::db;
 use crate::db::runs::{RunFilter, status};
+use crate::engine::linkage;
 use crate::engine::pipeline::{FeatureConfig, Metrics};
 use crate::engine::profile::SegmentProfile;
 use crate::engine::quality::KSweep;
@@ -220,6 +221,10 @@ fn validate(dataset: &datasets::Dataset, req: &TrainRequest) -> AppResult<()> {
             ));
         }
         _ => {}
+    }
+    let rows = usize::try_from(dataset.row_count).unwrap_or(usize::MAX);
+    if let Err(too_large) = linkage::check_matrix_size(req.method, req.metric, rows) {
+        return bad(format!("dataset {}: {too_large}", dataset.id));
     }
     if dataset.row_count < 2 {
         return bad(format!(

@@ -11,7 +11,9 @@ use ndarray::ArrayView2;
 
 use crate::engine::distance::pdist_with_meter;
 use crate::engine::meter::Meter;
-use crate::engine::types::{Cancelled, Merge, Method, Metric, Progress, Stage};
+use crate::engine::types::{Merge, Method, Metric, Progress, Stage};
+
+use super::LinkageError;
 
 /// Share of the reported stage given to computing distances (the rest is kodama).
 const DISTANCE_SHARE: f64 = 0.3;
@@ -21,16 +23,29 @@ pub(super) fn matrix_linkage(
     method: Method,
     metric: Metric,
     progress: &dyn Progress,
-) -> Result<Vec<Merge>, Cancelled> {
+) -> Result<Vec<Merge>, LinkageError> {
     let n = x.nrows();
     let pairs = (n * (n - 1) / 2) as u64;
+    // Below the size limit the allocation can still fail (other runs, other processes): find
+    // out with a fallible reservation first, since a failing infallible one ends the process.
+    if Vec::<f64>::new().try_reserve_exact(pairs as usize).is_err() {
+        return Err(LinkageError::OutOfMemory {
+            method,
+            rows: n,
+            bytes: pairs * 8,
+        });
+    }
     let meter = Meter::span(progress, Stage::Linkage, pairs, 0.0, DISTANCE_SHARE);
     let mut condensed = pdist_with_meter(x, metric, &meter)?;
     meter.finish()?;
     match method {
-        Method::Complete | Method::Average | Method::Weighted => {
-            super::chain::chain_linkage(&mut condensed, n, method, progress, DISTANCE_SHARE)
-        }
+        Method::Complete | Method::Average | Method::Weighted => Ok(super::chain::chain_linkage(
+            &mut condensed,
+            n,
+            method,
+            progress,
+            DISTANCE_SHARE,
+        )?),
         _ => {
             let merges = condensed_linkage(&mut condensed, n, method);
             progress.report(Stage::Linkage, 1.0)?;

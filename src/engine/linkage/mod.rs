@@ -45,6 +45,69 @@ pub enum LinkageError {
         "row {row}, feature {column} is not a finite number (missing values must be imputed first)"
     )]
     NonFinite { row: usize, column: usize },
+    #[error(
+        "{method} linkage keeps the distance between every pair of rows in memory: {rows} rows \
+         need {:.1} GiB, over the {:.0} GiB limit; use ward or single linkage (they need no such \
+         matrix) or at most {} rows",
+        *.bytes as f64 / GIB,
+        MATRIX_BYTES_LIMIT as f64 / GIB,
+        max_matrix_rows()
+    )]
+    MatrixTooLarge {
+        method: Method,
+        rows: usize,
+        bytes: u64,
+    },
+    #[error(
+        "not enough memory for the {:.1} GiB distance matrix of {rows} rows that {method} linkage \
+         needs; try again when fewer runs are going, or use ward or single linkage",
+        *.bytes as f64 / GIB
+    )]
+    OutOfMemory {
+        method: Method,
+        rows: usize,
+        bytes: u64,
+    },
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Largest condensed distance matrix a run may allocate (8 GiB, about 46,000 rows). Above it a
+/// matrix method is refused up front with [`LinkageError::MatrixTooLarge`], instead of the
+/// process dying when the allocation fails or the kernel runs out of memory.
+pub const MATRIX_BYTES_LIMIT: u64 = 8 << 30;
+
+/// Bytes of the condensed matrix `method` needs for `rows` rows, or `None` for the algorithms
+/// that work from the rows alone (Ward on Euclidean distances, single linkage).
+pub fn matrix_bytes(method: Method, metric: Metric, rows: usize) -> Option<u64> {
+    match (method, metric) {
+        (Method::Ward, Metric::Euclidean) | (Method::Single, _) => None,
+        _ => Some(rows as u64 * rows.saturating_sub(1) as u64 / 2 * 8),
+    }
+}
+
+/// Refuses a run whose distance matrix would exceed [`MATRIX_BYTES_LIMIT`]; shared by the
+/// engine and the service, which checks before queueing.
+pub fn check_matrix_size(method: Method, metric: Metric, rows: usize) -> Result<(), LinkageError> {
+    match matrix_bytes(method, metric, rows) {
+        Some(bytes) if bytes > MATRIX_BYTES_LIMIT => Err(LinkageError::MatrixTooLarge {
+            method,
+            rows,
+            bytes,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The most rows a matrix method accepts under [`MATRIX_BYTES_LIMIT`].
+fn max_matrix_rows() -> usize {
+    let pairs = MATRIX_BYTES_LIMIT / 8;
+    // n (n - 1) / 2 <= pairs
+    let mut n = ((2.0 * pairs as f64).sqrt() as usize) + 1;
+    while (n as u64) * (n as u64 - 1) / 2 > pairs {
+        n -= 1;
+    }
+    n
 }
 
 impl From<Cancelled> for LinkageError {
@@ -89,7 +152,7 @@ pub(crate) fn validate(
     if let Some(((row, column), _)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(LinkageError::NonFinite { row, column });
     }
-    Ok(())
+    check_matrix_size(method, metric, x.nrows())
 }
 
 /// Turns merges recorded as pairs of *member rows* (any row of each merged cluster) into scipy's

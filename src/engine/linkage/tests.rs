@@ -303,3 +303,36 @@ fn threaded_chain_agrees_with_kodama() {
         }
     }
 }
+
+/// Matrix methods are refused, before anything is allocated, when the condensed matrix would
+/// pass the limit; the algorithms that need no matrix are not limited.
+#[test]
+fn matrix_methods_refuse_tables_over_the_memory_limit() {
+    let x = Array2::<f64>::zeros((46_342, 1));
+    for method in [
+        Method::Average,
+        Method::Complete,
+        Method::Weighted,
+        Method::Centroid,
+    ] {
+        let err = linkage(x.view(), method, Metric::Euclidean, &NoProgress).unwrap_err();
+        assert!(
+            matches!(err, LinkageError::MatrixTooLarge { rows: 46_342, .. }),
+            "{method}: {err}"
+        );
+        assert!(err.to_string().contains("at most 46341 rows"), "{err}");
+    }
+    assert!(check_matrix_size(Method::Average, Metric::Cosine, 46_341).is_ok());
+    assert_eq!(
+        matrix_bytes(Method::Ward, Metric::Euclidean, 1_000_000),
+        None
+    );
+    assert_eq!(
+        matrix_bytes(Method::Single, Metric::Manhattan, 1_000_000),
+        None
+    );
+    assert_eq!(
+        matrix_bytes(Method::Complete, Metric::Euclidean, 20_000),
+        Some(1_599_920_000)
+    );
+}
