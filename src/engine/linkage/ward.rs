@@ -36,6 +36,9 @@ use super::label_merges;
 
 /// Candidates examined between progress reports (about a millisecond of work).
 const REPORT_EVERY: usize = 1 << 17;
+/// Searches per slice of a round times the live clusters: bounds the work between two
+/// cancellation checks to about 2^24 distances when nothing can be pruned.
+const SEARCH_SLICE: usize = 1 << 24;
 /// Below this many searches in a round, waking other threads costs more than it saves.
 const PARALLEL_MIN_SEARCHES: usize = if cfg!(test) { 2 } else { 32 };
 /// Relative slack on a pruning test, far above the rounding error of a squared distance.
@@ -60,13 +63,22 @@ pub(super) fn ward_linkage(
     let mut examined = 0usize;
 
     while live > 1 {
-        let found = search_all(&tree, &clusters, &pending);
-        let mut pairs = Vec::new();
-        for (&a, &(b, cost, count)) in pending.iter().zip(&found) {
-            examined += count;
-            neighbour[a] = (b, cost);
-            followers[b].push(a as u32);
+        // In slices of bounded worst-case work, so a cancel is seen soon even when the data
+        // leaves little to prune.
+        for group in pending.chunks((SEARCH_SLICE / live).max(PARALLEL_MIN_SEARCHES)) {
+            let found = search_all(&tree, &clusters, group);
+            for (&a, &(b, cost, count)) in group.iter().zip(&found) {
+                examined += count;
+                neighbour[a] = (b, cost);
+                followers[b].push(a as u32);
+            }
+            if examined >= REPORT_EVERY {
+                examined = 0;
+                let left = live as f64 / n as f64;
+                progress.report(Stage::Linkage, 1.0 - left * left)?;
+            }
         }
+        let mut pairs = Vec::new();
         // A pair becomes reciprocal only when one of its two searches is new.
         for &a in &pending {
             let (b, cost) = neighbour[a];
@@ -109,13 +121,10 @@ pub(super) fn ward_linkage(
         }
         pending.sort_unstable();
         pending.dedup();
+        // A cluster queued for a search may have been merged away later in the round.
+        pending.retain(|&a| alive[a]);
         if live > 1 && 2 * live < tree.built_with {
             tree = BallTree::build(tree.live_slots(), &clusters);
-        }
-        if examined >= REPORT_EVERY {
-            examined = 0;
-            let left = live as f64 / n as f64;
-            progress.report(Stage::Linkage, 1.0 - left * left)?;
         }
     }
     progress.report(Stage::Linkage, 1.0)?;
