@@ -412,3 +412,66 @@ async fn api_token_guards_rest_and_graphql() {
     );
     app.stop().await;
 }
+
+/// The JSON assignments are streamed page by page: across a page boundary (the service pages
+/// 1,000 rows) the array stays whole and ordered, and offset, limit and the segment filter
+/// apply; unknown runs and segments are answered before the first byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assignments_json_streams_across_pages() {
+    let app = TestApp::start().await;
+    let (status, dataset) = app
+        .upload("customers.csv", customers_csv(2_500).as_bytes())
+        .await;
+    assert_eq!(status, 201, "{dataset}");
+    let resp = app
+        .client
+        .post(app.url("/api/v1/clustering/train"))
+        .json(
+            &serde_json::json!({ "dataset_id": dataset["id"], "linkage": "ward", "n_clusters": 3 }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let run: serde_json::Value = resp.json().await.unwrap();
+    let base = format!("/api/v1/clustering/runs/{}/assignments", run["id"]);
+
+    let rows: Vec<serde_json::Value> = app.get_json(&base).await;
+    assert_eq!(rows.len(), 2_500);
+    assert!(
+        rows.iter()
+            .enumerate()
+            .all(|(i, r)| r["row_index"] == i && r["run_id"] == run["id"])
+    );
+
+    let window: Vec<serde_json::Value> = app.get_json(&format!("{base}?offset=998&limit=4")).await;
+    let indexes: Vec<i64> = window
+        .iter()
+        .map(|r| r["row_index"].as_i64().unwrap())
+        .collect();
+    assert_eq!(indexes, [998, 999, 1000, 1001]);
+
+    let sizes = run["metrics"]["cluster_sizes"].clone();
+    let segment: Vec<serde_json::Value> = app.get_json(&format!("{base}?cluster=1")).await;
+    assert!(segment.iter().all(|r| r["cluster_label"] == 1));
+    assert_eq!(serde_json::json!(segment.len()), sizes["1"], "{sizes}");
+
+    let empty: Vec<serde_json::Value> = app.get_json(&format!("{base}?offset=2500")).await;
+    assert!(empty.is_empty());
+
+    let missing = app
+        .client
+        .get(app.url("/api/v1/clustering/runs/999999/assignments"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let bad = app
+        .client
+        .get(app.url(&format!("{base}?cluster=7")))
+        .send()
+        .await
+        .unwrap();
+    assert!(bad.status().is_client_error(), "{}", bad.status());
+    app.stop().await;
+}

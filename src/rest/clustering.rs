@@ -261,37 +261,30 @@ pub struct AssignmentQuery {
     offset: usize,
 }
 
-/// Every assignment in the seed's shape: `run_id, row_index, cluster_label, payload`.
+/// Every assignment in the seed's shape: `run_id, row_index, cluster_label, payload`, streamed
+/// page by page so memory stays flat on large runs.
 pub async fn assignments(
     State(state): State<AppState>,
     Id(id): Id,
     Query(q): Query<AssignmentQuery>,
-) -> AppResult<Json<Vec<Value>>> {
-    let mut out = Vec::new();
-    let mut page = PageRequest {
-        first: Some(service::page::MAX_PAGE),
+) -> AppResult<Response> {
+    // Checked before the first byte, so an unknown run or segment is a 404 / 400, not a broken
+    // download.
+    let probe = PageRequest {
+        first: Some(1),
         after: None,
     };
-    let mut skipped = 0;
+    service::assignments::list(&state, id, q.cluster, &probe).await?;
     let limit = q.limit.unwrap_or(usize::MAX);
-    while out.len() < limit {
-        let rows = service::assignments::list(&state, id, q.cluster, &page).await?;
-        for (_, a) in &rows.items {
-            if skipped < q.offset {
-                skipped += 1;
-                continue;
-            }
-            if out.len() == limit {
-                break;
-            }
-            out.push(json!({ "run_id": id, "row_index": a.row_index, "cluster_label": a.cluster, "payload": a.payload }));
-        }
-        if !rows.has_next_page {
-            break;
-        }
-        page.after = rows.end_cursor();
-    }
-    Ok(Json(out))
+    let stream = service::assignments::json_stream(state, id, q.cluster, q.offset, limit);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// Every row of the run as CSV: `row_index,cluster` then the original columns, streamed page by

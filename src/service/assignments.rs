@@ -55,9 +55,32 @@ pub async fn list(
     Ok(Page::from_probe(items, limit, total))
 }
 
+/// A run's assignments in row order, one database page at a time; the downloads below are built
+/// on it so memory stays flat however large the run. A database error mid-way ends the stream
+/// with an error, so the client sees a broken download rather than a silently short file.
+fn pages(
+    state: AppState,
+    run_id: i64,
+    cluster: Option<i32>,
+) -> impl futures::Stream<Item = Result<Vec<Assignment>, std::io::Error>> + Send + 'static {
+    async_stream::try_stream! {
+        let mut page = PageRequest { first: Some(crate::service::page::MAX_PAGE), after: None };
+        loop {
+            let rows = list(&state, run_id, cluster, &page)
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let (more, cursor) = (rows.has_next_page, rows.end_cursor());
+            yield rows.items.into_iter().map(|(_, a)| a).collect::<Vec<_>>();
+            if !more {
+                break;
+            }
+            page.after = cursor;
+        }
+    }
+}
+
 /// A run's assignments as CSV bytes, `row_index,cluster` then `columns` from each row's
-/// payload, fetched page by page. A database error mid-way ends the stream with an error, so
-/// the client sees a broken download rather than a silently short file.
+/// payload.
 pub fn csv_stream(
     state: AppState,
     run_id: i64,
@@ -68,23 +91,59 @@ pub fn csv_stream(
         let mut header = vec!["row_index".to_string(), "cluster".to_string()];
         header.extend(columns.iter().cloned());
         yield csv_line(&header);
-        let mut page = PageRequest { first: Some(crate::service::page::MAX_PAGE), after: None };
-        loop {
-            let rows = list(&state, run_id, cluster, &page)
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let mut chunk = Vec::with_capacity(rows.items.len() * 64);
-            for (_, a) in &rows.items {
+        for await rows in pages(state, run_id, cluster) {
+            let rows = rows?;
+            let mut chunk = Vec::with_capacity(rows.len() * 64);
+            for a in &rows {
                 let mut fields = vec![a.row_index.to_string(), a.cluster.to_string()];
                 fields.extend(columns.iter().map(|c| cell_text(a.payload.get(c))));
                 chunk.extend_from_slice(&csv_line(&fields));
             }
             yield bytes::Bytes::from(chunk);
-            if !rows.has_next_page {
+        }
+    }
+}
+
+/// A run's assignments as one JSON array in the predecessor's shape (`run_id, row_index,
+/// cluster_label, payload`), skipping `offset` rows and stopping after `limit`.
+pub fn json_stream(
+    state: AppState,
+    run_id: i64,
+    cluster: Option<i32>,
+    offset: usize,
+    limit: usize,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    async_stream::try_stream! {
+        yield bytes::Bytes::from_static(b"[");
+        let (mut skipped, mut sent) = (0usize, 0usize);
+        for await rows in pages(state, run_id, cluster) {
+            let mut chunk = Vec::new();
+            for a in rows? {
+                if skipped < offset {
+                    skipped += 1;
+                    continue;
+                }
+                if sent == limit {
+                    break;
+                }
+                if sent > 0 {
+                    chunk.push(b',');
+                }
+                let item = serde_json::json!({
+                    "run_id": run_id,
+                    "row_index": a.row_index,
+                    "cluster_label": a.cluster,
+                    "payload": a.payload,
+                });
+                serde_json::to_writer(&mut chunk, &item).map_err(std::io::Error::other)?;
+                sent += 1;
+            }
+            yield bytes::Bytes::from(chunk);
+            if sent == limit {
                 break;
             }
-            page.after = rows.end_cursor();
         }
+        yield bytes::Bytes::from_static(b"]");
     }
 }
 
