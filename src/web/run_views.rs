@@ -249,24 +249,11 @@ fn stage_label(stage: Stage) -> &'static str {
     }
 }
 
-const STAGES: [Stage; 10] = [
-    Stage::Parsing,
-    Stage::Preprocessing,
-    Stage::Pca,
-    Stage::Linkage,
-    Stage::Cutting,
-    Stage::Silhouette,
-    Stage::Cophenetic,
-    Stage::KSweep,
-    Stage::Profiling,
-    Stage::Rendering,
-];
-
 impl ProgressView {
     pub fn new(event: &ProgressEvent) -> ProgressView {
         let current = event.stage.as_deref().and_then(crate::engine::Stage::parse);
         let done_all = event.status == RunStatus::Succeeded.as_str();
-        let position = current.and_then(|c| STAGES.iter().position(|s| *s == c));
+        let position = current.and_then(|c| Stage::ALL.iter().position(|s| *s == c));
         ProgressView {
             heading: match event.status.as_str() {
                 "queued" => "Waiting to start",
@@ -279,7 +266,7 @@ impl ProgressView {
             oob: false,
             percent: (event.fraction.clamp(0.0, 1.0) * 100.0).round() as u32,
             message: event.message.clone(),
-            stages: STAGES
+            stages: Stage::ALL
                 .iter()
                 .enumerate()
                 .map(|(i, s)| StageChip {
