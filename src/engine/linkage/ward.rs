@@ -175,7 +175,7 @@ impl Centroids {
         // Centroids stay inside the data's hull, so no distance exceeds twice the largest norm.
         let largest_norm = data
             .chunks_exact(stride)
-            .map(|c| squared_distance(c, &vec![0.0; stride]).sqrt())
+            .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
             .fold(0.0, f64::max);
         Centroids {
             stride,
@@ -284,10 +284,11 @@ impl BallTree {
             }
         }
         centre.iter_mut().for_each(|c| *c /= slots.len() as f64);
-        let radius = slots
+        let distances: Vec<f64> = slots
             .iter()
             .map(|&slot| squared_distance(&centre, clusters.row(slot)).sqrt())
-            .fold(0.0, f64::max);
+            .collect();
+        let radius = distances.iter().copied().fold(0.0, f64::max);
         self.centres.extend_from_slice(&centre);
         let smallest = slots
             .iter()
@@ -302,8 +303,7 @@ impl BallTree {
             let leaf = self.leaves.len();
             self.leaves.push(Vec::with_capacity(2 * LEAF_SIZE));
             self.nodes[id].kind = NodeKind::Leaf(leaf as u32);
-            for &slot in slots.iter() {
-                let distance = squared_distance(&centre, clusters.row(slot)).sqrt();
+            for (&slot, &distance) in slots.iter().zip(&distances) {
                 self.file(slot, leaf, distance);
             }
             return id as u32;
