@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, customers_csv};
+use common::{TestApp, customers_csv, json_body};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -27,15 +27,7 @@ async fn upload_named(app: &TestApp, filename: &str, csv: &[u8], name: Option<&s
             "0",
             reqwest::multipart::Part::bytes(csv.to_vec()).file_name(filename.to_string()),
         );
-    app.client
-        .post(app.url("/graphql"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    json_body(app.client.post(app.url("/graphql")).multipart(form)).await
 }
 
 /// Opens a graphql-transport-ws connection and subscribes to a run's progress.

@@ -6,7 +6,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TestApp, customers_csv, fresh_db};
+use common::{TestApp, customers_csv, fresh_db, json_body};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -181,15 +181,12 @@ async fn a_run_trained_on_one_process_is_watched_from_another() {
         "file",
         reqwest::multipart::Part::bytes(customers_csv(8_000).into_bytes()).file_name("c.csv"),
     );
-    let dataset: Value = client
-        .post(format!("{}/api/v1/datasets/upload", a.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dataset: Value = json_body(
+        client
+            .post(format!("{}/api/v1/datasets/upload", a.base))
+            .multipart(form),
+    )
+    .await;
     let body: Value = client
         .post(format!("{}/graphql", a.base))
         .json(&json!({

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestApp, customers_csv};
+use common::{TestApp, customers_csv, json_body};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,17 +377,13 @@ async fn api_token_guards_rest_and_graphql() {
         body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
         "{body}"
     );
-    let ok: serde_json::Value = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth("s3cret")
-        .json(&json!({"query": "{ datasets { totalCount } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ok: serde_json::Value = json_body(
+        app.client
+            .post(app.url("/graphql"))
+            .bearer_auth("s3cret")
+            .json(&json!({"query": "{ datasets { totalCount } }"})),
+    )
+    .await;
     assert_eq!(ok["data"]["datasets"]["totalCount"], 0, "{ok}");
     // Health checks stay open.
     assert_eq!(

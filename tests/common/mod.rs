@@ -13,6 +13,11 @@ use segmentiq::config::Config;
 use tokio::sync::Mutex;
 
 /// The server the tests use: `TEST_DATABASE_URL`'s server (default: the local one).
+/// Sends a request and parses the JSON body, whatever the status.
+pub async fn json_body<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 pub fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@localhost:5432".into())
@@ -211,27 +216,17 @@ impl TestApp {
 
     /// GETs a path and parses the JSON body, whatever the status.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_body(self.client.get(self.url(path))).await
     }
 
     /// Posts a GraphQL query and returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
-        self.client
-            .post(self.url("/graphql"))
-            .json(&serde_json::json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_body(
+            self.client
+                .post(self.url("/graphql"))
+                .json(&serde_json::json!({ "query": query, "variables": variables })),
+        )
+        .await
     }
 
     /// Uploads CSV text through the REST API; returns (status, body).
