@@ -4,9 +4,9 @@
 //! - Ward on Euclidean data: reciprocal nearest neighbours of centroids found with a ball tree
 //!   ([`ward`]), O(n d) memory;
 //! - single linkage: Prim's minimum spanning tree computed on the fly ([`single`]), O(n d) memory;
-//! - complete, average, weighted: nearest-neighbour chain on the condensed distance matrix
-//!   ([`chain`]), O(n²) memory;
-//! - centroid and median: the condensed matrix and kodama ([`matrix`]), O(n²) memory.
+//! - complete, average, weighted, centroid and median: Müllner's generic algorithm, with lazily
+//!   refreshed nearest neighbours ([`generic`]), on the condensed distance matrix ([`matrix`]),
+//!   O(n²) memory.
 //!
 //! Whatever the algorithm, the result follows scipy's conventions exactly, so that a stored tree,
 //! `linkage.csv` and the dendrogram mean the same as `scipy.cluster.hierarchy.linkage(X, method,
@@ -15,7 +15,7 @@
 //! `0..n`, merge `i` creates cluster `n + i`; `left < right`. [`naive`] is the O(n³) textbook
 //! algorithm the fast ones are tested against.
 
-mod chain;
+mod generic;
 mod matrix;
 pub mod naive;
 mod single;
