@@ -54,6 +54,7 @@ pub(super) fn generic_linkage(
     let mut heap = RowHeap::new(&bound[..n - 1]);
     let mut raw = Vec::with_capacity(n - 1);
     let mut read = 0usize;
+    let mut values = Vec::with_capacity(n);
 
     for _ in 0..n - 1 {
         let i = loop {
@@ -73,7 +74,7 @@ pub(super) fn generic_linkage(
         live.remove(live.partition_point(|&x| x < i));
 
         let (ni, nj) = (size[i], size[j]);
-        let values = matrix.merge(j, i, &live, |dj, di| {
+        matrix.merge(j, i, &live, &mut values, |dj, di| {
             lance_williams(method, ni, nj, di, dj, height)
         });
         size[j] = ni + nj;

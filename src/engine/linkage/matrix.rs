@@ -117,16 +117,19 @@ impl Matrix {
     }
 
     /// Merges slot `gone` into slot `keep`: for every slot `x` in `live` (which holds `keep`
-    /// but no longer `gone`) sets d(keep, x) = `update(d(keep, x), d(gone, x))`, and returns the
-    /// new values in `live`'s order (0 at `keep`'s own place).
+    /// but no longer `gone`) sets d(keep, x) = `update(d(keep, x), d(gone, x))`, and leaves the
+    /// new values in `values`, in `live`'s order (0 at `keep`'s own place). The caller keeps
+    /// `values` from merge to merge, so no merge allocates.
     pub(super) fn merge(
         &mut self,
         keep: usize,
         gone: usize,
         live: &[usize],
+        values: &mut Vec<f64>,
         update: impl Fn(f64, f64) -> f64 + Sync,
-    ) -> Vec<f64> {
-        let mut values = vec![0.0; live.len()];
+    ) {
+        values.clear();
+        values.resize(live.len(), 0.0);
         let data = Shared(self.data.as_mut_ptr());
         // Only the positions are read through `this`; the entries go through `data`.
         let this = &*self;
@@ -163,9 +166,8 @@ impl Matrix {
                 .zip(live.par_chunks(chunk))
                 .for_each(work);
         } else {
-            work((&mut values, live));
+            work((values, live));
         }
-        values
     }
 }
 
