@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Times SegmentIQ's linkage and silhouette against scipy, fastcluster and scikit-learn.
 
-Every tool gets the same matrix: seeded customers around 8 segment centres in 12 features,
-standardized (as SegmentIQ's preprocessing leaves them), written once to a CSV that the
-`time_linkage` example reads. Usually started through `bench/run.sh`.
+Every tool gets the same matrix, written once to a CSV that the `time_linkage` example reads:
+with `--data blobs` (the default) seeded points around 8 segment centres in 12 features,
+standardized (as SegmentIQ's preprocessing leaves them); with `--data customers` the table of
+`segmentiq sample-data` encoded as SegmentIQ encodes it (median / most frequent imputation,
+standardized numbers, every category level one-hot: 32 features with many tied distances).
+Usually started through `bench/run.sh`.
 
     python bench/compare.py --sizes 10000 40000 --binary target/release/examples/time_linkage
 """
+import csv
 import argparse
 import os
 import platform
@@ -25,6 +29,33 @@ def customers(n, seed=42):
     centres = 3.0 * rng.standard_normal((8, FEATURES))
     x = centres[rng.integers(0, 8, n)] + rng.standard_normal((n, FEATURES))
     return (x - x.mean(axis=0)) / x.std(axis=0)
+
+
+NUMERIC = ["age", "total_spend", "visit_frequency", "avg_basket_size"]
+CATEGORICAL = ["gender", "region", "preferred_category"]
+MISSING = {"", "NA", "null", "NaN"}
+
+
+def sample_customers(segmentiq, n, out, seed=42):
+    """`segmentiq sample-data` rows, encoded like SegmentIQ's preprocessing."""
+    path = os.path.join(out, f"sample_{n}.csv")
+    subprocess.run([segmentiq, "sample-data", "--rows", str(n), "--seed", str(seed),
+                    "--out", path], check=True)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    columns = []
+    for name in NUMERIC:
+        v = np.array([np.nan if r[name] in MISSING else float(r[name]) for r in rows])
+        v[np.isnan(v)] = np.nanmedian(v)
+        columns.append((v - v.mean()) / v.std())
+    for name in CATEGORICAL:
+        values = [r[name] for r in rows]
+        present = [v for v in values if v not in MISSING]
+        common = max(sorted(set(present)), key=present.count)
+        values = [common if v in MISSING else v for v in values]
+        for level in sorted(set(values)):
+            columns.append(np.array([1.0 if v == level else 0.0 for v in values]))
+    return np.column_stack(columns)
 
 
 def timed(fn):
@@ -56,6 +87,9 @@ def main():
     p.add_argument("--binary", default="target/release/examples/time_linkage")
     p.add_argument("--out", default="bench/out")
     p.add_argument("--k", type=int, default=4)
+    p.add_argument("--data", choices=["blobs", "customers"], default="blobs")
+    p.add_argument("--segmentiq", default="target/release/segmentiq",
+                   help="the segmentiq binary, for --data customers")
     args = p.parse_args()
 
     import fastcluster
@@ -68,14 +102,17 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"scipy {scipy.__version__}, fastcluster {fastcluster.__version__}, "
-          f"scikit-learn {sklearn.__version__}; seconds, lower is better")
+          f"scikit-learn {sklearn.__version__}; data {args.data}; seconds, lower is better")
     rows = []
     for n in args.sizes:
-        x = customers(n)
-        csv = os.path.join(args.out, f"customers_{n}.csv")
-        np.savetxt(csv, x, delimiter=",", fmt="%.17g")
+        if args.data == "customers":
+            x = sample_customers(args.segmentiq, n, args.out)
+        else:
+            x = customers(n)
+        csv_path = os.path.join(args.out, f"{args.data}_{n}_encoded.csv")
+        np.savetxt(csv_path, x, delimiter=",", fmt="%.17g")
         methods = [m for m in args.methods if n <= MATRIX_LIMIT or m in ("ward", "single")]
-        ours = segmentiq(args.binary, csv, methods, args.k)
+        ours = segmentiq(args.binary, csv_path, methods, args.k)
         for m in methods:
             matrix_ok = n <= MATRIX_LIMIT
             t_scipy, z = timed(lambda: linkage(x, m)) if matrix_ok else (None, None)
