@@ -49,7 +49,7 @@ pub struct ClusterArgs {
     /// Override a detected column kind, e.g. `--kind store=categorical` (repeatable).
     #[arg(long = "kind", value_parser = parse_kind)]
     pub kinds: Vec<(String, ColumnKind)>,
-    /// Skip scoring other segment counts (k = 2..10).
+    /// Skip scoring other segment counts (k = 2..12).
     #[arg(long)]
     pub no_k_sweep: bool,
     /// Chart colours: light (white paper) or dark.
