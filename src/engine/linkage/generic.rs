@@ -21,6 +21,8 @@
 //! Both full passes are split across threads once enough rows are live; the loop reports
 //! progress and stops when cancelled.
 
+use std::cmp::Ordering;
+
 use rayon::prelude::*;
 
 use crate::engine::types::{Cancelled, Merge, Method, Progress, Stage};
@@ -59,7 +61,9 @@ pub(super) fn generic_linkage(
     for _ in 0..n - 1 {
         let i = loop {
             let i = heap.top();
-            if matrix.get(i, nearest[i]) <= bound[i] {
+            // Written as "not above" so that a NaN distance (cosine of rows so large that their
+            // dot product overflows) merges instead of being rescanned forever.
+            if matrix.get(i, nearest[i]).partial_cmp(&bound[i]) != Some(Ordering::Greater) {
                 break i;
             }
             // The bound went stale: find the row's true nearest and let the heap reorder.
@@ -183,7 +187,8 @@ impl RowHeap {
 
     fn less(&self, a: usize, b: usize, bound: &[f64]) -> bool {
         let (ra, rb) = (self.rows[a], self.rows[b]);
-        (bound[ra], ra) < (bound[rb], rb)
+        // A total order, so that NaN bounds cannot break the heap.
+        bound[ra].total_cmp(&bound[rb]).then(ra.cmp(&rb)).is_lt()
     }
 
     fn swap(&mut self, a: usize, b: usize) {

@@ -99,7 +99,9 @@ impl Matrix {
             let mut best = (f64::INFINITY, usize::MAX);
             for &x in slots {
                 let v = row[x - i - 1];
-                if v < best.0 {
+                // The first slot is taken whatever its value, so that distances that
+                // overflowed to infinity still name a slot.
+                if v < best.0 || best.1 == usize::MAX {
                     best = (v, x);
                 }
             }

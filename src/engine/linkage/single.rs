@@ -134,7 +134,9 @@ fn refresh(
                 *b = dist;
                 *f = newest;
             }
-            if *b < winner.0 {
+            // The first slot is taken whatever its distance, so that distances that overflowed
+            // to infinity (or NaN) still name a slot.
+            if *b < winner.0 || winner.1 == usize::MAX {
                 winner = (*b, start + t);
             }
         }

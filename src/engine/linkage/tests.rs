@@ -166,6 +166,25 @@ fn duplicate_rows_merge_at_zero_first() {
     }
 }
 
+/// Finite rows far enough apart that their distances overflow to infinity (scipy gives
+/// infinite heights too) still make a valid tree, with the finite merge first. Their cosine
+/// distances are NaN (the dot product overflows): the run must still end.
+#[test]
+fn overflowing_distances_still_make_a_tree() {
+    let x = array![[0.0], [1.0], [1e200], [-1e200]];
+    for (method, metric) in combinations() {
+        let z = linkage(x.view(), method, metric, &NoProgress).unwrap();
+        assert_eq!(z.len(), 3, "{method}/{metric}");
+        if metric == Metric::Cosine {
+            continue;
+        }
+        if method != Method::Centroid && method != Method::Median {
+            assert_valid_tree(&z, 4);
+        }
+        assert_eq!(z[0].height, 1.0, "{method}/{metric}: {z:?}");
+    }
+}
+
 #[test]
 fn rejects_what_scipy_rejects() {
     let x = array![[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]];
