@@ -35,7 +35,13 @@ fn customers(n: usize, seed: u64) -> Array2<f64> {
 }
 
 fn linkage_benches(c: &mut Criterion) {
-    for method in [Method::Ward, Method::Single, Method::Average] {
+    for method in [
+        Method::Ward,
+        Method::Single,
+        Method::Average,
+        Method::Complete,
+        Method::Centroid,
+    ] {
         let mut group = c.benchmark_group(format!("linkage_{method}"));
         group.sample_size(10);
         for n in SIZES {
