@@ -27,8 +27,8 @@ use rayon::prelude::*;
 
 use crate::engine::types::{Cancelled, Merge, Method, Progress, Stage};
 
-use super::label_merges;
-use super::matrix::{Matrix, first_minimum};
+use super::matrix::Matrix;
+use super::{NO_CANDIDATE, first_minimum, label_merges};
 
 /// Matrix entries read between progress reports.
 const REPORT_EVERY: usize = 1 << 21;
@@ -51,8 +51,8 @@ pub(super) fn generic_linkage(
         .with_min_len(64)
         .map(|i| matrix.row_minimum(i, &live[i + 1..]))
         .unzip();
-    bound.push(f64::INFINITY);
-    nearest.push(usize::MAX);
+    bound.push(NO_CANDIDATE.0);
+    nearest.push(NO_CANDIDATE.1);
     let mut heap = RowHeap::new(&bound[..n - 1]);
     let mut raw = Vec::with_capacity(n - 1);
     let mut read = 0usize;
@@ -84,7 +84,7 @@ pub(super) fn generic_linkage(
         size[j] = ni + nj;
         // Every earlier row may now be closer to j than its bound says; row j's own nearest is
         // found among its new values.
-        let mut own = (f64::INFINITY, usize::MAX);
+        let mut own = NO_CANDIDATE;
         for (&x, &v) in live.iter().zip(&values) {
             if x < j {
                 if nearest[x] == i {

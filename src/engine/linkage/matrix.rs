@@ -17,7 +17,7 @@ use crate::engine::distance::pdist_with_meter;
 use crate::engine::meter::Meter;
 use crate::engine::types::{Merge, Method, Metric, Progress, Stage};
 
-use super::LinkageError;
+use super::{LinkageError, NO_CANDIDATE, first_minimum};
 
 /// Share of the reported stage given to computing distances (the rest is merging).
 const DISTANCE_SHARE: f64 = 0.15;
@@ -96,23 +96,16 @@ impl Matrix {
     pub(super) fn row_minimum(&self, i: usize, after: &[usize]) -> (f64, usize) {
         let row = &self.data[self.row_start[i]..self.row_start[i] + self.n - i - 1];
         let scan = |slots: &[usize]| {
-            let mut best = (f64::INFINITY, usize::MAX);
-            for &x in slots {
-                let v = row[x - i - 1];
-                // The first slot is taken whatever its value, so that distances that
-                // overflowed to infinity still name a slot.
-                if v < best.0 || best.1 == usize::MAX {
-                    best = (v, x);
-                }
-            }
-            best
+            slots.iter().fold(NO_CANDIDATE, |best, &x| {
+                first_minimum(best, (row[x - i - 1], x))
+            })
         };
         if after.len() >= PARALLEL_MIN_CLUSTERS {
             let chunk = after.len().div_ceil(rayon::current_num_threads() * 2);
             after
                 .par_chunks(chunk)
                 .map(scan)
-                .reduce(|| (f64::INFINITY, usize::MAX), first_minimum)
+                .reduce(|| NO_CANDIDATE, first_minimum)
         } else {
             scan(after)
         }
@@ -171,11 +164,6 @@ impl Matrix {
             work((values, live));
         }
     }
-}
-
-/// The smaller of two (distance, slot) candidates; on equal distances, the lower slot.
-pub(super) fn first_minimum(a: (f64, usize), b: (f64, usize)) -> (f64, usize) {
-    if b < a { b } else { a }
 }
 
 /// The matrix's buffer, shared by the threads of one [`Matrix::merge`], each of which touches

@@ -155,6 +155,17 @@ pub(crate) fn validate(
     check_matrix_size(method, metric, x.nrows())
 }
 
+/// No candidate yet: the seed of every nearest-cluster search.
+pub(crate) const NO_CANDIDATE: (f64, usize) = (f64::INFINITY, usize::MAX);
+
+/// The nearer of two (distance, slot) candidates, the lower slot on equal distances; any
+/// candidate beats [`NO_CANDIDATE`], so that a search over distances that overflowed to
+/// infinity (or NaN) still names a slot.
+#[inline]
+pub(crate) fn first_minimum(a: (f64, usize), b: (f64, usize)) -> (f64, usize) {
+    if a.1 == usize::MAX || b < a { b } else { a }
+}
+
 /// Turns merges recorded as pairs of *member rows* (any row of each merged cluster) into scipy's
 /// format: stable sort by height when `sort` (every method but centroid and median), then a
 /// union-find pass that names clusters `n + i` in merge order and sizes them. This mirrors

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::engine::distance::{BLOCK, Columns, cosine_from_parts};
 use crate::engine::types::{Cancelled, Merge, Metric, Progress, Stage};
 
-use super::label_merges;
+use super::{NO_CANDIDATE, first_minimum, label_merges};
 
 /// Below this many remaining rows a step is cheaper than waking other threads (tests lower it so
 /// small inputs exercise the threaded path).
@@ -60,10 +60,7 @@ pub(super) fn single_linkage(
                 .zip(from[..left].par_chunks_mut(chunk))
                 .enumerate()
                 .map(|(c, (best, from))| step(c * chunk, best, from))
-                .reduce(
-                    || (f64::INFINITY, usize::MAX),
-                    |x, y| if y < x { y } else { x },
-                )
+                .reduce(|| NO_CANDIDATE, first_minimum)
         } else {
             step(0, &mut to_tree[..left], &mut from[..left])
         };
@@ -111,7 +108,7 @@ fn refresh(
     from: &mut [usize],
 ) -> (f64, usize) {
     let mut buf = [0.0; BLOCK];
-    let mut winner = (f64::INFINITY, usize::MAX);
+    let mut winner = NO_CANDIDATE;
     for (b, (best, from)) in best
         .chunks_mut(BLOCK)
         .zip(from.chunks_mut(BLOCK))
@@ -134,11 +131,7 @@ fn refresh(
                 *b = dist;
                 *f = newest;
             }
-            // The first slot is taken whatever its distance, so that distances that overflowed
-            // to infinity (or NaN) still name a slot.
-            if *b < winner.0 || winner.1 == usize::MAX {
-                winner = (*b, start + t);
-            }
+            winner = first_minimum(winner, (*b, start + t));
         }
     }
     winner

@@ -237,13 +237,7 @@ fn cancellation_is_honoured_by_every_method() {
             Ok(())
         }
     };
-    for method in [
-        Method::Ward,
-        Method::Single,
-        Method::Average,
-        Method::Complete,
-        Method::Centroid,
-    ] {
+    for method in Method::ALL {
         assert_eq!(
             linkage(x.view(), method, Metric::Euclidean, &stop),
             Err(LinkageError::Cancelled),
