@@ -7,17 +7,17 @@ use axum::response::{IntoResponse, Response};
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The thing asked for does not exist (or no longer does).
-    #[error("{0}")]
+    #[error("{}", shorten(.0))]
     NotFound(String),
     /// The request is wrong in a way the sender can fix.
-    #[error("{0}")]
+    #[error("{}", shorten(.0))]
     BadInput(String),
     /// The upload is larger than the configured limit.
-    #[error("{0}")]
+    #[error("{}", shorten(.0))]
     TooLarge(String),
     /// The request asks for something the current state does not allow (e.g. a dataset being
     /// deleted).
-    #[error("{0}")]
+    #[error("{}", shorten(.0))]
     Conflict(String),
     #[error("missing or wrong API token: send `Authorization: Bearer <token>`")]
     Unauthenticated,
@@ -30,6 +30,40 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Longest word (run of non-space characters) quoted whole in an error message.
+const LONGEST_WORD: usize = 80;
+
+/// Cuts every word of `message` longer than [`LONGEST_WORD`] characters to a short prefix and
+/// says how long it was, so an error never echoes a 5 MB argument back to its sender (or into
+/// the log). Messages are otherwise unchanged.
+pub fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message
+        .split_whitespace()
+        .any(|w| w.chars().count() > LONGEST_WORD)
+    {
+        return message.into();
+    }
+    let mut out = String::with_capacity(LONGEST_WORD * 4);
+    let mut rest = message;
+    while !rest.is_empty() {
+        let word_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(word_len);
+        let chars = word.chars().count();
+        if chars > LONGEST_WORD {
+            out.extend(word.chars().take(LONGEST_WORD / 2));
+            out.push_str(&format!("… ({chars} characters)"));
+        } else {
+            out.push_str(word);
+        }
+        let space_len = tail
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(tail.len());
+        out.push_str(&tail[..space_len]);
+        rest = &tail[space_len..];
+    }
+    out.into()
+}
 
 impl AppError {
     pub fn not_found(what: impl std::fmt::Display) -> Self {
@@ -94,5 +128,26 @@ impl IntoResponse for AppError {
         self.log();
         let body = serde_json::json!({ "detail": self.to_string(), "code": self.code() });
         (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_words_are_cut_and_measured() {
+        assert_eq!(shorten("id `42` not found"), "id `42` not found");
+        let long = format!("`{}` is not an id", "x".repeat(5_000_000));
+        let short = shorten(&long).into_owned();
+        assert!(short.len() < 120, "{short}");
+        assert!(
+            short.ends_with("… (5000002 characters) is not an id"),
+            "{short}"
+        );
+        // Multi-byte characters are cut on a character boundary.
+        let amharic = "ሀ".repeat(100);
+        assert!(shorten(&amharic).starts_with(&"ሀ".repeat(40)));
+        assert_eq!(AppError::BadInput(long).to_string(), short);
     }
 }

@@ -26,14 +26,31 @@ const SHARE_TRAIT: f64 = 0.4;
 /// Levels listed per categorical feature in a profile.
 const LEVELS_LISTED: usize = 3;
 
-/// A numeric feature within one segment.
+/// A numeric feature within one segment. Mean, median and z are absent when none of the
+/// segment's members has a value in the column (all were missing and imputed), so a profile
+/// never reports an average of no one.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct NumericTrait {
     pub feature: String,
-    pub mean: f64,
-    pub median: f64,
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
     /// `(segment mean - table mean) / table std`; 0 when the table std is 0.
-    pub z: f64,
+    pub z: Option<f64>,
+    /// Members of the segment without a value in the column.
+    #[serde(default)]
+    pub missing: usize,
+}
+
+impl NumericTrait {
+    /// |z|, counting an absent z as 0 (not distinctive).
+    fn strength(&self) -> f64 {
+        self.z.map_or(0.0, f64::abs)
+    }
+}
+
+/// `x` when it is a finite number: JSON has no NaN or infinity, and neither has a profile.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 /// One level of a categorical feature within one segment.
@@ -150,18 +167,22 @@ pub fn profile_segments(
             }
         }
         for (profile, mut seg) in profiles.iter_mut().zip(per_segment) {
-            let (mean, _) = mean_std(seg.iter().copied());
-            let median = super::ingest::median_in_place(&mut seg);
-            let z = if table_std > 0.0 && mean.is_finite() {
-                (mean - table_mean) / table_std
-            } else {
-                0.0
-            };
+            let missing = profile.size - seg.len();
+            let mean = finite(mean_std(seg.iter().copied()).0);
+            let median = finite(super::ingest::median_in_place(&mut seg));
+            let z = mean.and_then(|mean| {
+                if table_std > 0.0 {
+                    finite((mean - table_mean) / table_std)
+                } else {
+                    Some(0.0)
+                }
+            });
             profile.numeric.push(NumericTrait {
                 feature: table.headers[c].clone(),
                 mean,
                 median,
                 z,
+                missing,
             });
         }
     }
@@ -225,15 +246,15 @@ fn segment_name(profile: &SegmentProfile) -> String {
     let mut numeric: Vec<&NumericTrait> = profile
         .numeric
         .iter()
-        .filter(|t| t.z.abs() >= Z_TRAIT)
+        .filter(|t| t.strength() >= Z_TRAIT)
         .collect();
-    numeric.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
+    numeric.sort_by(|a, b| b.strength().total_cmp(&a.strength()));
     let mut parts: Vec<String> = numeric
         .iter()
         .take(2)
         .map(|t| {
             let words = feature_words(&t.feature);
-            match (words.as_str(), t.z > 0.0) {
+            match (words.as_str(), t.z.is_some_and(|z| z > 0.0)) {
                 // "Low age" reads oddly; age is the one trait with everyday words.
                 ("age", true) => "older".to_string(),
                 ("age", false) => "younger".to_string(),
@@ -293,10 +314,11 @@ mod tests {
         assert_eq!((p[0].size, p[0].share), (3, 0.5));
         let spend = &p[0].numeric[0];
         // Segment 0 spend: 900, 950 (the missing cell is left out); table: 100, 120, 110, 900, 950.
-        assert_eq!(spend.mean, 925.0);
-        assert_eq!(spend.median, 925.0);
+        assert_eq!(spend.mean, Some(925.0));
+        assert_eq!(spend.median, Some(925.0));
+        assert_eq!(spend.missing, 1);
         let (m, s) = mean_std([100.0, 120.0, 110.0, 900.0, 950.0].into_iter());
-        assert!((spend.z - (925.0 - m) / s).abs() < 1e-12);
+        assert!((spend.z.unwrap() - (925.0 - m) / s).abs() < 1e-12);
         assert_eq!(p[0].name, "High spend, high visit frequency, Addis Ababa");
         assert_eq!(p[1].name, "Low visit frequency, low spend, Adama");
         assert_eq!(p[0].silhouette, Some(0.7));
@@ -304,6 +326,27 @@ mod tests {
         assert_eq!(region.levels[0].value, "Adama");
         assert_eq!(region.levels[0].share, 1.0);
         assert_eq!(region.levels[0].lift, 2.0);
+    }
+
+    #[test]
+    fn a_segment_without_values_has_no_mean() {
+        // The issue's reproduction: the first two customers lack `visits`.
+        let t = read_csv(b"spend,visits\n1,\n1.1,\n50,5\n51,6\n52,7\n100,8\n101,9\n").unwrap();
+        let p = profile_segments(&t, &[1, 1, 0, 0, 0, 2, 2], 3, &[0, 1], &[], &[]);
+        let visits = &p[1].numeric[1];
+        assert_eq!((visits.mean, visits.median, visits.z), (None, None, None));
+        assert_eq!(visits.missing, 2);
+        assert!(p[1].numeric[0].mean.is_some());
+        // It survives JSON, where NaN would have become null.
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Vec<SegmentProfile>>(json).unwrap(),
+            p
+        );
+        // A profile stored before `missing` existed still reads.
+        let old: NumericTrait =
+            serde_json::from_str(r#"{"feature":"a","mean":1.0,"median":1.0,"z":0.5}"#).unwrap();
+        assert_eq!(old.missing, 0);
     }
 
     #[test]

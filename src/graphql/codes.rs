@@ -48,6 +48,10 @@ impl Extension for ErrorCodes {
 }
 
 pub fn with_code(error: &mut ServerError) {
+    // async-graphql's own messages quote what was sent (a 5 MB enum value, say): cut it short.
+    if let std::borrow::Cow::Owned(short) = crate::error::shorten(&error.message) {
+        error.message = short;
+    }
     let code = match error.source::<AppError>() {
         Some(app) => {
             app.log();

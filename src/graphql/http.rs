@@ -1,15 +1,15 @@
 //! HTTP endpoints of the GraphQL API: POST `/graphql` (JSON or multipart upload), GET
 //! `/graphql` (GraphiQL, served from `/static/vendor`), and `/graphql/ws` (graphql-transport-ws).
 
-use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions};
+use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
 
-use super::AppSchema;
+use super::{AppSchema, limits};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::rest::auth::token_matches;
@@ -40,28 +40,66 @@ pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Respo
     let options = MultipartOptions::default()
         .max_file_size(limit)
         .max_num_files(4);
-    match async_graphql::http::receive_batch_body(content_type, reader, options).await {
-        Ok(batch) => {
-            let response = gql.schema.execute_batch(batch).await;
-            GraphQLResponse::from(response).into_response()
+    let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
+        Ok(batch) => batch,
+        Err(e) => return request_error(e),
+    };
+    match within_limits(batch) {
+        Ok(batch) => GraphQLResponse::from(gql.schema.execute_batch(batch).await).into_response(),
+        Err(e) => error_response(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+/// Most files one request may carry, over all the queries of a batch.
+const MAX_FILES: usize = 4;
+
+/// Refuses batches longer than [`limits::MAX_BATCH`] and requests with more than [`MAX_FILES`]
+/// files; gives the queries of a batch one shared complexity budget.
+fn within_limits(batch: BatchRequest) -> Result<BatchRequest, AppError> {
+    let files: usize = batch.iter().map(|r| r.uploads.len()).sum();
+    if files > MAX_FILES {
+        return Err(AppError::BadInput(format!(
+            "the request carries {files} files; at most {MAX_FILES} are accepted in one request"
+        )));
+    }
+    match batch {
+        BatchRequest::Batch(requests) if requests.len() > limits::MAX_BATCH => {
+            Err(AppError::BadInput(format!(
+                "the batch holds {} queries; at most {} are accepted in one request",
+                requests.len(),
+                limits::MAX_BATCH
+            )))
         }
-        Err(e) => request_error(e),
+        BatchRequest::Batch(requests) => {
+            let budget = limits::BatchBudget::new(super::MAX_COMPLEXITY);
+            Ok(BatchRequest::Batch(
+                requests
+                    .into_iter()
+                    .map(|r| r.data(budget.clone()))
+                    .collect(),
+            ))
+        }
+        single => Ok(single),
     }
 }
 
 /// A request that could not be parsed, answered in GraphQL's error shape.
 fn request_error(e: async_graphql::ParseRequestError) -> Response {
     use async_graphql::ParseRequestError as P;
-    let (status, err) = match e {
-        P::PayloadTooLarge => (
+    match e {
+        P::PayloadTooLarge => error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooLarge("the upload is larger than the limit (MAX_UPLOAD_BYTES)".into()),
         ),
-        other => (
+        other => error_response(
             StatusCode::BAD_REQUEST,
             AppError::BadInput(format!("not a GraphQL request: {other}")),
         ),
-    };
+    }
+}
+
+/// A request refused before any query ran, in GraphQL's error shape.
+fn error_response(status: StatusCode, err: AppError) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }] });
     (status, axum::Json(body)).into_response()
 }

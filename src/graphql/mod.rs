@@ -6,6 +6,7 @@ mod assignments;
 mod codes;
 mod datasets;
 mod ids;
+pub mod limits;
 mod results;
 mod runs;
 mod subscription;
@@ -41,6 +42,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         subscription::SubscriptionRoot,
     )
     .extension(codes::ErrorCodes)
+    .extension(limits::RequestLimits)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);
     if let Some(state) = state {

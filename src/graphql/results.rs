@@ -93,10 +93,14 @@ pub struct SegmentObject {
 #[graphql(name = "NumericTrait")]
 pub struct NumericTraitObject {
     feature: String,
-    mean: f64,
-    median: f64,
-    /// Standard deviations the segment's mean sits from the whole table's.
-    z: f64,
+    /// Mean over the segment's customers who have a value; null when none has one.
+    mean: Option<f64>,
+    /// Median over the same customers; null when none has a value.
+    median: Option<f64>,
+    /// Standard deviations the segment's mean sits from the whole table's; null without a mean.
+    z: Option<f64>,
+    /// Customers of the segment without a value in this column (imputed for clustering).
+    missing: i64,
 }
 
 /// A categorical feature within a segment: its most common levels.
@@ -134,6 +138,7 @@ impl From<&SegmentProfile> for SegmentObject {
                     mean: t.mean,
                     median: t.median,
                     z: t.z,
+                    missing: t.missing as i64,
                 })
                 .collect(),
             categorical: p

@@ -210,6 +210,11 @@ impl RunObject {
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
+    /// Set when the run's stored results cannot be read (a run stored by a faulty version):
+    /// what is missing. Its metrics, segments or k sweep are then null or empty; train it again.
+    async fn damage(&self) -> Option<&str> {
+        self.0.damage.as_deref()
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

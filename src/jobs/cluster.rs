@@ -133,7 +133,9 @@ async fn run_engine(state: &AppState, run_id: i64) -> Result<Outcome, Failure> {
     match result {
         Ok(Ok(outcome)) => match stop.reason() {
             Some(reason) => Err(Failure::Stopped(reason)),
-            None => Ok(outcome),
+            None => runs::check_readable(&outcome)
+                .map(|()| outcome)
+                .map_err(Failure::Error),
         },
         Ok(Err(EngineFailure::Cancelled)) => {
             Err(Failure::Stopped(stop.reason().unwrap_or(Stop::Cancelled)))

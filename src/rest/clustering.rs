@@ -51,6 +51,7 @@ pub fn run_json(run: &Run) -> Value {
         "stage": run.stage,
         "progress": run.progress,
         "error": run.error,
+        "damage": run.damage,
         "feature_config": run.feature_config,
         "metrics": metrics,
         "profiles": run.profiles,

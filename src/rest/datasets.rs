@@ -24,13 +24,15 @@ pub fn dataset_json(d: &Dataset) -> Value {
     })
 }
 
-/// Reads the multipart field `file` while counting bytes, so an oversized upload is refused as
-/// soon as it passes the limit instead of after it has all arrived.
+/// Reads the multipart field `file` (and the optional `name`, before or after it) while counting
+/// bytes, so an oversized upload is refused as soon as it passes the limit instead of after it
+/// has all arrived. A second `file` part is refused rather than silently dropped.
 pub async fn read_upload(
     mut multipart: Multipart,
     limit: usize,
 ) -> AppResult<service::datasets::Upload> {
     let mut name = None;
+    let mut file: Option<(String, Vec<u8>)> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(|e| {
         AppError::BadInput(format!("the upload is not valid multipart form data: {e}"))
     })? {
@@ -45,6 +47,11 @@ pub async fn read_upload(
             }
             Some("file") => {
                 let filename = field.file_name().unwrap_or("upload.csv").to_string();
+                if let Some((first, _)) = &file {
+                    return Err(AppError::BadInput(format!(
+                        "the upload has a second `file` part ({filename} after {first}); send one CSV per upload"
+                    )));
+                }
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(|e| {
                     AppError::BadInput(format!("the upload of {filename} broke off: {e}"))
@@ -54,18 +61,21 @@ pub async fn read_upload(
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                return Ok(service::datasets::Upload {
-                    name,
-                    filename,
-                    bytes,
-                });
+                file = Some((filename, bytes));
             }
             _ => {}
         }
     }
-    Err(AppError::BadInput(
-        "no file in the upload: send the CSV as multipart form field `file`".into(),
-    ))
+    let (filename, bytes) = file.ok_or_else(|| {
+        AppError::BadInput(
+            "no file in the upload: send the CSV as multipart form field `file`".into(),
+        )
+    })?;
+    Ok(service::datasets::Upload {
+        name,
+        filename,
+        bytes,
+    })
 }
 
 pub async fn upload(

@@ -91,25 +91,96 @@ pub struct Run {
     pub k_sweep: Option<KSweep>,
     /// Seconds per engine stage.
     pub timings: Option<serde_json::Value>,
+    /// Set when stored results could not be read: what is missing, in a sentence for the user.
+    pub damage: Option<String>,
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
-    id: i64,
+/// The stored results of a run, decoded with the types [`Run`] holds. The job checks a new
+/// result with the same decoder before storing it ([`check_readable`]), so what is stored is
+/// what is read.
+struct Results {
+    feature_config: Option<FeatureConfig>,
+    metrics: Option<Metrics>,
+    profiles: Vec<SegmentProfile>,
+    k_sweep: Option<KSweep>,
+}
+
+impl Results {
+    /// Decodes each part; a part that cannot be read is left empty and named in the error.
+    fn decode(
+        feature_config: Option<serde_json::Value>,
+        metrics: Option<serde_json::Value>,
+        profiles: Option<serde_json::Value>,
+        k_sweep: Option<serde_json::Value>,
+    ) -> (Results, Vec<String>) {
+        let mut damage = Vec::new();
+        let results = Results {
+            feature_config: part("feature configuration", feature_config, &mut damage),
+            metrics: part("metrics", metrics, &mut damage),
+            profiles: part("segment profiles", profiles, &mut damage).unwrap_or_default(),
+            k_sweep: part("k sweep", k_sweep, &mut damage),
+        };
+        (results, damage)
+    }
+}
+
+/// One stored part, or `None` (and what went wrong in `damage`) when it cannot be read.
+fn part<T: serde::de::DeserializeOwned>(
     what: &str,
     value: Option<serde_json::Value>,
-) -> AppResult<Option<T>> {
-    value
-        .map(|v| serde_json::from_value(v))
-        .transpose()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("run {id} has an unreadable {what}: {e}")))
+    damage: &mut Vec<String>,
+) -> Option<T> {
+    serde_json::from_value(value?)
+        .map_err(|e| damage.push(format!("its {what} ({e})")))
+        .ok()
+}
+
+/// Fails when part of a fresh engine outcome would not read back as a [`Run`] (a value JSON
+/// cannot hold, such as NaN, where a number is required): the run then fails with this
+/// message instead of being stored as a run no list could show.
+pub fn check_readable(outcome: &crate::engine::pipeline::Outcome) -> Result<(), String> {
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
+    let (_, damage) = Results::decode(
+        Some(json(serde_json::to_value(&outcome.feature_config))?),
+        Some(json(serde_json::to_value(&outcome.metrics))?),
+        Some(json(serde_json::to_value(&outcome.profiles))?),
+        outcome
+            .k_sweep
+            .as_ref()
+            .map(|s| json(serde_json::to_value(s)))
+            .transpose()?,
+    );
+    if damage.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the results could not be stored: {}; this is a bug, please report it",
+            damage.join(", ")
+        ))
+    }
 }
 
 impl Run {
+    /// Reads a stored run. Results that cannot be decoded (a run stored by a faulty version)
+    /// do not make the run unreadable: they are left out and named in [`Run::damage`], so one
+    /// damaged run never hides the others in a list.
     pub fn from_row(row: db::runs::RunRow) -> AppResult<Run> {
         let id = row.id;
         let internal = |what: &str, e: String| {
             AppError::Internal(anyhow::anyhow!("run {id} has an invalid {what}: {e}"))
         };
+        let features = serde_json::from_value(row.params)
+            .map_err(|e| internal("feature choice", e.to_string()))?;
+        let (results, damage) =
+            Results::decode(row.feature_config, row.metrics, row.profiles, row.k_sweep);
+        let damage = (!damage.is_empty()).then(|| {
+            let message = format!(
+                "the stored results of run {id} cannot be read: {}; train the run again",
+                damage.join(", ")
+            );
+            tracing::error!(run = id, %message, "damaged run");
+            message
+        });
         Ok(Run {
             id,
             dataset_id: row.dataset_id,
@@ -120,7 +191,7 @@ impl Run {
             use_pca: row.use_pca,
             pca_components: row.pca_components,
             pca_variance: row.pca_variance,
-            features: decode(id, "feature choice", Some(row.params))?.unwrap_or_default(),
+            features,
             status: RunStatus::parse(&row.status)?,
             stage: row.stage,
             progress: row.progress,
@@ -128,11 +199,12 @@ impl Run {
             created_at: row.created_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
-            feature_config: decode(id, "feature configuration", row.feature_config)?,
-            metrics: decode(id, "metrics", row.metrics)?,
-            profiles: decode(id, "profiles", row.profiles)?.unwrap_or_default(),
-            k_sweep: decode(id, "k sweep", row.k_sweep)?,
+            feature_config: results.feature_config,
+            metrics: results.metrics,
+            profiles: results.profiles,
+            k_sweep: results.k_sweep,
             timings: row.timings,
+            damage,
         })
     }
 

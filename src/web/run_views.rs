@@ -167,7 +167,8 @@ impl RunHead {
             id: run.id,
             status: run.status.as_str(),
             is_final: run.status.is_final(),
-            succeeded: run.status == RunStatus::Succeeded,
+            // Results tabs only for runs whose results can be read.
+            succeeded: run.status == RunStatus::Succeeded && run.damage.is_none(),
             summary: summary(run),
             dataset_name: dataset.name.clone(),
             dataset_url: routes::dataset(dataset.id),
@@ -622,9 +623,10 @@ pub fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
                 .numeric
                 .iter()
                 .filter_map(|n| {
-                    z_words(n.z).map(|w| {
+                    let z = n.z?;
+                    z_words(z).map(|w| {
                         (
-                            n.z.abs(),
+                            z.abs(),
                             format!("{} {w}", capitalized(&feature_words(&n.feature))),
                         )
                     })
@@ -658,17 +660,24 @@ pub fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
                     .iter()
                     .map(|n| NumericRow {
                         name: n.feature.clone(),
-                        value: format::number(n.mean),
+                        // A segment whose members all lack the value says so.
+                        value: n.mean.map_or_else(
+                            || {
+                                format!(
+                                    "no values ({} missing)",
+                                    format::thousands(n.missing as i64)
+                                )
+                            },
+                            format::number,
+                        ),
                         overall: dataset
                             .column(&n.feature)
                             .and_then(|c| c.numeric.as_ref())
                             .map_or("—".into(), |s| format::number(s.mean)),
-                        class: if n.z >= 0.5 {
-                            "delta-up"
-                        } else if n.z <= -0.5 {
-                            "delta-down"
-                        } else {
-                            ""
+                        class: match n.z {
+                            Some(z) if z >= 0.5 => "delta-up",
+                            Some(z) if z <= -0.5 => "delta-down",
+                            _ => "",
                         },
                     })
                     .collect(),

@@ -122,13 +122,14 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
         format!("{} · ", tab.label())
     };
     let slug = tab.slug();
-    if run.status != RunStatus::Succeeded {
+    // A run whose stored results cannot be read is shown like a failed one, saying why.
+    if run.status != RunStatus::Succeeded || run.damage.is_some() {
         let page = RunStatusPage {
             run: head,
             tab: slug,
             tab_title: String::new(),
             progress: (!run.status.is_final()).then(|| ProgressView::new(&event_of(&run))),
-            error: run.error.clone(),
+            error: run.damage.clone().or_else(|| run.error.clone()),
         };
         return hx.render(&page, StatusCode::OK);
     }
