@@ -506,3 +506,70 @@ async fn every_successful_run_on_small_tables_with_gaps_reads_back() {
     );
     app.stop().await;
 }
+
+/// A cut above the tree's top is refused as one segment is elsewhere; results of one-customer
+/// segments succeed but say so on every interface.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn degenerate_results_are_refused_or_named() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("t.csv", b"spend,visits\n1,2\n1.1,3\n50,5\n51,6\n52,7\n")
+        .await;
+    let id = dataset["id"].as_i64().unwrap();
+    let (status, run) = train(
+        &app,
+        json!({ "dataset_id": id, "linkage": "ward", "distance_threshold": 1e300 }),
+    )
+    .await;
+    assert_eq!(status, 422, "{run}");
+    assert!(
+        run["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("a cut at height 1e300 leaves every customer in one segment: the tree's last merge is at"),
+        "{run}"
+    );
+
+    let (status, run) = train(
+        &app,
+        json!({ "dataset_id": id, "linkage": "average", "n_clusters": 5 }),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(
+        run["metrics"]["warnings"][0],
+        "every segment holds a single customer: there are no groups to describe; ask for fewer segments"
+    );
+    let body = app
+        .graphql(
+            "query($id: ID!) { run(id: $id) { metrics { warnings } } }",
+            json!({ "id": run["id"].to_string() }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["run"]["metrics"]["warnings"],
+        run["metrics"]["warnings"]
+    );
+    let page = app
+        .client
+        .get(app.url(&format!("/runs/{}", run["id"])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("every segment holds a single customer"),
+        "{page}"
+    );
+
+    // A sound run carries no warnings at all.
+    let (_, run) = train(
+        &app,
+        json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 2 }),
+    )
+    .await;
+    assert!(run["metrics"].get("warnings").is_none(), "{run}");
+    app.stop().await;
+}

@@ -224,6 +224,7 @@ fn metrics_json(outcome: &Outcome, params: &Params) -> anyhow::Result<Vec<u8>> {
         "linkage": params.method,
         "metric": params.metric,
         "cut_height": m.cut_height,
+        "warnings": m.warnings,
         "segment_silhouettes": m.segment_silhouettes,
         "cophenetic_correlation": m.cophenetic_correlation,
         "cophenetic_sample_size": m.cophenetic_sample_size,
@@ -344,6 +345,9 @@ fn print_summary(file: &str, table: &Table, outcome: &Outcome, out: &Path) {
                 None => format!(", cophenetic correlation {c:.3}"),
             })
     );
+    for w in &m.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
     for p in &outcome.profiles {
         let _ = writeln!(
             err,

@@ -104,6 +104,10 @@ pub enum EngineError {
     NonEuclidean { method: Method, metric: Metric },
     #[error("{0}")]
     Linkage(LinkageError),
+    #[error(
+        "a cut at height {height} leaves every customer in one segment: the tree's last merge is at {top}; choose a height below {top}, or a number of segments"
+    )]
+    CutAboveTree { height: String, top: String },
     #[error("the run was cancelled")]
     Cancelled,
 }
@@ -167,6 +171,60 @@ pub struct Metrics {
     pub cophenetic_sample_size: Option<usize>,
     /// Height of the cut through the tree (drawn on the dendrogram).
     pub cut_height: f64,
+    /// Why the segments may not be worth acting on although the run succeeded (segments of
+    /// one customer, a cut at height 0), in sentences for the analyst. Empty when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A height for a message: six significant digits, in exponent form when very large or small
+/// (`1e300`, not three hundred digits).
+fn short_number(v: f64) -> String {
+    if v != 0.0 && !(1e-4..1e9).contains(&v.abs()) {
+        return format!("{v:e}");
+    }
+    let fixed = format!("{v:.6}");
+    fixed
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
+}
+
+/// Segments smaller than this share of the customers (and at least 2) are called tiny.
+const TINY_SHARE: f64 = 0.01;
+
+/// Names what makes a result degenerate, so a run of one-customer segments does not read as
+/// "Fair" without a word.
+fn degenerate_warnings(sizes: &[usize], cut: Cut) -> Vec<String> {
+    let n: usize = sizes.iter().sum();
+    let k = sizes.len();
+    let mut warnings = Vec::new();
+    if let Cut::Height(h) = cut
+        && h == 0.0
+    {
+        warnings.push(
+            "the cut is at height 0, so only identical customers share a segment; choose a higher cut or a number of segments".to_string(),
+        );
+    }
+    let singles = sizes.iter().filter(|&&s| s == 1).count();
+    let tiny_below = ((n as f64 * TINY_SHARE).ceil() as usize).max(2);
+    let tiny = sizes.iter().filter(|&&s| s > 1 && s < tiny_below).count();
+    if singles == k {
+        warnings.push(
+            "every segment holds a single customer: there are no groups to describe; ask for fewer segments".to_string(),
+        );
+    } else if singles > 0 {
+        warnings.push(format!(
+            "{singles} of {k} segments hold a single customer (outliers, not groups); ask for fewer segments or look at those customers on their own"
+        ));
+    }
+    if tiny > 0 && singles < k {
+        warnings.push(format!(
+            "{tiny} of {k} segments hold fewer than {tiny_below} customers (under {}% of the table); they may be too small to act on",
+            TINY_SHARE * 100.0
+        ));
+    }
+    warnings
 }
 
 /// Wall time of one stage.
@@ -387,10 +445,19 @@ pub fn run(
         Cut::Height(h) => (cut_height(&z, h), h),
     };
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
+    if k < 2 {
+        // One segment is refused when asked for as a number; a height cut above the tree's
+        // top must not give it by the back door.
+        return Err(EngineError::CutAboveTree {
+            height: short_number(cut_at),
+            top: short_number(z.last().map_or(0.0, |m| m.height)),
+        });
+    }
     let mut sizes = vec![0usize; k];
     for &l in &labels {
         sizes[l] += 1;
     }
+    let warnings = degenerate_warnings(&sizes, params.cut);
 
     clock.next(Stage::Silhouette)?;
     let defined = k >= 2 && k < n;
@@ -472,6 +539,7 @@ pub fn run(
         cophenetic_correlation: cophenetic.is_finite().then_some(cophenetic),
         cophenetic_sample_size,
         cut_height: cut_at,
+        warnings,
     };
     Ok(Outcome {
         feature_config,
@@ -541,15 +609,53 @@ mod tests {
     }
 
     #[test]
+    fn short_numbers() {
+        assert_eq!(short_number(1e300), "1e300");
+        assert_eq!(short_number(4.3051234567), "4.305123");
+        assert_eq!(short_number(2.0), "2");
+        assert_eq!(short_number(0.0), "0");
+    }
+
+    #[test]
+    fn degenerate_results_are_named() {
+        assert!(degenerate_warnings(&[5, 4, 3], Cut::Clusters(3)).is_empty());
+        let w = degenerate_warnings(&[5, 4, 1], Cut::Clusters(3));
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].starts_with("1 of 3 segments hold a single customer"),
+            "{w:?}"
+        );
+        let w = degenerate_warnings(&[1, 1, 1], Cut::Height(0.0));
+        assert!(w[0].starts_with("the cut is at height 0"), "{w:?}");
+        assert!(
+            w[1].starts_with("every segment holds a single customer"),
+            "{w:?}"
+        );
+        assert_eq!(w.len(), 2);
+        // 1% of 1,000 customers: a segment of 9 is tiny, one of 10 is not.
+        let w = degenerate_warnings(&[981, 9, 10], Cut::Clusters(3));
+        assert_eq!(
+            w,
+            [
+                "1 of 3 segments hold fewer than 10 customers (under 1% of the table); they may be too small to act on"
+            ]
+        );
+    }
+
+    #[test]
     fn height_cut_and_pca() {
         let t = table();
         let mut p = Params::new(Method::Average, 2);
         p.cut = Cut::Height(1e9);
         p.pca = Some(PcaSpec::Variance(0.9));
         p.k_sweep = false;
+        let err = run(&t, &p, &NoProgress).unwrap_err().to_string();
+        assert!(
+            err.starts_with("a cut at height 1e9 leaves every customer in one segment"),
+            "{err}"
+        );
+        p.cut = Cut::Clusters(2);
         let out = run(&t, &p, &NoProgress).unwrap();
-        assert_eq!(out.metrics.n_clusters, 1);
-        assert_eq!(out.metrics.silhouette_score, None);
         assert!(out.feature_config.pca_applied);
         assert_eq!(out.feature_config.pca_components, Some(1));
         assert!(out.feature_config.explained_variance_ratio[0] > 0.9);

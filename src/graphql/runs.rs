@@ -237,6 +237,7 @@ impl RunObject {
             cophenetic_correlation: m.cophenetic_correlation,
             cophenetic_sample_size: m.cophenetic_sample_size.map(|n| n as i64),
             cut_height: m.cut_height,
+            warnings: m.warnings.clone(),
             cluster_sizes: m
                 .cluster_sizes
                 .iter()
@@ -289,6 +290,9 @@ pub struct MetricsObject {
     cophenetic_sample_size: Option<i64>,
     /// Merge height at which the tree was cut.
     cut_height: f64,
+    /// Why the segments may not be worth acting on although the run succeeded (segments of
+    /// one customer, a cut at height 0). Empty when there is nothing to warn about.
+    warnings: Vec<String>,
     cluster_sizes: Vec<ClusterSize>,
 }
 

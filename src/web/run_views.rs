@@ -325,6 +325,8 @@ pub struct SizeRow {
 }
 
 pub struct OverviewView {
+    /// Degenerate-result warnings, shown above the figures.
+    pub warnings: Vec<String>,
     pub n_samples: String,
     pub n_clusters: usize,
     pub n_features: usize,
@@ -529,6 +531,7 @@ pub fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
             })
         }),
         cut_height: metrics.map(|m| format::number(m.cut_height)),
+        warnings: metrics.map(|m| m.warnings.clone()).unwrap_or_default(),
         sizes_chart: routes::chart(run.id, "sizes"),
         sizes_alt,
         segments: sizes,
