@@ -121,22 +121,39 @@ fn cluster_writes_the_contract_files_identically_every_run() {
 fn cluster_errors_name_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "a,b,c\n1,2,3\n4,5\n").unwrap();
-    let output = Command::new(BIN)
-        .args(["cluster"])
-        .arg(&bad)
-        .args(["--clusters", "2", "--out"])
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.csv"), "{stderr}");
-    assert!(
-        stderr.contains("line 3 has 2 fields but the header has 3 (column `c` onward is missing)"),
-        "{stderr}"
-    );
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    // A ragged row, and what the reader refuses rather than guesses: one line on stderr with
+    // the file, its line and its column.
+    for (content, expected) in [
+        (
+            &b"a,b,c\n1,2,3\n4,5\n"[..],
+            "line 3 has 2 fields but the header has 3 (column `c` onward is missing)",
+        ),
+        (
+            b"a,b\n1,2\n3,\x004\n",
+            "line 3, column 2 (`b`) contains a NUL byte",
+        ),
+        (
+            b"a,b\n1,\"2\n3,4\n",
+            "line 2, column 2 (`b`) opens a quote that is never closed",
+        ),
+        (b"a,b\n", "the file has a header but no data rows"),
+    ] {
+        std::fs::write(&bad, content).unwrap();
+        let output = Command::new(BIN)
+            .args(["cluster"])
+            .arg(&bad)
+            .args(["--clusters", "2", "--out"])
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("bad.csv") && stderr.contains(expected),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
 
     let output = Command::new(BIN)
         .arg("cluster")

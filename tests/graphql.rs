@@ -16,8 +16,26 @@ async fn upload(app: &TestApp, filename: &str, csv: &[u8]) -> Value {
 }
 
 async fn upload_named(app: &TestApp, filename: &str, csv: &[u8], name: Option<&str>) -> Value {
+    upload_asking(
+        app,
+        "mutation($file: Upload!, $name: String) { uploadDataset(file: $file, name: $name) { id name rowCount columns { name kind missing distinct numeric { min max mean } topValues { value count } } } }",
+        filename,
+        csv,
+        name,
+    )
+    .await
+}
+
+/// Uploads with a mutation of the caller's choosing (variables `$file` and `$name`).
+async fn upload_asking(
+    app: &TestApp,
+    query: &str,
+    filename: &str,
+    csv: &[u8],
+    name: Option<&str>,
+) -> Value {
     let operations = json!({
-        "query": "mutation($file: Upload!, $name: String) { uploadDataset(file: $file, name: $name) { id name rowCount columns { name kind missing distinct numeric { min max mean } topValues { value count } } } }",
+        "query": query,
         "variables": { "file": null, "name": name }
     });
     let form = reqwest::multipart::Form::new()
@@ -64,6 +82,47 @@ async fn subscribe(base: &str, run_id: &str) -> impl futures::Stream<Item = Valu
             }
         }
     })
+}
+
+/// Columns say how their numbers were read: a decimal comma, thousands separators, and for an
+/// ambiguous column what was assumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn columns_report_their_number_format() {
+    let app = TestApp::start().await;
+    let csv = "id;spend;units;score\nC1;1.234,5;1,234;3\nC2;12,5;2,500;4\nC3;7;3;5\n";
+    let body = upload_asking(
+        &app,
+        "mutation($file: Upload!) { uploadDataset(file: $file) { columns { name kind numeric { max } numberFormat { decimalSeparator thousandsSeparator ambiguous note } } } }",
+        "excel.csv",
+        csv.as_bytes(),
+        None,
+    )
+    .await;
+    let columns = &body["data"]["uploadDataset"]["columns"];
+    assert_eq!(columns[1]["kind"], "NUMERIC", "{body}");
+    assert_eq!(columns[1]["numeric"]["max"], 1234.5, "{body}");
+    assert_eq!(
+        columns[1]["numberFormat"],
+        json!({
+            "decimalSeparator": ",",
+            "thousandsSeparator": ".",
+            "ambiguous": false,
+            "note": "read with a decimal comma and `.` between thousands: `1.234,5` (line 2) = 1234.5"
+        })
+    );
+    // `1,234` could be 1234 or 1.234; the spend column settles it for the file.
+    assert_eq!(columns[2]["kind"], "NUMERIC", "{body}");
+    assert_eq!(columns[2]["numeric"]["max"], 3.0, "{body}");
+    assert_eq!(columns[2]["numberFormat"]["ambiguous"], true, "{body}");
+    assert!(
+        columns[2]["numberFormat"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("assumed it is 1.234, as the file's other columns are written"),
+        "{body}"
+    );
+    assert_eq!(columns[3]["numberFormat"], Value::Null, "{body}");
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,6 +311,19 @@ async fn errors_carry_codes_and_actionable_messages() {
         app.db.scalar("SELECT count(*) FROM clustering_runs").await,
         "0"
     );
+
+    // A NUL byte is the user's to fix, at its line and column; it once reached the database.
+    let body = upload(&app, "nul.csv", b"id,age\n1,30\n2,4\x001\n").await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["message"],
+        "nul.csv: line 3, column 2 (`age`) contains a NUL byte (a zero byte, which is not text); delete it or re-export the file as \"CSV UTF-8\"",
+        "{body}"
+    );
+    assert_eq!(app.db.scalar("SELECT count(*) FROM datasets").await, "1");
 
     // An upload over the limit is refused (the test server allows 20,000 bytes).
     let body = upload(&app, "big.csv", customers_csv(2_000).as_bytes()).await;

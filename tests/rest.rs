@@ -471,3 +471,117 @@ async fn assignments_json_streams_across_pages() {
     assert!(bad.status().is_client_error(), "{}", bad.status());
     app.stop().await;
 }
+
+/// Careless and hostile CSV files, as spreadsheets and editors produce them: each is refused
+/// with a 422 whose detail names the file and where to fix it (a NUL byte used to reach
+/// PostgreSQL and answer 500), and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn careless_csv_files_are_refused_where_they_go_wrong() {
+    let app = TestApp::start().await;
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("id,age\n1,30\n".encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "nul.csv",
+            b"id,age,city\n1,30,Adama\n2,4\x001,Gondar\n".to_vec(),
+            "nul.csv: line 3, column 2 (`age`) contains a NUL byte (a zero byte, which is not text); delete it or re-export the file as \"CSV UTF-8\"",
+        ),
+        (
+            "quote.csv",
+            b"id,city,note\n1,Adama,ok\n2,Gondar,\"late\n3,Hawassa,ok\n4,Adama,ok\n".to_vec(),
+            "quote.csv: line 3, column 3 (`note`) opens a quote that is never closed, so the rest of the file would be read as one cell",
+        ),
+        (
+            "header.csv",
+            b"id,age\n".to_vec(),
+            "header.csv: the file has a header but no data rows; a CSV needs a header row and at least one data row",
+        ),
+        (
+            "empty.csv",
+            Vec::new(),
+            "empty.csv: the file is empty; a CSV needs a header row and at least one data row",
+        ),
+        (
+            "mixed.csv",
+            b"id;age;city\n1,30,Adama\n".to_vec(),
+            "mixed.csv: line 2 is separated by `,` (3 fields) but the header on line 1 is separated by `;` (3 columns); save the whole file with one delimiter",
+        ),
+        (
+            "unicode.csv",
+            utf16,
+            "unicode.csv: the file is UTF-16 (little-endian) text, not UTF-8; save it as UTF-8: in Excel use Save As with \"CSV UTF-8 (Comma delimited)\"",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let (status, body) = app.upload(name, &bytes).await;
+        assert_eq!(status, 422, "{name}: {body}");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with(expected), "{name}: {detail}");
+    }
+    assert_eq!(app.db.scalar("SELECT count(*) FROM datasets").await, "0");
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM dataset_rows").await,
+        "0"
+    );
+    app.stop().await;
+}
+
+/// Excel in a decimal-comma locale: `;` between fields, `2037,5` for amounts. The amounts are
+/// numbers, say how they were read, and are clustered as numeric features.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decimal_comma_files_keep_their_numbers_as_features() {
+    let app = TestApp::start().await;
+    let csv = customers_csv(30).replace(',', ";").replace('.', ",");
+    assert!(csv.contains(";2000,0;"), "{csv}");
+    let (status, dataset) = app.upload("excel.csv", csv.as_bytes()).await;
+    assert_eq!(status, 201, "{dataset}");
+    let spend = dataset["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "total_spend")
+        .unwrap()
+        .clone();
+    assert_eq!(spend["kind"], "numeric", "{spend}");
+    assert_eq!(spend["numeric"]["min"], 2000.0, "{spend}");
+    assert_eq!(
+        spend["number_format"],
+        json!({
+            "decimal_separator": ",",
+            "thousands_separator": null,
+            "ambiguous": false,
+            "note": "read with a decimal comma: `2000,0` (line 2) = 2000"
+        })
+    );
+    // Plain columns have nothing to say.
+    let age = &dataset["columns"][1];
+    assert_eq!(
+        (&age["name"], &age["number_format"]),
+        (&json!("age"), &json!(null))
+    );
+    let stored: serde_json::Value = app
+        .get_json(&format!("/api/v1/datasets/{}", dataset["id"]))
+        .await;
+    assert_eq!(
+        stored["columns"][4]["number_format"],
+        spend["number_format"]
+    );
+
+    let run: serde_json::Value = json_body(
+        app.client
+            .post(app.url("/api/v1/clustering/train"))
+            .json(&json!({ "dataset_id": dataset["id"], "linkage": "ward", "n_clusters": 3 })),
+    )
+    .await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(
+        run["feature_config"]["numeric_features"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("total_spend")),
+        "{run}"
+    );
+    app.stop().await;
+}

@@ -330,3 +330,26 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+/// The dataset page's column table says how a column's numbers were read, and warns when it
+/// had to assume something.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_table_shows_number_formats() {
+    let app = TestApp::start().await;
+    let csv = "id;spend;units\nC1;1.234,5;1,234\nC2;12,5;2,500\nC3;7;3\n";
+    let (status, dataset) = app.upload("excel.csv", csv.as_bytes()).await;
+    assert_eq!(status, 201, "{dataset}");
+    let (status, _, page) = get(&app, &format!("/datasets/{}", dataset["id"]), false).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(
+            "<small class=\"column-note\">read with a decimal comma and `.` between thousands: `1.234,5` (line 2) = 1234.5</small>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("<small class=\"column-note warn\">ambiguous: `1,234` (line 2)"),
+        "{page}"
+    );
+    app.stop().await;
+}

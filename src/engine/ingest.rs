@@ -1,24 +1,42 @@
 //! Reading an uploaded customer table: CSV bytes -> a typed, column-major [`Table`].
 //!
 //! Analysts export tables from Excel, Google Sheets, pandas and point-of-sale systems, so the
-//! reader accepts what those tools write rather than one strict dialect:
+//! reader accepts what those tools write rather than one strict dialect, and it refuses, with the
+//! line and column to fix, what it could only read by guessing:
 //!
-//! * a header row is required; its names must be non-empty and unique, because every later
-//!   stage (feature selection, profiles, exports) refers to columns by name;
+//! * a header row and at least one data row are required (an empty file and a header-only file
+//!   are refused alike); names must be non-empty and unique, because every later stage (feature
+//!   selection, profiles, exports) refers to columns by name;
 //! * the delimiter is detected from the header line (comma, semicolon or tab, whichever occurs
-//!   most often outside quotes; comma on a tie), since European Excel writes semicolons;
-//! * UTF-8 with or without a byte-order mark; anything else is rejected with the line and column
-//!   of the first bad byte, so the user knows to re-save the file as "CSV UTF-8";
-//! * quoted fields (with embedded delimiters, quotes and newlines), CRLF or LF line ends;
+//!   most often outside quotes; comma on a tie), since European Excel writes semicolons; a line
+//!   that has the wrong number of fields but splits into fields with another of those
+//!   delimiters is reported as a mixed-delimiter file, naming the line;
+//! * UTF-8 with or without a byte-order mark; UTF-16 (a byte-order mark, or a zero in every
+//!   other byte, as Excel's "Unicode Text" writes) is refused by name with how to re-save it;
+//!   other non-UTF-8 input is rejected with the line and column of the first bad byte, so the
+//!   user knows to re-save the file as "CSV UTF-8";
+//! * NUL (zero) bytes are refused with their line and column: they are not text, and the
+//!   database cannot store them;
+//! * quoted fields (with embedded delimiters, quotes and newlines), CRLF or LF line ends; a
+//!   quote that never closes (it would swallow the rest of the file into one cell) and text
+//!   after a closing quote (`"abc"def`, a quote that was meant to be doubled) are refused,
+//!   naming the line where the quote opened;
 //! * surrounding spaces are trimmed; empty cells and `NA`, `N/A`, `null`, `NaN`, `None`
 //!   (any case) are missing values;
+//! * numbers with a decimal comma (`12,5`, `1.234,5`) or thousands separators (`"1,234.50"`)
+//!   are read as numbers, decided per column, and the column's profile says how; a column
+//!   where that is ambiguous (`1,234`) is read as stated in its profile and marked ambiguous
+//!   (the rule is in [`super::number_format`]);
 //! * completely blank lines are skipped.
 //!
 //! Line numbers in errors are the physical line in the file where the row starts (1-based, the
-//! header is line 1), which is what a text editor or spreadsheet shows.
+//! header is line 1), which is what a text editor or spreadsheet shows; columns are field
+//! positions (1-based), named when the header is known.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+
+use super::number_format::{self, NumberFormat, Reading};
 
 /// Largest integer that an `f64` holds exactly; integral values beyond it are written as floats.
 const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0;
@@ -32,10 +50,14 @@ pub struct Table {
     pub headers: Vec<String>,
     pub columns: Vec<ColumnData>,
     pub n_rows: usize,
+    /// Per column, how its numbers were written when that was more than `1234.5` (decimal
+    /// comma, thousands separators, an ambiguity), for its profile.
+    pub number_formats: Vec<Option<NumberFormat>>,
 }
 
-/// The values of one column. A column is numeric when every non-missing cell parses as a finite
-/// number; otherwise all its cells are kept as text.
+/// The values of one column. A column is numeric when every non-missing cell reads as a finite
+/// number in one number format (see [`super::number_format`]); otherwise all its cells are kept
+/// as text.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ColumnData {
     Numeric(Vec<Option<f64>>),
@@ -136,17 +158,59 @@ pub struct ColumnProfile {
     pub numeric: Option<NumericSummary>,
     /// Up to ten most frequent values, most frequent first (ties in text order).
     pub top_values: Vec<ValueCount>,
+    /// How the column's numbers were written, when that was more than `1234.5`: a decimal
+    /// comma, thousands separators, an ambiguity and what was assumed, or why number-like cells
+    /// stayed text. Absent from profiles stored before it existed.
+    #[serde(default)]
+    pub number_format: Option<NumberFormat>,
 }
 
-/// Why a file could not be read as a table. Every message says where to look.
+/// Why a file could not be read as a table. Every message says where to look and what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IngestError {
-    #[error("the file is empty")]
+    #[error("the file is empty; a CSV needs a header row and at least one data row")]
     Empty,
+    #[error(
+        "the file is UTF-16 ({}) text, not UTF-8; save it as UTF-8: in Excel use Save As with \"CSV UTF-8 (Comma delimited)\" (\"Unicode Text\" writes UTF-16), elsewhere choose the encoding UTF-8 when saving",
+        if *big_endian { "big-endian" } else { "little-endian" }
+    )]
+    Utf16 { big_endian: bool },
     #[error(
         "the file is not UTF-8: invalid byte at line {line}, column {column} (re-save it as \"CSV UTF-8\")"
     )]
     NotUtf8 { line: usize, column: usize },
+    #[error(
+        "{} contains a NUL byte (a zero byte, which is not text); delete it or re-export the file as \"CSV UTF-8\"",
+        at(*line, *column, name.as_deref())
+    )]
+    NulByte {
+        line: usize,
+        /// Field position in its row, 1-based.
+        column: usize,
+        /// The header's name for that column, when the NUL is below the header.
+        name: Option<String>,
+    },
+    #[error(
+        "{} opens a quote that is never closed, so the rest of the file would be read as one cell; add the closing quote (a quote inside a quoted cell is written twice: \"\")",
+        at(*line, *column, name.as_deref())
+    )]
+    UnterminatedQuote {
+        line: usize,
+        column: usize,
+        name: Option<String>,
+    },
+    #[error(
+        "line {line}: text follows the closing quote of the cell that starts at {}; end the quote after the whole cell, and write a quote inside it twice (\"\")",
+        at(*opened, *column, name.as_deref())
+    )]
+    TextAfterQuote {
+        /// Where the stray text is.
+        line: usize,
+        /// Where the quoted cell starts.
+        opened: usize,
+        column: usize,
+        name: Option<String>,
+    },
     #[error("the header has an empty column name at column {column}")]
     EmptyHeaderName { column: usize },
     #[error("the header has the column name `{name}` twice (columns {first} and {second})")]
@@ -163,10 +227,81 @@ pub enum IngestError {
         /// Name of the first column without a value when the row is short.
         first_missing: Option<String>,
     },
-    #[error("the file has a header but no data rows")]
+    #[error("{}", mixed_delimiter_message(*line, *found, *fields, *header_line, *delimiter, *columns))]
+    MixedDelimiters {
+        line: usize,
+        /// The delimiter that splits this line.
+        found: u8,
+        /// Fields this line has with `found`.
+        fields: usize,
+        header_line: usize,
+        /// The delimiter detected from the header.
+        delimiter: u8,
+        /// Columns the header has with it.
+        columns: usize,
+    },
+    #[error(
+        "the file has a header but no data rows; a CSV needs a header row and at least one data row"
+    )]
     NoDataRows,
     #[error("line {line} could not be read as CSV: {message}")]
     Malformed { line: usize, message: String },
+}
+
+impl IngestError {
+    /// The line of the file the error points at; `None` for errors about the whole file
+    /// (empty, no data rows, UTF-16). Header errors are on the header's line.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            IngestError::Empty | IngestError::NoDataRows | IngestError::Utf16 { .. } => None,
+            IngestError::EmptyHeaderName { .. } | IngestError::DuplicateHeader { .. } => Some(1),
+            IngestError::NotUtf8 { line, .. }
+            | IngestError::NulByte { line, .. }
+            | IngestError::UnterminatedQuote { line, .. }
+            | IngestError::TextAfterQuote { line, .. }
+            | IngestError::RaggedRow { line, .. }
+            | IngestError::MixedDelimiters { line, .. }
+            | IngestError::Malformed { line, .. } => Some(*line),
+        }
+    }
+}
+
+/// "line 3, column 2 (`age`)": where a cell is, as an editor and the header name it.
+fn at(line: usize, column: usize, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("line {line}, column {column} (`{name}`)"),
+        None => format!("line {line}, column {column}"),
+    }
+}
+
+/// How a delimiter is written in messages.
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tabs".to_string(),
+        d => format!("`{}`", char::from(d)),
+    }
+}
+
+fn mixed_delimiter_message(
+    line: usize,
+    found: u8,
+    fields: usize,
+    header_line: usize,
+    delimiter: u8,
+    columns: usize,
+) -> String {
+    let header = if columns == 1 {
+        format!("the header on line {header_line} is a single column")
+    } else {
+        format!(
+            "the header on line {header_line} is separated by {} ({columns} columns)",
+            delimiter_name(delimiter)
+        )
+    };
+    format!(
+        "line {line} is separated by {} ({fields} fields) but {header}; save the whole file with one delimiter",
+        delimiter_name(found)
+    )
 }
 
 fn ragged_message(
@@ -207,8 +342,9 @@ pub fn format_number(v: f64) -> String {
 pub fn read_csv(bytes: &[u8]) -> Result<Table, IngestError> {
     let mut headers: Vec<String> = Vec::new();
     let mut raw: Vec<Vec<Option<String>>> = Vec::new();
-    let mut n_rows = 0usize;
-    visit_rows(bytes, |header, row| {
+    // The physical line of every row, so format notes can point at an example cell.
+    let mut lines: Vec<usize> = Vec::new();
+    let delimiter = walk(bytes, |line, header, row| {
         if let Some(h) = header {
             headers = h.iter().map(|s| s.to_string()).collect();
             raw = vec![Vec::new(); headers.len()];
@@ -217,34 +353,37 @@ pub fn read_csv(bytes: &[u8]) -> Result<Table, IngestError> {
         for (col, cell) in raw.iter_mut().zip(row) {
             col.push((!is_missing_token(cell)).then(|| cell.to_string()));
         }
-        n_rows += 1;
+        lines.push(line);
     })?;
-    let columns = raw.into_iter().map(type_column).collect();
+    let readings: Vec<Reading> = raw
+        .iter()
+        .map(|cells| number_format::read_column(cells, delimiter == b';'))
+        .collect();
+    let file_convention = if readings
+        .iter()
+        .any(|r| matches!(r, Reading::Ambiguous { .. }))
+    {
+        number_format::file_convention(&readings, &raw)
+    } else {
+        None
+    };
+    let mut columns = Vec::with_capacity(raw.len());
+    let mut number_formats = Vec::with_capacity(raw.len());
+    for (reading, cells) in readings.into_iter().zip(raw) {
+        let (numbers, format) =
+            number_format::settle(reading, &cells, &lines, file_convention, delimiter);
+        columns.push(match numbers {
+            Some(values) => ColumnData::Numeric(values),
+            None => ColumnData::Text(cells),
+        });
+        number_formats.push(format);
+    }
     Ok(Table {
         headers,
         columns,
-        n_rows,
+        n_rows: lines.len(),
+        number_formats,
     })
-}
-
-/// Turns raw cells into a numeric column when every present cell is a finite number.
-fn type_column(cells: Vec<Option<String>>) -> ColumnData {
-    let present = cells.iter().flatten().count();
-    if present == 0 {
-        // No evidence of numbers: an all-missing column stays text (it is constant anyway).
-        return ColumnData::Text(cells);
-    }
-    let mut numbers = Vec::with_capacity(cells.len());
-    for cell in &cells {
-        match cell {
-            None => numbers.push(None),
-            Some(s) => match s.parse::<f64>() {
-                Ok(v) if v.is_finite() => numbers.push(Some(v)),
-                _ => return ColumnData::Text(cells),
-            },
-        }
-    }
-    ColumnData::Numeric(numbers)
 }
 
 /// Walks a CSV file with the same rules as [`read_csv`], calling `f` once with the header
@@ -256,21 +395,27 @@ pub fn visit_rows(
     bytes: &[u8],
     mut f: impl FnMut(Option<&[&str]>, &[&str]),
 ) -> Result<(), IngestError> {
+    walk(bytes, |_, header, row| f(header, row)).map(|_| ())
+}
+
+/// [`visit_rows`] that also passes each row's physical line and returns the delimiter.
+fn walk(
+    bytes: &[u8],
+    mut f: impl FnMut(usize, Option<&[&str]>, &[&str]),
+) -> Result<u8, IngestError> {
+    check_utf16(bytes)?;
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(IngestError::Empty);
     }
     check_utf8(bytes)?;
     let delimiter = detect_delimiter(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
+    check_bytes_and_quotes(bytes, delimiter)?;
+    let mut reader = csv_reader(bytes, delimiter);
 
     let mut record = csv::ByteRecord::new();
-    let mut header: Option<Vec<String>> = None;
+    let mut header: Option<(Vec<String>, usize)> = None;
+    let mut rows = 0usize;
     // Physical line numbers are counted here from byte offsets: the csv crate's own line counter
     // does not count newlines inside quoted fields, and users look rows up in an editor.
     let mut counted_to = 0usize;
@@ -288,6 +433,7 @@ pub fn visit_rows(
             }
         }
         let start = record.position().map_or(counted_to, |p| p.byte() as usize);
+        let end = reader.position().byte() as usize;
         let line = line_at(bytes, &mut counted_to, &mut current_line, start);
         if record.len() == 1 && record[0].is_empty() {
             continue; // A blank (or whitespace-only) line.
@@ -302,10 +448,27 @@ pub fn visit_rows(
         match &header {
             None => {
                 let names = check_header(&cells)?;
-                f(Some(&cells), &[]);
-                header = Some(names);
+                f(line, Some(&cells), &[]);
+                header = Some((names, line));
             }
-            Some(names) => {
+            Some((names, header_line)) => {
+                // A one-column header hides a second delimiter: check the first row.
+                let suspicious = cells.len() != names.len() || (names.len() == 1 && rows == 0);
+                if suspicious {
+                    let raw = bytes.get(start..end.min(bytes.len())).unwrap_or_default();
+                    if let Some((found, fields)) =
+                        other_delimiter(raw, delimiter, names.len(), cells.len())
+                    {
+                        return Err(IngestError::MixedDelimiters {
+                            line,
+                            found,
+                            fields,
+                            header_line: *header_line,
+                            delimiter,
+                            columns: names.len(),
+                        });
+                    }
+                }
                 if cells.len() != names.len() {
                     return Err(IngestError::RaggedRow {
                         line,
@@ -314,14 +477,49 @@ pub fn visit_rows(
                         first_missing: names.get(cells.len()).cloned(),
                     });
                 }
-                f(None, &cells);
+                f(line, None, &cells);
+                rows += 1;
             }
         }
     }
-    if header.is_none() {
-        return Err(IngestError::Empty);
+    match header {
+        None => Err(IngestError::Empty),
+        Some(_) if rows == 0 => Err(IngestError::NoDataRows),
+        Some(_) => Ok(delimiter),
     }
-    Ok(())
+}
+
+/// The reader every pass uses: no header handling (the header is checked here), rows of any
+/// length (reported by line here), fields trimmed.
+fn csv_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+}
+
+/// Another candidate delimiter that splits a row (its raw bytes) into the header's number of
+/// fields, or into several fields when the file's delimiter left it whole, with that count.
+fn other_delimiter(raw: &[u8], delimiter: u8, expected: usize, got: usize) -> Option<(u8, usize)> {
+    let counts: Vec<(u8, usize)> = [b',', b';', b'\t']
+        .into_iter()
+        .filter(|&d| d != delimiter && raw.contains(&d))
+        .map(|d| {
+            let mut record = csv::ByteRecord::new();
+            let n = match csv_reader(raw, d).read_byte_record(&mut record) {
+                Ok(true) => record.len(),
+                _ => 0,
+            };
+            (d, n)
+        })
+        .collect();
+    counts
+        .iter()
+        .find(|&&(_, n)| n >= 2 && n == expected)
+        .or_else(|| counts.iter().find(|&&(_, n)| n >= 2 && got == 1))
+        .copied()
 }
 
 /// Advances the running line count to byte offset `at` (skipping line ends that precede the
@@ -349,10 +547,133 @@ pub fn count_rows(bytes: &[u8]) -> Result<usize, IngestError> {
             n += 1;
         }
     })?;
-    if n == 0 {
-        return Err(IngestError::NoDataRows);
-    }
     Ok(n)
+}
+
+/// Refuses UTF-16 by name: a byte-order mark, or ASCII text with a zero in every other byte
+/// (Excel's "Unicode Text" and PowerShell write it). Read as UTF-8 such a file is either
+/// invalid or, worse, valid text full of NUL characters.
+fn check_utf16(bytes: &[u8]) -> Result<(), IngestError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) {
+        return Err(IngestError::Utf16 { big_endian: false });
+    }
+    if bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(IngestError::Utf16 { big_endian: true });
+    }
+    let sample = &bytes[..bytes.len().min(4096) & !1];
+    let pairs = sample.len() / 2;
+    if pairs < 2 {
+        return Ok(());
+    }
+    let zeros = |offset: usize| {
+        sample
+            .iter()
+            .skip(offset)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let (even, odd) = (zeros(0), zeros(1));
+    if odd * 2 > pairs && even * 4 < odd {
+        return Err(IngestError::Utf16 { big_endian: false });
+    }
+    if even * 2 > pairs && odd * 4 < even {
+        return Err(IngestError::Utf16 { big_endian: true });
+    }
+    Ok(())
+}
+
+/// One pass over the bytes with the csv crate's quoting rules, for what the crate accepts
+/// silently: a NUL byte (the database cannot store it), a quote that never closes (the crate
+/// reads the rest of the file as one cell) and text after a closing quote (`"abc"def`, which
+/// the crate glues together; usually a quote meant to be doubled). Errors name the header's
+/// column when the problem is below the header.
+fn check_bytes_and_quotes(bytes: &[u8], delimiter: u8) -> Result<(), IngestError> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// Just after a quote inside a quoted field: a closing quote, or the first of a pair.
+        QuoteInQuoted,
+    }
+    let name = |line: usize, column: usize| header_name(bytes, delimiter, line, column);
+    let (mut state, mut line, mut field) = (State::FieldStart, 1usize, 1usize);
+    let (mut opened_line, mut opened_field) = (1usize, 1usize);
+    for &b in bytes {
+        if b == 0 {
+            return Err(IngestError::NulByte {
+                line,
+                column: field,
+                name: name(line, field),
+            });
+        }
+        let line_end = b == b'\n' || b == b'\r';
+        state = match state {
+            State::Quoted if b == b'"' => State::QuoteInQuoted,
+            State::Quoted => State::Quoted,
+            State::QuoteInQuoted if b == b'"' => State::Quoted,
+            State::QuoteInQuoted if !(b == delimiter || line_end || b == b' ' || b == b'\t') => {
+                return Err(IngestError::TextAfterQuote {
+                    line,
+                    opened: opened_line,
+                    column: opened_field,
+                    name: name(opened_line, opened_field),
+                });
+            }
+            State::FieldStart if b == b'"' => {
+                (opened_line, opened_field) = (line, field);
+                State::Quoted
+            }
+            _ if b == delimiter => {
+                field += 1;
+                State::FieldStart
+            }
+            _ if line_end => {
+                field = 1;
+                State::FieldStart
+            }
+            // Spaces after a closing quote are trimmed away.
+            State::QuoteInQuoted => State::QuoteInQuoted,
+            _ => State::Unquoted,
+        };
+        if b == b'\n' {
+            line += 1;
+        }
+    }
+    if state == State::Quoted {
+        return Err(IngestError::UnterminatedQuote {
+            line: opened_line,
+            column: opened_field,
+            name: name(opened_line, opened_field),
+        });
+    }
+    Ok(())
+}
+
+/// The header's name for `column`, when `line` is below the header (a problem on the header's
+/// own lines has no trustworthy name to give).
+fn header_name(bytes: &[u8], delimiter: u8, line: usize, column: usize) -> Option<String> {
+    let mut reader = csv_reader(bytes, delimiter);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) if record.len() == 1 && record[0].is_empty() => continue,
+            Ok(true) => break,
+            _ => return None,
+        }
+    }
+    let end = (reader.position().byte() as usize).min(bytes.len());
+    let last_header_line = 1 + bytes[..end]
+        .trim_ascii_end()
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    if line <= last_header_line {
+        return None;
+    }
+    let name = std::str::from_utf8(record.get(column.checked_sub(1)?)?).ok()?;
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 fn check_header(cells: &[&str]) -> Result<Vec<String>, IngestError> {
@@ -600,12 +921,13 @@ impl Table {
     }
 
     /// Profiles every column, in header order (kind, missing and distinct counts, numeric
-    /// summary, most frequent values).
+    /// summary, most frequent values, number format).
     pub fn column_profiles(&self) -> Vec<ColumnProfile> {
         self.headers
             .iter()
             .zip(&self.columns)
-            .map(|(name, data)| ColumnProfile {
+            .enumerate()
+            .map(|(i, (name, data))| ColumnProfile {
                 name: name.clone(),
                 kind: detect_kind(name, data, self.n_rows),
                 missing: data.missing(),
@@ -615,6 +937,7 @@ impl Table {
                     ColumnData::Text(_) => None,
                 },
                 top_values: top_values(data),
+                number_format: self.number_formats.get(i).cloned().flatten(),
             })
             .collect()
     }
@@ -647,6 +970,9 @@ impl Table {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {
@@ -690,7 +1016,7 @@ mod tests {
     fn detects_semicolon_and_tab() {
         let t = read_csv(b"a;b;c\n1,5;2;x\n").unwrap();
         assert_eq!(t.headers, ["a", "b", "c"]);
-        assert_eq!(t.columns[0], ColumnData::Text(vec![Some("1,5".into())]));
+        assert_eq!(t.columns[0], ColumnData::Numeric(vec![Some(1.5)]));
         let t = read_csv(b"a\tb\n1\t2\n").unwrap();
         assert_eq!(t.headers, ["a", "b"]);
         assert_eq!(t.columns[1], ColumnData::Numeric(vec![Some(2.0)]));
@@ -773,10 +1099,356 @@ mod tests {
             read_csv(b"\xEF\xBB\xBF\r\n  \n").unwrap_err(),
             IngestError::Empty
         );
-        let t = read_csv(b"a,b\n").unwrap();
-        assert_eq!(t.n_rows, 0);
+        // A header alone is refused like an empty file, by every reader.
+        assert_eq!(read_csv(b"a,b\n").unwrap_err(), IngestError::NoDataRows);
+        assert_eq!(
+            read_csv(b"a,b\n\n \n").unwrap_err(),
+            IngestError::NoDataRows
+        );
         assert_eq!(count_rows(b"a,b\n").unwrap_err(), IngestError::NoDataRows);
+        assert_eq!(
+            visit_rows(b"a,b", |_, _| {}).unwrap_err(),
+            IngestError::NoDataRows
+        );
         assert_eq!(count_rows(b"a,b\n1,2\n\n3,4").unwrap(), 2);
+        assert_eq!(
+            IngestError::Empty.to_string(),
+            "the file is empty; a CSV needs a header row and at least one data row"
+        );
+        assert_eq!(
+            IngestError::NoDataRows.to_string(),
+            "the file has a header but no data rows; a CSV needs a header row and at least one data row"
+        );
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_line_and_column() {
+        let err = read_csv(b"id,age,city\n1,30,Adama\n2,4\x001,Gondar\n").unwrap_err();
+        assert_eq!(
+            err,
+            IngestError::NulByte {
+                line: 3,
+                column: 2,
+                name: Some("age".into())
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 3, column 2 (`age`) contains a NUL byte (a zero byte, which is not text); delete it or re-export the file as \"CSV UTF-8\""
+        );
+        // In the header (no name to give), in a quoted cell, after a multi-line cell.
+        assert_eq!(
+            read_csv(b"a,b\x00\n1,2\n").unwrap_err(),
+            IngestError::NulByte {
+                line: 1,
+                column: 2,
+                name: None
+            }
+        );
+        assert_eq!(
+            read_csv(b"a;b\n\"x\ny\";1\n2;\"\x00\"\n").unwrap_err(),
+            IngestError::NulByte {
+                line: 4,
+                column: 2,
+                name: Some("b".into())
+            }
+        );
+    }
+
+    #[test]
+    fn unterminated_quote_names_the_line_where_it_opened() {
+        // The quote on line 3 would swallow lines 4 and 5 into the last cell: one row, no error.
+        let csv =
+            "id,city,note\n1,Adama,ok\n2,Gondar,\"late delivery\n3,Hawassa,ok\n4,Bahir Dar,ok\n";
+        let err = read_csv(csv.as_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            IngestError::UnterminatedQuote {
+                line: 3,
+                column: 3,
+                name: Some("note".into())
+            }
+        );
+        assert!(
+            err.to_string()
+                .starts_with("line 3, column 3 (`note`) opens a quote that is never closed"),
+            "{err}"
+        );
+        // Not only in the last column, and CRLF files alike.
+        assert_eq!(
+            read_csv(b"a,b\r\n\"1,2\r\n3,4\r\n").unwrap_err(),
+            IngestError::UnterminatedQuote {
+                line: 2,
+                column: 1,
+                name: Some("a".into())
+            }
+        );
+        // A later quote "closing" it leaves text after the quote: refused at that line.
+        let err = read_csv(b"a,b\n1,\"x\n2,y\n3,\"z\"\n").unwrap_err();
+        assert_eq!(
+            err,
+            IngestError::TextAfterQuote {
+                line: 4,
+                opened: 2,
+                column: 2,
+                name: Some("b".into())
+            }
+        );
+        assert!(
+            err.to_string().starts_with(
+                "line 4: text follows the closing quote of the cell that starts at line 2, column 2 (`b`)"
+            ),
+            "{err}"
+        );
+        // Doubled quotes, quotes inside unquoted text and spaces after a closing quote are fine.
+        let t = read_csv(b"a,b\n\"say \"\"hi\"\"\" ,5\" inch\n").unwrap();
+        assert_eq!(
+            t.columns[0],
+            ColumnData::Text(vec![Some("say \"hi\"".into())])
+        );
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Text(vec![Some("5\" inch".into())])
+        );
+    }
+
+    #[test]
+    fn utf16_is_named_with_how_to_save_as_utf8() {
+        let text = "id,age\n1,30\n2,41\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let with_bom = |bom: &[u8], body: &[u8]| [bom, body].concat();
+        for (bytes, big_endian) in [
+            (with_bom(&[0xFF, 0xFE], &le), false),
+            (with_bom(&[0xFE, 0xFF], &be), true),
+            (le.clone(), false),
+            (be.clone(), true),
+        ] {
+            assert_eq!(
+                read_csv(&bytes).unwrap_err(),
+                IngestError::Utf16 { big_endian },
+                "{bytes:?}"
+            );
+        }
+        let message = read_csv(&le).unwrap_err().to_string();
+        assert!(
+            message.starts_with("the file is UTF-16 (little-endian) text, not UTF-8")
+                && message.contains("CSV UTF-8"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn mixed_delimiters_name_the_line() {
+        // Header with `;`, body with `,` (each data line is a single field under `;`).
+        let err = read_csv(b"id;age;city\n1,30,Adama\n").unwrap_err();
+        assert_eq!(
+            err,
+            IngestError::MixedDelimiters {
+                line: 2,
+                found: b',',
+                fields: 3,
+                header_line: 1,
+                delimiter: b';',
+                columns: 3
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 2 is separated by `,` (3 fields) but the header on line 1 is separated by `;` (3 columns); save the whole file with one delimiter"
+        );
+        // Two exports pasted together: the comma part starts on line 4.
+        let err = read_csv(b"a,b,c\n1,2,3\n4,5,6\n7;8;9\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IngestError::MixedDelimiters {
+                    line: 4,
+                    found: b';',
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // A one-column header over semicolon rows would read as one text column.
+        let err = read_csv(b"customer\n1;30\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2 is separated by `;` (2 fields) but the header on line 1 is a single column; save the whole file with one delimiter"
+        );
+        // A plain ragged row stays a ragged row.
+        assert!(matches!(
+            read_csv(b"a,b,c\n1,2\n").unwrap_err(),
+            IngestError::RaggedRow { line: 2, .. }
+        ));
+        // Tab-separated with commas inside cells is fine.
+        let t = read_csv(b"a\tb\n1,5\tx, y\n").unwrap();
+        assert_eq!(t.headers, ["a", "b"]);
+        assert_eq!(t.columns[1], ColumnData::Text(vec![Some("x, y".into())]));
+    }
+
+    fn formats(csv: &str) -> (Table, Vec<ColumnProfile>) {
+        let t = read_csv(csv.as_bytes()).expect("parses");
+        let p = t.column_profiles();
+        (t, p)
+    }
+
+    #[test]
+    fn decimal_commas_in_semicolon_files_are_numbers() {
+        let (t, p) = formats("id;spend;visits\nC1;1.234,5;3\nC2;12,5;4\nC3;;5\n");
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Numeric(vec![Some(1234.5), Some(12.5), None])
+        );
+        assert_eq!(p[1].kind, ColumnKind::Numeric);
+        let f = p[1].number_format.as_ref().expect("a format note");
+        assert_eq!(f.decimal_separator.as_deref(), Some(","));
+        assert_eq!(f.thousands_separator.as_deref(), Some("."));
+        assert!(!f.ambiguous);
+        assert_eq!(
+            f.note,
+            "read with a decimal comma and `.` between thousands: `1.234,5` (line 2) = 1234.5"
+        );
+        // Plain columns say nothing.
+        assert_eq!(p[2].number_format, None);
+        // Decimal commas alone.
+        let (t, p) = formats("x;y\n0,25;a\n-3,5;b\n");
+        assert_eq!(
+            t.columns[0],
+            ColumnData::Numeric(vec![Some(0.25), Some(-3.5)])
+        );
+        let f = p[0].number_format.as_ref().unwrap();
+        assert_eq!(f.thousands_separator, None);
+        assert_eq!(f.note, "read with a decimal comma: `0,25` (line 2) = 0.25");
+    }
+
+    #[test]
+    fn quoted_thousands_separators_are_numbers() {
+        let (t, p) = formats("id,spend\nC1,\"1,234.50\"\nC2,\"12,345,678\"\nC3,99.5\n");
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Numeric(vec![Some(1234.5), Some(12_345_678.0), Some(99.5)])
+        );
+        let f = p[1].number_format.as_ref().unwrap();
+        assert_eq!(
+            (
+                f.decimal_separator.as_deref(),
+                f.thousands_separator.as_deref()
+            ),
+            (Some("."), Some(","))
+        );
+        assert_eq!(
+            f.note,
+            "read with `,` between thousands: `1,234.50` (line 2) = 1234.5"
+        );
+    }
+
+    #[test]
+    fn ambiguous_columns_are_reported_with_the_assumption() {
+        // Comma file, nothing settles `1,234`: thousands, as comma-separated files write it.
+        let (t, p) = formats("id,n\nC1,\"1,234\"\nC2,\"2,500\"\nC3,7\n");
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Numeric(vec![Some(1234.0), Some(2500.0), Some(7.0)])
+        );
+        let f = p[1].number_format.as_ref().unwrap();
+        assert!(f.ambiguous);
+        assert_eq!(f.thousands_separator.as_deref(), Some(","));
+        assert_eq!(
+            f.note,
+            "ambiguous: `1,234` (line 2) could be 1234 or 1.234, and no cell of this column settles it; \
+             assumed it is 1234, as usual in a comma-separated file. Check the column, or re-export it with the decimals shown"
+        );
+        // Semicolon file: decimal comma, as Excel writes there.
+        let (t, p) = formats("id;n\nC1;1,234\nC2;2,500\n");
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Numeric(vec![Some(1.234), Some(2.5)])
+        );
+        assert!(p[1].number_format.as_ref().unwrap().ambiguous);
+        assert!(
+            p[1].number_format
+                .as_ref()
+                .unwrap()
+                .note
+                .contains("assumed it is 1.234, as usual in a semicolon-separated file")
+        );
+        // ... unless the file's other columns show a decimal point.
+        let (t, p) = formats("id;n;w\nC1;1,234;1.5\nC2;2,500;2.25\n");
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Numeric(vec![Some(1234.0), Some(2500.0)])
+        );
+        assert!(
+            p[1].number_format
+                .as_ref()
+                .unwrap()
+                .note
+                .contains("as the file's other columns are written")
+        );
+        // In a semicolon file `1.234` alone is ambiguous too; other columns settle it.
+        let (t, p) = formats("id;w;s\nC1;1.250;12,5\nC2;2.500;3\n");
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Numeric(vec![Some(1250.0), Some(2500.0)])
+        );
+        let f = p[1].number_format.as_ref().unwrap();
+        assert!(
+            f.ambiguous && f.note.contains("could be 1.25 or 1250"),
+            "{}",
+            f.note
+        );
+        // In a comma file a decimal point is just a decimal point.
+        let (t, p) = formats("id,w\nC1,1.250\nC2,2.500\n");
+        assert_eq!(
+            t.columns[1],
+            ColumnData::Numeric(vec![Some(1.25), Some(2.5)])
+        );
+        assert_eq!(p[1].number_format, None);
+    }
+
+    #[test]
+    fn mixed_number_formats_stay_text_and_say_why() {
+        let (t, p) = formats("id;x\nC1;12,5\nC2;12.5\n");
+        assert!(matches!(t.columns[1], ColumnData::Text(_)));
+        let f = p[1].number_format.as_ref().unwrap();
+        assert_eq!(f.decimal_separator, None);
+        assert_eq!(
+            f.note,
+            "kept as text: its cells mix decimal separators (`12.5` on line 3, `12,5` on line 2); \
+             write them all alike to use the column as a number"
+        );
+        // Things that only look like numbers stay plain text without a note.
+        let (t, p) = formats(
+            "a,b,c,d\n1.2.3,12.05.2024,\"1,2345\",0911-123\n4.5.6,13.05.2024,\"1,23\",0911-124\n",
+        );
+        assert!(
+            t.columns[..2]
+                .iter()
+                .all(|c| matches!(c, ColumnData::Text(_)))
+        );
+        assert!(matches!(t.columns[3], ColumnData::Text(_)));
+        assert_eq!(p[0].number_format, None);
+        // `1,2345` and `1,23` can only have decimal commas (odd in a comma file, but not mixed).
+        assert_eq!(
+            t.columns[2],
+            ColumnData::Numeric(vec![Some(1.2345), Some(1.23)])
+        );
+    }
+
+    #[test]
+    fn profiles_stored_before_number_formats_still_read() {
+        let old = serde_json::json!({
+            "name": "age", "kind": "numeric", "missing": 0, "distinct": 3,
+            "numeric": {"min": 1.0, "max": 3.0, "mean": 2.0, "median": 2.0, "std": 0.8},
+            "top_values": [{"value": "1", "count": 1}]
+        });
+        let p: ColumnProfile = serde_json::from_value(old).unwrap();
+        assert_eq!(p.number_format, None);
+        let (_, now) = formats("x;y\n1,5;a\n2;b\n");
+        let back: ColumnProfile =
+            serde_json::from_value(serde_json::to_value(&now[0]).unwrap()).unwrap();
+        assert_eq!(back, now[0]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod distance;
 pub mod ingest;
 pub mod linkage;
 mod meter;
+pub mod number_format;
 pub mod pca;
 pub mod pipeline;
 pub mod preprocess;

@@ -126,6 +126,20 @@ impl ColumnObject {
             std: n.std,
         })
     }
+    /// How the column's numbers were written, when that was more than `1234.5` (a decimal
+    /// comma, thousands separators, an ambiguity and what was assumed), or why number-like
+    /// cells stayed text. Null for plain columns.
+    async fn number_format(&self) -> Option<NumberFormatObject> {
+        self.profile
+            .number_format
+            .as_ref()
+            .map(|f| NumberFormatObject {
+                decimal_separator: f.decimal_separator.clone(),
+                thousands_separator: f.thousands_separator.clone(),
+                ambiguous: f.ambiguous,
+                note: f.note.clone(),
+            })
+    }
     /// The most frequent values with their counts.
     async fn top_values(&self) -> Vec<ValueCountObject> {
         self.profile
@@ -160,6 +174,21 @@ pub struct NumericSummaryObject {
     median: f64,
     /// Population standard deviation.
     std: f64,
+}
+
+/// How a column's numbers were read (see the README's "How the numbers are made").
+#[derive(SimpleObject)]
+#[graphql(name = "NumberFormat")]
+pub struct NumberFormatObject {
+    /// The decimal separator the column was read with, `.` or `,`; null when it stayed text.
+    decimal_separator: Option<String>,
+    /// The thousands separator its cells use, if any.
+    thousands_separator: Option<String>,
+    /// The cells alone do not say which separator is the decimal one; `note` says what was
+    /// assumed.
+    ambiguous: bool,
+    /// One sentence with an example cell and its line.
+    note: String,
 }
 
 #[derive(SimpleObject)]

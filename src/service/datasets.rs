@@ -56,24 +56,17 @@ pub struct Upload {
 pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
     let filename = sanitize_filename(&upload.filename);
     if upload.bytes.is_empty() {
-        return Err(AppError::BadInput(format!(
-            "{filename}: the file is empty; upload a CSV with a header row and at least two data rows"
-        )));
+        return Err(bad_file(&filename, &ingest::IngestError::Empty));
     }
     let limits = state.config.limits;
     if upload.bytes.len() > limits.max_upload_bytes {
         return Err(too_large(&filename, limits.max_upload_bytes));
     }
-    let name = upload
-        .name
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| default_name(&filename));
+    let name = display_name(upload.name.as_deref(), &filename);
     // Parsing and converting 100k rows is CPU work: keep it off the async workers.
     let parse_name = filename.clone();
     let (bytes, profiles, rows) = tokio::task::spawn_blocking(move || {
-        let table = ingest::read_csv(&upload.bytes)
-            .map_err(|e| AppError::BadInput(format!("{parse_name}: {e}")))?;
+        let table = ingest::read_csv(&upload.bytes).map_err(|e| bad_file(&parse_name, &e))?;
         if table.n_rows > limits.max_rows {
             return Err(AppError::BadInput(format!(
                 "{parse_name}: {} data rows is more than the limit of {} (MAX_ROWS)",
@@ -122,6 +115,11 @@ pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
     Dataset::from_row(stored)
 }
 
+/// A file the reader refused: the message names the file, then the line and column to fix.
+fn bad_file(filename: &str, e: &ingest::IngestError) -> AppError {
+    AppError::BadInput(format!("{filename}: {e}"))
+}
+
 pub fn too_large(filename: &str, limit: usize) -> AppError {
     AppError::TooLarge(format!(
         "{filename} is larger than the upload limit of {} (MAX_UPLOAD_BYTES)",
@@ -152,6 +150,16 @@ fn sanitize_filename(filename: &str) -> String {
     } else {
         clean
     }
+}
+
+/// The name a dataset is listed under: the one given, without control characters (a NUL
+/// above all, which PostgreSQL cannot store), or the file name without `.csv`.
+fn display_name(given: Option<&str>, filename: &str) -> String {
+    given
+        .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| default_name(filename))
 }
 
 fn default_name(filename: &str) -> String {
@@ -233,5 +241,11 @@ mod tests {
         assert_eq!(sanitize_filename("../../etc/passwd"), "passwd");
         assert_eq!(sanitize_filename(""), "upload.csv");
         assert_eq!(default_name("customers.csv"), "customers");
+        assert_eq!(
+            display_name(Some(" Q3\0 shoppers "), "a.csv"),
+            "Q3 shoppers"
+        );
+        assert_eq!(display_name(Some("\0\n"), "a.csv"), "a");
+        assert_eq!(display_name(None, "b.CSV"), "b");
     }
 }

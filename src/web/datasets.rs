@@ -106,6 +106,10 @@ pub struct ColumnRow {
     pub mean: String,
     pub max: String,
     pub top: String,
+    /// How the column's numbers were read, when the profile has something to say.
+    pub note: Option<String>,
+    /// The note asks the user to check something (an ambiguity, a column kept as text).
+    pub note_warns: bool,
 }
 
 pub struct Preview {
@@ -196,6 +200,11 @@ fn column_row(c: &crate::engine::ingest::ColumnProfile) -> ColumnRow {
         } else {
             top
         },
+        note: c.number_format.as_ref().map(|f| f.note.clone()),
+        note_warns: c
+            .number_format
+            .as_ref()
+            .is_some_and(|f| f.ambiguous || f.decimal_separator.is_none()),
     }
 }
 
