@@ -84,9 +84,11 @@ impl SessionKeys {
         PrivateCookieJar::new(self.key.clone()).add(cookie)
     }
 
-    /// A jar that removes the session cookie.
-    pub fn end(&self) -> PrivateCookieJar {
-        PrivateCookieJar::new(self.key.clone()).remove(Cookie::build(COOKIE).path("/"))
+    /// A jar that removes the session cookie the browser sent in `headers` (a jar only
+    /// removes cookies it was sent).
+    pub fn end(&self, headers: &HeaderMap) -> PrivateCookieJar {
+        PrivateCookieJar::from_headers(headers, self.key.clone())
+            .remove(Cookie::build(COOKIE).path("/"))
     }
 }
 

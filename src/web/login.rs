@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{ConnectInfo, Form, Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -119,6 +119,10 @@ pub async fn sign_in(
 }
 
 /// `POST /logout`: removes the session cookie and shows the sign-in form.
-pub async fn sign_out(State(state): State<AppState>) -> Response {
-    (state.gate.sessions.end(), Redirect::to(routes::LOGIN)).into_response()
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    (
+        state.gate.sessions.end(&headers),
+        Redirect::to(routes::LOGIN),
+    )
+        .into_response()
 }
