@@ -72,31 +72,52 @@ PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=
 BASE_URL="http://127.0.0.1:$PORT"
 
 
-# 4. The server; it creates and migrates its database itself. The token is unset so the pages'
-# images and downloads (served by the API) need no credentials.
-say "starting $BIN on $BASE_URL with database $DB_NAME"
-env -u API_TOKEN \
-  DATABASE_URL="$ADMIN_URL/$DB_NAME" \
-  BIND_ADDR="127.0.0.1:$PORT" \
-  MAX_UPLOAD_BYTES=$((8 * 1024 * 1024)) \
-  RUST_LOG=${RUST_LOG:-segmentiq=info,tower_http=warn} \
-  "$BIN" serve >"$OUT/browser-server.log" 2>&1 &
-SERVER_PID=$!
+# 4. The server; it creates and migrates its database itself. `start_server VAR=value...` starts
+# it with extra configuration and waits until it is ready.
+start_server() {
+  say "starting $BIN on $BASE_URL with database $DB_NAME $*"
+  env -u API_TOKEN -u API_READ_TOKEN \
+    DATABASE_URL="$ADMIN_URL/$DB_NAME" \
+    BIND_ADDR="127.0.0.1:$PORT" \
+    MAX_UPLOAD_BYTES=$((8 * 1024 * 1024)) \
+    RUST_LOG=${RUST_LOG:-segmentiq=info,tower_http=warn} \
+    "$@" \
+    "$BIN" serve >>"$OUT/browser-server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 150); do
+    if curl -fsS "$BASE_URL/readyz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      say "the server exited; its log:"
+      tail -n 40 "$OUT/browser-server.log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  curl -fsS "$BASE_URL/readyz" >/dev/null || { say "the server did not become ready"; exit 1; }
+}
 
-for _ in $(seq 1 150); do
-  if curl -fsS "$BASE_URL/readyz" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    say "the server exited; its log:"
-    tail -n 40 "$OUT/browser-server.log" >&2
-    exit 1
-  fi
-  sleep 0.2
-done
-curl -fsS "$BASE_URL/readyz" >/dev/null || { say "the server did not become ready"; exit 1; }
+stop_server() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+  SERVER_PID=""
+}
 
-# 5. The browser.
+: >"$OUT/browser-server.log"
 status=0
+
+# 5. The browser, first with no token (one analyst's machine): every flow.
+start_server
 BASE_URL="$BASE_URL" SCREENSHOT_DIR="$OUT/screenshots" node tests/browser/flow.mjs || status=$?
+
+# 6. Then with both tokens: signing in, the read-only view, signing out.
+if [ "$status" -eq 0 ]; then
+  stop_server
+  FULL_TOKEN="browser-full-$$"
+  READ_TOKEN="browser-read-$$"
+  start_server API_TOKEN="$FULL_TOKEN" API_READ_TOKEN="$READ_TOKEN"
+  BASE_URL="$BASE_URL" SCREENSHOT_DIR="$OUT/screenshots" FULL_TOKEN="$FULL_TOKEN" READ_TOKEN="$READ_TOKEN" \
+    node tests/browser/flow.mjs || status=$?
+fi
 if [ "$status" -ne 0 ]; then
   say "failed; last lines of the server log:"
   tail -n 30 "$OUT/browser-server.log" >&2

@@ -22,11 +22,39 @@ pub struct Config {
     /// `MAX_CONCURRENT_RUNS`: clustering runs this process works on at once (default 1; each run
     /// uses every core, so more mostly helps many small runs).
     pub max_concurrent_runs: usize,
-    /// `API_TOKEN`: when set, every GraphQL and REST request needs `Authorization: Bearer <token>`.
-    /// Web pages stay open: put them behind your own proxy's authentication if needed.
-    pub api_token: Option<String>,
+    /// Who may read and change what: tokens, sessions, other origins.
+    pub access: AccessConfig,
     /// `WORKER_ID`: the name this process writes into the runs it claims (default host:pid).
     pub worker_id: String,
+}
+
+/// Access control (see `crate::http`). With no token set everyone who reaches the server has
+/// full access, as on one analyst's own machine; cross-site changes are refused either way.
+#[derive(Clone, Debug, Default)]
+pub struct AccessConfig {
+    /// `API_TOKEN`: when set, every door that shows or changes customer data (GraphQL, REST,
+    /// pages, charts, downloads, event streams) needs this token or a session signed in with it.
+    pub api_token: Option<String>,
+    /// `API_READ_TOKEN`: a second, read-only token for BI dashboards: queries, GETs,
+    /// subscriptions and downloads, but no uploads, runs, cancels or deletes. Needs `API_TOKEN`.
+    pub api_read_token: Option<String>,
+    /// `SESSION_SECRET`: key material (at least 32 characters) for the pages' session cookie.
+    /// Unset, the key is derived from the tokens, so every replica with the same tokens accepts
+    /// the same cookies, and changing a token signs everybody out.
+    pub session_secret: Option<String>,
+    /// `SESSION_HOURS`: how long a page sign-in lasts (default 12).
+    pub session_hours: u64,
+    /// `PUBLIC_URL`: the address browsers use (e.g. `https://segments.example.com`), when a
+    /// proxy in front changes the `Host` header; requests from this origin count as same-site.
+    pub public_url: Option<url::Url>,
+    /// `COOKIE_SECURE`: send the session cookie over HTTPS only (default: true when
+    /// `PUBLIC_URL` starts with `https://`).
+    pub cookie_secure: bool,
+    /// `ALLOWED_ORIGINS`: comma-separated origins (`https://bi.example.com`) of dashboards that
+    /// may call the APIs from the browser with a token (CORS); every other origin is refused.
+    pub allowed_origins: Vec<String>,
+    /// `LOGIN_ATTEMPTS_PER_MINUTE`: sign-in attempts one client address may make (default 10).
+    pub login_attempts_per_minute: u32,
 }
 
 /// Limits on what a user may send.
@@ -79,7 +107,7 @@ impl Config {
                 reason: "expected a URL like postgres://user@host:5432/segmentiq".into(),
             });
         }
-        let api_token = lookup("API_TOKEN").filter(|t| !t.trim().is_empty());
+        let access = access(&lookup)?;
         let worker_id = lookup("WORKER_ID").unwrap_or_else(|| {
             let host = lookup("HOSTNAME").unwrap_or_else(|| "segmentiq".into());
             format!("{host}:{}", std::process::id())
@@ -94,10 +122,95 @@ impl Config {
                 max_columns: positive(&lookup, "MAX_COLUMNS", defaults.max_columns)?,
             },
             max_concurrent_runs: positive(&lookup, "MAX_CONCURRENT_RUNS", 1)?,
-            api_token,
+            access,
             worker_id,
         })
     }
+}
+
+fn access(lookup: &impl Fn(&str) -> Option<String>) -> Result<AccessConfig, ConfigError> {
+    let set = |name: &str| lookup(name).filter(|t| !t.trim().is_empty());
+    let api_token = set("API_TOKEN");
+    let api_read_token = set("API_READ_TOKEN");
+    if let Some(read) = &api_read_token {
+        let reason = match &api_token {
+            None => Some("needs API_TOKEN too: without it everyone has full access anyway"),
+            Some(full) if full == read => Some("must differ from API_TOKEN"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(ConfigError {
+                name: "API_READ_TOKEN",
+                value: "(hidden)".into(),
+                reason: reason.into(),
+            });
+        }
+    }
+    let session_secret = set("SESSION_SECRET");
+    if session_secret.as_ref().is_some_and(|s| s.len() < 32) {
+        return Err(ConfigError {
+            name: "SESSION_SECRET",
+            value: "(hidden)".into(),
+            reason: "must be at least 32 characters (e.g. `openssl rand -hex 32`)".into(),
+        });
+    }
+    let public_url = match set("PUBLIC_URL") {
+        None => None,
+        Some(raw) => match url::Url::parse(raw.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Some(u),
+            _ => {
+                return Err(ConfigError {
+                    name: "PUBLIC_URL",
+                    value: raw,
+                    reason: "expected the address browsers use, like https://segments.example.com"
+                        .into(),
+                });
+            }
+        },
+    };
+    let https = public_url.as_ref().is_some_and(|u| u.scheme() == "https");
+    let mut allowed_origins = Vec::new();
+    for raw in set("ALLOWED_ORIGINS").iter().flat_map(|v| v.split(',')) {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        match origin_of(raw) {
+            Some(origin) => allowed_origins.push(origin),
+            None => {
+                return Err(ConfigError {
+                    name: "ALLOWED_ORIGINS",
+                    value: raw.into(),
+                    reason: "expected origins like https://bi.example.com (scheme, host and \
+                             optional port; no path), separated by commas"
+                        .into(),
+                });
+            }
+        }
+    }
+    Ok(AccessConfig {
+        api_token,
+        api_read_token,
+        session_secret,
+        session_hours: positive(lookup, "SESSION_HOURS", 12)? as u64,
+        public_url,
+        cookie_secure: parse(lookup, "COOKIE_SECURE", https)?,
+        allowed_origins,
+        login_attempts_per_minute: u32::try_from(positive(
+            lookup,
+            "LOGIN_ATTEMPTS_PER_MINUTE",
+            10,
+        )?)
+        .unwrap_or(u32::MAX),
+    })
+}
+
+/// `scheme://host[:port]` as browsers send it in `Origin`, or `None` when `raw` is not an origin.
+pub fn origin_of(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
+    (matches!(url.scheme(), "http" | "https") && url.has_host() && bare)
+        .then(|| url.origin().ascii_serialization())
 }
 
 fn parse<T: FromStr>(
@@ -152,7 +265,9 @@ mod tests {
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.bind_addr.to_string(), "0.0.0.0:8000");
         assert_eq!(c.max_concurrent_runs, 1);
-        assert!(c.api_token.is_none());
+        assert!(c.access.api_token.is_none());
+        assert!(!c.access.cookie_secure);
+        assert_eq!(c.access.session_hours, 12);
     }
 
     #[test]
@@ -171,13 +286,58 @@ mod tests {
 
     #[test]
     fn blank_token_means_no_token() {
-        assert!(config(&[("API_TOKEN", " ")]).unwrap().api_token.is_none());
+        assert!(
+            config(&[("API_TOKEN", " ")])
+                .unwrap()
+                .access
+                .api_token
+                .is_none()
+        );
         assert_eq!(
             config(&[("API_TOKEN", "s3cret")])
                 .unwrap()
+                .access
                 .api_token
                 .as_deref(),
             Some("s3cret")
+        );
+    }
+
+    #[test]
+    fn access_settings_are_checked() {
+        let err = config(&[("API_READ_TOKEN", "r")]).unwrap_err().to_string();
+        assert!(err.contains("needs API_TOKEN"), "{err}");
+        let err = config(&[("API_TOKEN", "same"), ("API_READ_TOKEN", "same")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must differ"), "{err}");
+        assert!(
+            !err.contains("same\""),
+            "a token leaked into the message: {err}"
+        );
+        let err = config(&[("SESSION_SECRET", "short")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("SESSION_SECRET="), "{err}");
+        let err = config(&[("ALLOWED_ORIGINS", "https://bi.example.com/path")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("ALLOWED_ORIGINS="), "{err}");
+        let c = config(&[
+            ("PUBLIC_URL", "https://segments.example.com"),
+            (
+                "ALLOWED_ORIGINS",
+                "https://bi.example.com, http://localhost:3000/",
+            ),
+        ])
+        .unwrap();
+        assert!(
+            c.access.cookie_secure,
+            "an https PUBLIC_URL makes the cookie Secure"
+        );
+        assert_eq!(
+            c.access.allowed_origins,
+            ["https://bi.example.com", "http://localhost:3000"]
         );
     }
 }

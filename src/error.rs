@@ -21,6 +21,10 @@ pub enum AppError {
     Conflict(String),
     #[error("missing or wrong API token: send `Authorization: Bearer <token>`")]
     Unauthenticated,
+    /// The credentials are valid but do not allow this (the read-only token asking for a
+    /// change), or the request came from another site. The message names which.
+    #[error("{0}")]
+    Forbidden(String),
     /// The database could not be reached.
     #[error("the database is unavailable; try again shortly")]
     Unavailable(#[source] anyhow::Error),
@@ -77,6 +81,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -90,6 +95,7 @@ impl AppError {
                 "BAD_USER_INPUT"
             }
             AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Unavailable(_) | AppError::Internal(_) => "INTERNAL",
         }
     }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod graphql;
+pub mod http;
 pub mod jobs;
 pub mod rest;
 pub mod server;

@@ -5,7 +5,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -13,13 +12,40 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::graphql::http::GraphqlState;
+use crate::http::{Door, DoorInfo, Routes, Surface};
 use crate::{db, graphql, jobs, rest, web};
+
+/// Health checks: open, they say nothing about customers.
+fn health_routes() -> Routes<AppState> {
+    Routes::new(Surface::Api)
+        .get("/healthz", Door::Open, || async { "ok" })
+        .get("/readyz", Door::Open, ready)
+}
+
+/// GraphQL: GraphiQL is a page (sign in first); queries and mutations over POST (mutations
+/// need the full token, which the schema checks per operation); subscriptions over websockets.
+fn graphql_routes() -> Routes<GraphqlState> {
+    Routes::new(Surface::Page)
+        .get("/graphql", Door::Read, graphql::http::graphiql)
+        .surface(Surface::Graphql)
+        .post("/graphql", Door::Read, graphql::http::execute)
+        .surface(Surface::Socket)
+        .get("/graphql/ws", Door::Read, graphql::http::websocket)
+}
+
+/// Every route of the service with the access it needs, as `build_router` registers them: the
+/// access tests walk this list, so a new route is tested the day it is added.
+pub fn doors() -> Vec<DoorInfo> {
+    let mut doors = graphql_routes().doors("");
+    doors.extend(rest::routes().doors("/api/v1"));
+    doors.extend(web::routes().doors(""));
+    doors.extend(health_routes().doors(""));
+    doors
+}
 
 /// Every route of the service.
 pub fn build_router(state: AppState) -> Router {
-    let health: Router<AppState> = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready));
+    let health = health_routes().into_router(&state);
     let limits = state.config.limits;
     // Room for multipart framing and other form fields around the file itself.
     let body_bytes = limits.max_upload_bytes + 1024 * 1024;
@@ -28,29 +54,21 @@ pub fn build_router(state: AppState) -> Router {
         app: state.clone(),
         schema: graphql::build_schema(Some(state.clone())),
     };
-    let graphql_routes = Router::new()
-        .route(
-            "/graphql",
-            get(graphql::http::graphiql)
-                .post(graphql::http::execute)
-                .route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    rest::auth::require_token_on_post,
-                )),
-        )
-        .route("/graphql/ws", get(graphql::http::websocket))
+    let graphql_routes = graphql_routes()
+        .into_router(&state)
         .with_state(gql)
         // The GraphQL handler reads the body itself (DefaultBodyLimit does not apply): cap it
         // at the upload limit plus room for the multipart framing.
         .layer(RequestBodyLimitLayer::new(body_bytes));
-    Router::new()
+    let allowed_origins = state.config.access.allowed_origins.clone();
+    let router = Router::new()
         .merge(graphql_routes)
         .nest("/api/v1", rest::router(state.clone()))
         .merge(web::router(state.clone()))
         .merge(health.with_state(state))
         .layer(body_limit)
-        .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new());
+    crate::http::headers::layer(router, &allowed_origins).layer(TraceLayer::new_for_http())
 }
 
 /// Ready when the database answers.
@@ -87,6 +105,8 @@ pub async fn serve(
     let on_signal = token.clone();
     let app = build_router(state);
     tracing::info!(addr = %listener.local_addr()?, "serving");
+    // The peer address keys the sign-in rate limit.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -5,6 +5,7 @@
 //! function of the input file and the options (no timestamps, no timings), so two runs give
 //! byte-identical files; timings go to standard error only.
 
+use crate::engine::export::spreadsheet_safe;
 use crate::engine::ingest::{self, ColumnKind, Table};
 use crate::engine::pipeline::{self, Cut, FeatureSelection, Outcome, Params, PcaSpec};
 use crate::engine::render::{self, Format, RenderOptions, Theme};
@@ -173,12 +174,12 @@ fn write_assignments(path: &Path, bytes: &[u8], labels: &[usize]) -> anyhow::Res
             Some(names) => {
                 record.push("row_index".into());
                 record.push("cluster".into());
-                record.extend(names.iter().map(|s| s.to_string()));
+                record.extend(names.iter().map(|s| spreadsheet_safe(s).into_owned()));
             }
             None => {
                 record.push(row.to_string());
                 record.push(labels.get(row).map_or(String::new(), |l| l.to_string()));
-                record.extend(cells.iter().map(|s| s.to_string()));
+                record.extend(cells.iter().map(|s| spreadsheet_safe(s).into_owned()));
                 row += 1;
             }
         }

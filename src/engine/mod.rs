@@ -10,6 +10,7 @@
 
 pub mod cut;
 pub mod distance;
+pub mod export;
 pub mod ingest;
 pub mod linkage;
 mod meter;

@@ -4,15 +4,16 @@
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions};
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::Extension;
 use axum::extract::{Request, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
 
 use super::{AppSchema, limits};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::rest::auth::token_matches;
+use crate::http::Access;
 
 /// State of the GraphQL routes.
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct GraphqlState {
 /// Executes a query, mutation or multipart upload. Uploads are limited while streaming: the
 /// parser stops reading at `MAX_UPLOAD_BYTES`.
 pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Response {
+    // Set by the route's guard; the schema refuses mutations to read-only callers.
+    let access = crate::http::doors::access_of(request.extensions());
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -44,10 +47,17 @@ pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Respo
         Ok(batch) => batch,
         Err(e) => return request_error(e),
     };
-    match within_limits(batch) {
-        Ok(batch) => GraphQLResponse::from(gql.schema.execute_batch(batch).await).into_response(),
-        Err(e) => error_response(StatusCode::BAD_REQUEST, e),
-    }
+    let batch = match within_limits(batch) {
+        Ok(batch) => batch,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
+    };
+    let batch = match access {
+        Some(access) => batch.data(access),
+        None => batch,
+    };
+    let response = gql.schema.execute_batch(batch).await;
+    let status = super::access::status(&response);
+    (status, GraphQLResponse::from(response)).into_response()
 }
 
 /// Most files one request may carry, over all the queries of a batch.
@@ -110,31 +120,31 @@ pub async fn graphiql() -> Html<&'static str> {
 }
 
 /// Subscriptions over websockets. With `API_TOKEN` set, the token comes in the upgrade
-/// request's `Authorization` header or in `connection_init`'s payload (`{"Authorization":
-/// "Bearer <token>"}`), since browsers cannot set websocket headers.
+/// request's `Authorization` header, the pages' session cookie, or `connection_init`'s payload
+/// (`{"Authorization": "Bearer <token>"}`), since browsers cannot set websocket headers. The
+/// access found goes into the connection's data, where the schema checks mutations against it.
 pub async fn websocket(
     State(gql): State<GraphqlState>,
     protocol: GraphQLProtocol,
-    headers: HeaderMap,
+    from_request: Option<Extension<Access>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let token = gql.app.config.api_token.clone();
-    let header_ok = token_matches(token.as_deref(), headers.get(header::AUTHORIZATION));
+    let gate = gql.app.gate.clone();
+    let from_request = from_request.map(|Extension(access)| access);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
             GraphQLWebSocket::new(stream, gql.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
-                    let from_payload = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|k| payload.get(k).and_then(|v| v.as_str()))
-                        .and_then(|v| axum::http::HeaderValue::from_str(v).ok());
-                    if header_ok || token_matches(token.as_deref(), from_payload.as_ref()) {
-                        Ok(Data::default())
-                    } else {
-                        Err(async_graphql::Error::new(
+                    match from_request.or_else(|| gate.identify_payload(&payload)) {
+                        Some(access) => {
+                            let mut data = Data::default();
+                            data.insert(access);
+                            Ok(data)
+                        }
+                        None => Err(async_graphql::Error::new(
                             AppError::Unauthenticated.to_string(),
-                        ))
+                        )),
                     }
                 })
                 .serve()

@@ -2,6 +2,7 @@
 //!
 //! The root types merge one struct per domain; resolvers are thin calls into `service`.
 
+mod access;
 mod assignments;
 mod codes;
 mod datasets;
@@ -43,6 +44,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     )
     .extension(codes::ErrorCodes)
     .extension(limits::RequestLimits)
+    .extension(access::ReadOnly)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY);
     if let Some(state) = state {

@@ -2,6 +2,7 @@
 
 use crate::app::AppState;
 use crate::db;
+use crate::engine::export::spreadsheet_safe;
 use crate::error::{AppError, AppResult};
 use crate::service::runs::{self, RunStatus};
 use crate::service::{Page, PageRequest};
@@ -89,7 +90,7 @@ pub fn csv_stream(
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
         let mut header = vec!["row_index".to_string(), "cluster".to_string()];
-        header.extend(columns.iter().cloned());
+        header.extend(columns.iter().map(|c| spreadsheet_safe(c).into_owned()));
         yield csv_line(&header);
         for await rows in pages(state, run_id, cluster) {
             let rows = rows?;
@@ -147,10 +148,12 @@ pub fn json_stream(
     }
 }
 
+/// A payload value as a CSV cell; text that a spreadsheet would run as a formula is written
+/// as text ([`spreadsheet_safe`]), numbers as they are.
 fn cell_text(value: Option<&serde_json::Value>) -> String {
     match value {
         None | Some(serde_json::Value::Null) => String::new(),
-        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::String(s)) => spreadsheet_safe(s).into_owned(),
         Some(other) => other.to_string(),
     }
 }
@@ -189,5 +192,7 @@ mod tests {
         assert_eq!(&line[..], b"1,Addis Ababa,\"a,b\",\"say \"\"hi\"\"\"\n");
         assert_eq!(cell_text(Some(&serde_json::json!(3.5))), "3.5");
         assert_eq!(cell_text(Some(&serde_json::Value::Null)), "");
+        assert_eq!(cell_text(Some(&serde_json::json!(-3.5))), "-3.5");
+        assert_eq!(cell_text(Some(&serde_json::json!("=1+1"))), "'=1+1");
     }
 }

@@ -18,6 +18,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/app.js"),
     ),
     (
+        "graphiql.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/graphiql.js"),
+    ),
+    (
+        "graphiql-page.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/graphiql-page.css"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

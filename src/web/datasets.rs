@@ -76,6 +76,8 @@ pub struct DatasetsPage {
     next_url: Option<String>,
     upload: UploadZone,
     sample_action: &'static str,
+    /// Show the upload zone and the sample button (full access only).
+    can_write: bool,
 }
 page!(DatasetsPage);
 
@@ -125,6 +127,8 @@ pub struct DatasetPage {
     preview: Preview,
     form: RunForm,
     runs: RunsTable,
+    /// Show the run form and the delete button (full access only).
+    pub can_write: bool,
 }
 page!(DatasetPage);
 
@@ -153,6 +157,7 @@ impl DatasetPage {
             },
             form,
             runs,
+            can_write: false,
         }
     }
 }
@@ -237,13 +242,14 @@ pub struct ListQuery {
 
 /// `GET /`: the list and the upload zone.
 pub async fn list(hx: Hx, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
-    hx.page(datasets_page(&state, q.after, None).await)
+    hx.page(datasets_page(&state, q.after, None, hx.can_write).await)
 }
 
 async fn datasets_page(
     state: &AppState,
     after: Option<String>,
     error: Option<String>,
+    can_write: bool,
 ) -> AppResult<DatasetsPage> {
     let request = PageRequest {
         first: Some(LIST_PAGE),
@@ -262,6 +268,7 @@ async fn datasets_page(
             .map(|c| routes::datasets_after(&c)),
         upload: UploadZone::new(state, error),
         sample_action: routes::SAMPLE,
+        can_write,
     })
 }
 
@@ -307,7 +314,7 @@ pub async fn upload(
                     status,
                 )
             } else {
-                match datasets_page(&state, None, Some(message)).await {
+                match datasets_page(&state, None, Some(message), hx.can_write).await {
                     Ok(page) => hx.render(&page, status),
                     Err(e) => hx.error(e),
                 }
@@ -334,7 +341,7 @@ pub async fn sample(hx: Hx, State(state): State<AppState>) -> Response {
 pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let page = async {
         let id = parse_id("dataset", &id)?;
-        dataset_page(&state, id, None).await
+        dataset_page(&state, id, None, hx.can_write).await
     };
     hx.page(page.await)
 }
@@ -344,6 +351,7 @@ pub async fn dataset_page(
     state: &AppState,
     id: i64,
     form: Option<RunForm>,
+    can_write: bool,
 ) -> AppResult<DatasetPage> {
     let dataset = svc::get(state, id).await?;
     let (preview, runs) = tokio::join!(
@@ -351,7 +359,9 @@ pub async fn dataset_page(
         dataset_runs(state, id)
     );
     let form = form.unwrap_or_else(|| RunForm::new(&dataset));
-    Ok(DatasetPage::new(&dataset, preview?, runs?, form))
+    let mut page = DatasetPage::new(&dataset, preview?, runs?, form);
+    page.can_write = can_write;
+    Ok(page)
 }
 
 pub async fn dataset_runs(state: &AppState, id: i64) -> AppResult<RunsTable> {

@@ -1,8 +1,8 @@
 //! Charts and the customers CSV for the pages, at page addresses.
 //!
-//! The API serves the same files under `/api/v1`, but behind `API_TOKEN` when one is set, which
-//! an `<img>` or a download link cannot send. The pages show the same data without a token, so
-//! their images and downloads are served here, from the same service functions.
+//! The API serves the same files under `/api/v1` for scripts; an `<img>` or a download link
+//! cannot send a bearer token, so the pages' images and downloads are served here, behind the
+//! pages' session cookie, from the same service functions.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};

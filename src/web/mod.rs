@@ -9,6 +9,7 @@ mod datasets;
 mod downloads;
 mod events;
 mod format;
+mod login;
 mod render;
 pub mod routes;
 mod run_form;
@@ -16,32 +17,47 @@ mod run_views;
 mod runs;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::http::HeaderMap;
+use axum::response::Response;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::{Door, Routes, Surface};
+
+/// Every page route, with the access each needs.
+pub fn routes() -> Routes<AppState> {
+    use Door::{Open, Read, Write};
+    Routes::new(Surface::Page)
+        .get("/static/{*path}", Open, assets::serve)
+        .get(routes::LOGIN, Open, login::page)
+        .post(routes::LOGIN, Open, login::sign_in)
+        .post(routes::LOGOUT, Open, login::sign_out)
+        .get(routes::DATASETS, Read, datasets::list)
+        .post(routes::UPLOAD, Write, datasets::upload)
+        .post(routes::SAMPLE, Write, datasets::sample)
+        .get(routes::DATASET, Read, datasets::show)
+        .get(routes::DATASET_RUNS, Read, runs::runs_partial)
+        .post(routes::DATASET_RUNS, Write, runs::train)
+        .post(routes::DATASET_DELETE, Write, datasets::delete)
+        .get(routes::RUN, Read, runs::show)
+        .get(routes::RUN_EVENTS, Read, events::run_events)
+        .post(routes::RUN_CANCEL, Write, runs::cancel)
+        .post(routes::RUN_DELETE, Write, runs::delete)
+        .get(routes::RUN_CHART, Read, downloads::chart)
+        .get(routes::RUN_CSV, Read, downloads::customers_csv)
+        .get(routes::RUN_TAB, Read, runs::tab)
+}
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/static/{*path}", get(assets::serve))
-        .route(routes::DATASETS, get(datasets::list))
-        .route(routes::UPLOAD, post(datasets::upload))
-        .route(routes::SAMPLE, post(datasets::sample))
-        .route(routes::DATASET, get(datasets::show))
-        .route(
-            routes::DATASET_RUNS,
-            get(runs::runs_partial).post(runs::train),
-        )
-        .route(routes::DATASET_DELETE, post(datasets::delete))
-        .route(routes::RUN, get(runs::show))
-        .route(routes::RUN_EVENTS, get(events::run_events))
-        .route(routes::RUN_CANCEL, post(runs::cancel))
-        .route(routes::RUN_DELETE, post(runs::delete))
-        .route(routes::RUN_CHART, get(downloads::chart))
-        .route(routes::RUN_CSV, get(downloads::customers_csv))
-        .route(routes::RUN_TAB, get(runs::tab))
+    routes()
+        .into_router(&state)
         .fallback(render::not_found)
         .with_state(state)
+}
+
+/// An error as a page (or the page's `<main>` for htmx), for refusals made before a handler.
+pub fn error_response(headers: &HeaderMap, error: AppError) -> Response {
+    render::Hx::from_headers(headers).error(error)
 }
 
 /// Ids in page URLs are numbers; anything else is a page that does not exist (404), not a

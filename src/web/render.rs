@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::error::AppError;
+use crate::http::Access;
 
 /// What kind of request a page handler answers, from htmx's request headers.
 #[derive(Clone, Copy, Debug)]
@@ -19,15 +20,29 @@ pub struct Hx {
     /// (back/forward after htmx's cache was evicted) replaces the whole body, so it gets the full
     /// page even though htmx sent it.
     pub partial: bool,
+    /// The viewer may upload, train, cancel and delete: pages show those controls only then
+    /// (the server refuses the actions to others anyway).
+    pub can_write: bool,
+}
+
+impl Hx {
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Hx {
+        let flag = |name: &str| headers.get(name).is_some_and(|v| v == "true");
+        Hx {
+            partial: flag("hx-request") && !flag("hx-history-restore-request"),
+            can_write: false,
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Hx {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let flag = |name: &str| parts.headers.get(name).is_some_and(|v| v == "true");
         Ok(Hx {
-            partial: flag("hx-request") && !flag("hx-history-restore-request"),
+            can_write: crate::http::doors::access_of(&parts.extensions)
+                .is_some_and(Access::can_write),
+            ..Hx::from_headers(&parts.headers)
         })
     }
 }
@@ -79,6 +94,8 @@ impl Hx {
         let status = error.status();
         let heading = match status {
             StatusCode::NOT_FOUND => "Not found",
+            StatusCode::UNAUTHORIZED => "Sign-in needed",
+            StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::SERVICE_UNAVAILABLE => "Temporarily unavailable",
             s if s.is_server_error() => "Something went wrong",
             _ => "That did not work",

@@ -15,6 +15,8 @@ pub const RUN_CANCEL: &str = "/runs/{id}/cancel";
 pub const RUN_DELETE: &str = "/runs/{id}/delete";
 pub const RUN_CHART: &str = "/runs/{id}/charts/{file}";
 pub const RUN_CSV: &str = "/runs/{id}/customers.csv";
+pub const LOGIN: &str = "/login";
+pub const LOGOUT: &str = "/logout";
 
 pub fn datasets_after(cursor: &str) -> String {
     format!("/?after={cursor}")

@@ -159,6 +159,8 @@ pub struct RunHead {
     pub cancel_action: String,
     pub delete_action: String,
     pub tabs: Vec<TabLink>,
+    /// Show the cancel, delete and run-again controls (full access only).
+    pub can_write: bool,
 }
 
 impl RunHead {
@@ -184,6 +186,7 @@ impl RunHead {
                     url: routes::run_tab(run.id, t.slug()),
                 })
                 .collect(),
+            can_write: false,
         }
     }
 }

@@ -59,7 +59,7 @@ pub async fn train(
             if hx.partial {
                 fragment(&RunFormPartial { form }, status)
             } else {
-                match datasets::dataset_page(&state, dataset.id, Some(form)).await {
+                match datasets::dataset_page(&state, dataset.id, Some(form), hx.can_write).await {
                     Ok(page) => hx.render(&page, status),
                     Err(e) => hx.error(e),
                 }
@@ -115,7 +115,8 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
         Ok(pair) => pair,
         Err(e) => return hx.error(e),
     };
-    let head = RunHead::new(&run, &dataset);
+    let mut head = RunHead::new(&run, &dataset);
+    head.can_write = hx.can_write;
     let tab_title = if tab == Tab::Overview {
         String::new()
     } else {

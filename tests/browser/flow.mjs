@@ -17,6 +17,9 @@ const SHOTS = process.env.SCREENSHOT_DIR || join(root, "test-output", "screensho
 const SAMPLE = process.env.SAMPLE_CSV || join(root, "sample_data", "ethiopian_supermarket_customers.csv");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const RUN_TIMEOUT = Number(process.env.RUN_TIMEOUT_MS || 180_000);
+// Set when the server runs with API_TOKEN / API_READ_TOKEN: then only the sign-in flow runs.
+const FULL_TOKEN = process.env.FULL_TOKEN || "";
+const READ_TOKEN = process.env.READ_TOKEN || "";
 
 const LAUNCH_ARGS = [
   "--headless",
@@ -313,12 +316,76 @@ async function brokenUpload(page, phone) {
   await page.waitForSelector("#upload-zone");
 }
 
+/** Fills the sign-in form and submits it. */
+async function signIn(page, token) {
+  await page.waitForSelector("#login-form");
+  await page.fill("#token", token);
+  await Promise.all([page.waitForNavigation(), page.click("#sign-in")]);
+}
+
+async function signInFlow(page, phone) {
+  // Not signed in: any page sends the browser to the sign-in page, which knows the way back.
+  await page.goto(`${BASE_URL}/`);
+  check(new URL(page.url()).pathname === "/login", `not sent to /login but to ${page.url()}`);
+  check(new URL(page.url()).searchParams.get("next") === "/", `next is lost: ${page.url()}`);
+  await shoot(page, phone, "12-sign-in");
+
+  // A wrong token is refused with a message and no cookie.
+  await signIn(page, "not-the-token");
+  const error = await page.textContent("#login-error");
+  check(error.includes("neither the full-access token"), `no clear message: "${error}"`);
+  check((await page.context().cookies()).length === 0, "a wrong token set a cookie");
+
+  // The full token: back to the page asked for, with every control; a run's charts and CSV load.
+  await signIn(page, FULL_TOKEN);
+  check(page.url() === `${BASE_URL}/`, `signed in to ${page.url()}`);
+  const [cookie] = await page.context().cookies();
+  check(cookie && cookie.httpOnly && cookie.sameSite === "Lax", `session cookie ${JSON.stringify(cookie)}`);
+  await page.goto(`${BASE_URL}/`);
+  await page.click("#load-sample");
+  await page.waitForURL(/\/datasets\/\d+$/, { timeout: 60_000 });
+  const datasetUrl = page.url();
+  await page.check("#method-ward");
+  await page.check("#mode-k");
+  await page.fill("#n_clusters", "3");
+  await page.click("#start-run");
+  await page.waitForURL(/\/runs\/\d+$/);
+  const runUrl = page.url();
+  await page.waitForSelector("#tab-overview", { timeout: RUN_TIMEOUT });
+  await imagesLoaded(page, "#tab-panel img");
+  const csv = await page.evaluate(async (url) => (await fetch(url)).status, `${runUrl}/customers.csv`);
+  check(csv === 200, `the signed-in CSV download answered ${csv}`);
+  await page.goto(`${BASE_URL}/graphql`);
+  await page.waitForSelector(".graphiql-container", { timeout: 30_000 });
+
+  // Sign out: the pages ask again.
+  await page.goto(`${BASE_URL}/login`);
+  await Promise.all([page.waitForNavigation(), page.click("#sign-out")]);
+  await page.goto(runUrl);
+  check(new URL(page.url()).pathname === "/login", `signed out, yet ${page.url()} opened`);
+
+  // The read-only token: the same data, without upload, run or delete controls.
+  await signIn(page, READ_TOKEN);
+  check(page.url() === runUrl, `signed in read-only to ${page.url()}`);
+  await page.waitForSelector("#tab-overview");
+  check(await page.locator("#delete-run").count() === 0, "a read-only viewer sees Delete run");
+  await page.goto(datasetUrl);
+  await page.waitForSelector("#columns-table");
+  check(await page.locator("#delete-dataset, #run-form").count() === 0, "a read-only viewer sees change controls");
+  await page.goto(`${BASE_URL}/`);
+  check(await page.locator("#upload-zone, #load-sample").count() === 0, "a read-only viewer sees the upload zone");
+  await page.waitForSelector("#read-only-note");
+  await page.screenshot({ path: join(SHOTS, "13-read-only-desktop.png"), fullPage: true });
+}
+
 // ---- Runner -------------------------------------------------------------------------------
 
-const tests = [
-  ["upload by drag and drop, Ward run with 4 segments, every tab, customers, CSV, deletes", mainFlow],
-  ["a broken CSV shows its line inline, a too large file is refused, the sample loads", brokenUpload],
-];
+const tests = FULL_TOKEN
+  ? [["signing in with the full and the read-only token, signing out", signInFlow]]
+  : [
+      ["upload by drag and drop, Ward run with 4 segments, every tab, customers, CSV, deletes", mainFlow],
+      ["a broken CSV shows its line inline, a too large file is refused, the sample loads", brokenUpload],
+    ];
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
 let passed = 0;
