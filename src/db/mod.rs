@@ -6,6 +6,7 @@
 pub mod assignments;
 pub mod datasets;
 pub mod explain;
+pub mod local_cluster;
 pub mod notify;
 pub mod runs;
 pub mod schema;
