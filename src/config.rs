@@ -4,6 +4,7 @@
 //! README. A bad value stops start-up with one sentence naming the variable.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Default database: the local PostgreSQL over its Unix socket directory, as the `postgres`
@@ -26,6 +27,23 @@ pub struct Config {
     pub access: AccessConfig,
     /// `WORKER_ID`: the name this process writes into the runs it claims (default host:pid).
     pub worker_id: String,
+    /// Set when `DATABASE_URL` is not: where to look for a local PostgreSQL, and where to start
+    /// a private one when nothing answers there (see `db::local_cluster`).
+    pub local_postgres: Option<LocalPostgres>,
+}
+
+/// The local PostgreSQL of a machine without `DATABASE_URL`.
+#[derive(Clone, Debug)]
+pub struct LocalPostgres {
+    /// `PGPORT` (libpq's name): the port of the local server on localhost (default 5432).
+    pub port: u16,
+    /// `PGDATA_DIR`: the private cluster's data directory, created on first start (default
+    /// `./.segmentiq/pgdata`, relative to the working directory). Its Unix socket lives there
+    /// too, so the path must stay under about 90 characters.
+    pub data_dir: PathBuf,
+    /// `PG_BIN_DIR`: where `initdb`, `pg_ctl` and `postgres` are, when they are neither on `PATH`
+    /// nor in Debian's `/usr/lib/postgresql/<version>/bin`.
+    pub bin_dir: Option<PathBuf>,
 }
 
 /// Access control (see `crate::http`). With no token set everyone who reaches the server has
@@ -96,8 +114,23 @@ impl Config {
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let defaults = Limits::default();
-        let database_url =
-            lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let (database_url, local_postgres) = match lookup("DATABASE_URL") {
+            Some(url) => (url, None),
+            None => {
+                let port = parse(&lookup, "PGPORT", 5432u16)?;
+                let local = LocalPostgres {
+                    port,
+                    data_dir: lookup("PGDATA_DIR")
+                        .filter(|d| !d.trim().is_empty())
+                        .map_or_else(|| PathBuf::from(".segmentiq/pgdata"), PathBuf::from),
+                    bin_dir: lookup("PG_BIN_DIR")
+                        .filter(|d| !d.trim().is_empty())
+                        .map(PathBuf::from),
+                };
+                let url = DEFAULT_DATABASE_URL.replace(":5432/", &format!(":{port}/"));
+                (url, Some(local))
+            }
+        };
         if url::Url::parse(&database_url)
             .map_or(true, |u| !matches!(u.scheme(), "postgres" | "postgresql"))
         {
@@ -124,6 +157,7 @@ impl Config {
             max_concurrent_runs: positive(&lookup, "MAX_CONCURRENT_RUNS", 1)?,
             access,
             worker_id,
+            local_postgres,
         })
     }
 }
@@ -282,6 +316,24 @@ mod tests {
         assert!(err.starts_with("DATABASE_URL="), "{err}");
         let err = config(&[("BIND_ADDR", "nowhere")]).unwrap_err().to_string();
         assert!(err.starts_with("BIND_ADDR="), "{err}");
+    }
+
+    #[test]
+    fn without_database_url_the_local_server_is_looked_for() {
+        let c = config(&[]).unwrap();
+        let local = c.local_postgres.expect("local mode");
+        assert_eq!((local.port, local.bin_dir), (5432, None));
+        assert_eq!(local.data_dir, PathBuf::from(".segmentiq/pgdata"));
+        let c = config(&[("PGPORT", "5999"), ("PGDATA_DIR", "/srv/pg")]).unwrap();
+        assert_eq!(
+            c.database_url,
+            "postgres://postgres@localhost:5999/segmentiq"
+        );
+        assert_eq!(c.local_postgres.unwrap().data_dir, PathBuf::from("/srv/pg"));
+        let c = config(&[("DATABASE_URL", "postgres://u@db:5432/x"), ("PGPORT", "1")]).unwrap();
+        assert!(c.local_postgres.is_none());
+        let err = config(&[("PGPORT", "99999")]).unwrap_err().to_string();
+        assert!(err.starts_with("PGPORT="), "{err}");
     }
 
     #[test]

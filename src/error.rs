@@ -25,8 +25,10 @@ pub enum AppError {
     /// change), or the request came from another site. The message names which.
     #[error("{0}")]
     Forbidden(String),
-    /// The database could not be reached.
-    #[error("the database is unavailable; try again shortly")]
+    /// The database could not be reached, or the connection broke off mid-request. Nothing was
+    /// stored half-way (every write is one transaction), so the same request can simply be
+    /// sent again: 503 with `Retry-After`, GraphQL code `UNAVAILABLE` with `retryAfter`.
+    #[error("the database is unavailable; try again in a few seconds")]
     Unavailable(#[source] anyhow::Error),
     /// A bug or an unexpected failure; details go to the log, not to the user.
     #[error("internal error; the server log has details")]
@@ -69,6 +71,10 @@ pub fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Seconds a client is told to wait before retrying when the database is unavailable: long
+/// enough for a restarting PostgreSQL or a replaced connection, short enough for a person.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 impl AppError {
     pub fn not_found(what: impl std::fmt::Display) -> Self {
         AppError::NotFound(format!("{what} not found"))
@@ -96,7 +102,8 @@ impl AppError {
             }
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::Unavailable(_) | AppError::Internal(_) => "INTERNAL",
+            AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL",
         }
     }
 
@@ -112,8 +119,51 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        AppError::Internal(e.into())
+        if connection_lost(&e) {
+            AppError::Unavailable(e.into())
+        } else {
+            AppError::Internal(e.into())
+        }
     }
+}
+
+/// The start of PostgreSQL's messages for errors that end the connection rather than the
+/// statement: SQLSTATE 57P01 (admin shutdown, `pg_terminate_backend`), 57P02 (crash of another
+/// backend), 57P03 (starting up, shutting down, recovery), 25P03 and 57P05 (idle timeouts).
+/// diesel-async hands these over as `DatabaseErrorKind::Unknown` without the SQLSTATE, so the
+/// (English) message is all there is; with `lc_messages` in another language they stay
+/// `Internal`, and the next statement on the dead connection is `UnableToSendCommand` anyway.
+const CONNECTION_ENDED: [&str; 2] = ["terminating connection", "the database system is"];
+
+/// Whether a database error means the connection or the server went away (so the same request
+/// can succeed on a new connection) rather than that the statement was wrong. diesel-async
+/// reports every client-side failure (connection closed, could not send or receive: the 08
+/// class of SQLSTATEs, seen from the client) as `UnableToSendCommand`.
+pub fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error as E};
+    match e {
+        E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _) => true,
+        E::DatabaseError(_, info) => CONNECTION_ENDED
+            .iter()
+            .any(|start| info.message().starts_with(start)),
+        E::RollbackErrorOnCommit {
+            rollback_error,
+            commit_error,
+        } => connection_lost(rollback_error) || connection_lost(commit_error),
+        _ => false,
+    }
+}
+
+/// Every 503 (REST, pages, downloads, `/readyz`) says when to try again, whichever handler
+/// produced it: a response-mapping layer over the whole router.
+pub async fn add_retry_after(mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .entry(axum::http::header::RETRY_AFTER)
+            .or_insert_with(|| RETRY_AFTER_SECS.into());
+    }
+    response
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
@@ -132,7 +182,10 @@ impl From<tokio::task::JoinError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let body = serde_json::json!({ "detail": self.to_string(), "code": self.code() });
+        let mut body = serde_json::json!({ "detail": self.to_string(), "code": self.code() });
+        if matches!(self, AppError::Unavailable(_)) {
+            body["retry_after"] = RETRY_AFTER_SECS.into();
+        }
         (self.status(), axum::Json(body)).into_response()
     }
 }
@@ -140,6 +193,7 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
 
     #[test]
     fn long_words_are_cut_and_measured() {
@@ -155,5 +209,41 @@ mod tests {
         let amharic = "ሀ".repeat(100);
         assert!(shorten(&amharic).starts_with(&"ሀ".repeat(40)));
         assert_eq!(AppError::BadInput(long).to_string(), short);
+    }
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable_and_statement_errors_internal() {
+        let lost = [
+            db_error(DatabaseErrorKind::ClosedConnection, "connection closed"),
+            db_error(DatabaseErrorKind::UnableToSendCommand, "connection closed"),
+            db_error(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            db_error(
+                DatabaseErrorKind::Unknown,
+                "the database system is shutting down",
+            ),
+        ];
+        for e in lost {
+            let app = AppError::from(e);
+            assert_eq!(app.status(), StatusCode::SERVICE_UNAVAILABLE, "{app:?}");
+            assert_eq!(app.code(), "UNAVAILABLE");
+        }
+        let wrong = [
+            db_error(DatabaseErrorKind::UniqueViolation, "duplicate key value"),
+            db_error(
+                DatabaseErrorKind::Unknown,
+                "syntax error at or near \"SELEC\"",
+            ),
+        ];
+        for e in wrong {
+            assert_eq!(AppError::from(e).code(), "INTERNAL");
+        }
+        assert_eq!(AppError::from(Error::NotFound).code(), "INTERNAL");
     }
 }

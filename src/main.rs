@@ -6,6 +6,7 @@ use tracing_subscriber::EnvFilter;
 use segmentiq::app::AppState;
 use segmentiq::cli;
 use segmentiq::config::Config;
+use segmentiq::db::local_cluster::{self, LocalCluster};
 use segmentiq::server;
 
 #[derive(Parser)]
@@ -56,7 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime()?.block_on(serve()),
         Command::Migrate => runtime()?.block_on(async {
-            let config = configure()?;
+            let mut config = configure()?;
+            let _cluster = local_database(&mut config).await?;
             server::prepare(&config).await.map(|_| ())
         }),
         Command::Cluster(args) => cli::cluster::run(args),
@@ -89,8 +91,20 @@ fn configure() -> anyhow::Result<Config> {
     Ok(Config::from_env()?)
 }
 
+/// Without `DATABASE_URL` and with nothing on localhost, a private PostgreSQL (see
+/// `db::local_cluster`); `config` then points at it. Keep the guard until the end: dropping it
+/// stops the cluster, on the way out through an error too.
+async fn local_database(config: &mut Config) -> anyhow::Result<Option<LocalCluster>> {
+    let cluster = local_cluster::start_if_needed(config.local_postgres.as_ref()).await?;
+    if let Some(cluster) = &cluster {
+        config.database_url = cluster.database_url();
+    }
+    Ok(cluster)
+}
+
 async fn serve() -> anyhow::Result<()> {
-    let config = configure()?;
+    let mut config = configure()?;
+    let _cluster = local_database(&mut config).await?;
     let pool = server::prepare(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await

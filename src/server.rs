@@ -67,6 +67,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(web::router(state.clone()))
         .merge(health.with_state(state))
         .layer(body_limit)
+        .layer(axum::middleware::map_response(
+            crate::error::add_retry_after,
+        ))
         .layer(CompressionLayer::new());
     crate::http::headers::layer(router, &allowed_origins).layer(TraceLayer::new_for_http())
 }

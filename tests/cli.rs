@@ -197,3 +197,174 @@ fn sample_data_matches_the_committed_file() {
     assert!(status.success());
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 11);
 }
+
+/// A port nothing listens on (bound and released at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `segmentiq serve` as on a machine with no PostgreSQL running: no `DATABASE_URL`, nothing
+/// on the probed port (`PGPORT`), data in `data_dir`; stderr goes to `log`.
+fn serve_without_database(
+    dir: &Path,
+    data_dir: &Path,
+    bind: &str,
+    log: &Path,
+    extra: &[(&str, &str)],
+) -> std::process::Child {
+    Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("PGPORT", free_port().to_string())
+        .env("PGDATA_DIR", data_dir)
+        .env("BIND_ADDR", bind)
+        .env("RUST_LOG", "segmentiq=info")
+        .envs(extra.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("the binary runs")
+}
+
+/// A plain HTTP/1.0 GET; the status line and body, or None when nothing answers.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+/// Stops a `segmentiq serve` the test started, also when an assertion fails first, so no
+/// PostgreSQL outlives the test (it is declared after the temporary directory, so it goes
+/// first).
+struct Running(std::process::Child);
+
+impl Running {
+    fn terminate(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            // SAFETY: kill has no memory preconditions; the pid is our own child's.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            self.terminate();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn wait_for_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "segmentiq did not exit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The first start on a machine where no PostgreSQL runs: a private cluster is created in
+/// PGDATA_DIR, serves the service, and is stopped when SegmentIQ stops, by SIGTERM or through
+/// an error; without PostgreSQL's programs the error says how to get them.
+#[test]
+fn serve_starts_and_stops_a_private_postgres_when_none_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // As root, PostgreSQL runs as the postgres user, which must be able to enter the directory.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let data_dir = dir.path().join("pgdata");
+    let log = dir.path().join("segmentiq.log");
+    let read_log = || std::fs::read_to_string(&log).unwrap();
+    let pid_file = data_dir.join("postmaster.pid");
+
+    // No programs: one paragraph on installing PostgreSQL, nothing created.
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut first = Running(serve_without_database(
+        dir.path(),
+        &data_dir,
+        &bind,
+        &log,
+        &[("PG_BIN_DIR", "/nonexistent")],
+    ));
+    assert!(!wait_for_exit(&mut first.0).success());
+    let stderr = read_log();
+    assert!(stderr.contains("apt-get install postgresql"), "{stderr}");
+    assert!(stderr.contains("docker compose up"), "{stderr}");
+    assert!(!data_dir.exists());
+
+    // The server fails after the cluster started (its address is taken): the cluster stops.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = taken.local_addr().unwrap().to_string();
+    let mut second = Running(serve_without_database(
+        dir.path(),
+        &data_dir,
+        &bind,
+        &log,
+        &[],
+    ));
+    assert!(!wait_for_exit(&mut second.0).success());
+    let stderr = read_log();
+    assert!(stderr.contains("using a private PostgreSQL"), "{stderr}");
+    assert!(stderr.contains("BIND_ADDR"), "{stderr}");
+    assert!(data_dir.join("PG_VERSION").exists());
+    assert!(!pid_file.exists(), "the cluster was left running: {stderr}");
+    drop(taken);
+
+    // A normal start on the existing cluster, ready with migrated tables, stopped by SIGTERM.
+    let bind = format!("127.0.0.1:{}", free_port());
+    let mut server = Running(serve_without_database(
+        dir.path(),
+        &data_dir,
+        &bind,
+        &log,
+        &[],
+    ));
+    let ok = |r: &String| r.lines().next().is_some_and(|l| l.contains(" 200 "));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !http_get(&bind, "/readyz").is_some_and(|r| ok(&r)) {
+        assert!(
+            server.0.try_wait().unwrap().is_none(),
+            "exited: {}",
+            read_log()
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready: {}",
+            read_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let datasets = http_get(&bind, "/api/v1/datasets").unwrap();
+    assert!(ok(&datasets) && datasets.ends_with("[]"), "{datasets}");
+    assert!(pid_file.exists());
+    server.terminate();
+    let status = wait_for_exit(&mut server.0);
+    assert!(status.success(), "{status}: {}", read_log());
+    assert!(
+        !pid_file.exists(),
+        "the cluster was left running: {}",
+        read_log()
+    );
+    assert!(read_log().contains("stopping the private PostgreSQL"));
+}

@@ -5,6 +5,8 @@
 
 pub mod assignments;
 pub mod datasets;
+pub mod explain;
+pub mod local_cluster;
 pub mod notify;
 pub mod runs;
 pub mod schema;
@@ -87,6 +89,21 @@ pub async fn migrate(pool: &DbPool) -> anyhow::Result<()> {
         tracing::info!(%version, "applied migration");
     }
     Ok(())
+}
+
+/// Refreshes the planner's statistics of `table` after a bulk write (an upload's rows, a run's
+/// assignments). Many small servers run without autovacuum, and statistics taken when a table
+/// was small make the planner misjudge every later query on it. A failure here costs speed,
+/// not data, so it is logged, not returned.
+pub async fn analyze(conn: &mut AsyncPgConnection, table: &'static str) {
+    let started = std::time::Instant::now();
+    match diesel::sql_query(format!("ANALYZE {table}"))
+        .execute(conn)
+        .await
+    {
+        Ok(_) => tracing::debug!(table, seconds = started.elapsed().as_secs_f64(), "analyzed"),
+        Err(e) => tracing::warn!(table, error = %e, "could not refresh table statistics"),
+    }
 }
 
 /// The URL without its password, for messages.

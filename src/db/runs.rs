@@ -340,7 +340,8 @@ pub async fn cancel_stale(
     .await
 }
 
-/// Everything a successful run stores, written with its assignments in one transaction.
+/// Everything a successful run stores, written with its assignments in one transaction. Kept
+/// in memory until it is stored, so a lost connection means a retry, not a recomputation.
 pub struct RunResults {
     pub feature_config: serde_json::Value,
     pub metrics: serde_json::Value,
@@ -359,7 +360,7 @@ pub async fn complete(
     conn: &mut AsyncPgConnection,
     id: i64,
     worker: &str,
-    results: RunResults,
+    results: &RunResults,
 ) -> QueryResult<bool> {
     use diesel_async::AsyncConnection;
     conn.transaction(async move |conn| {
@@ -373,13 +374,13 @@ pub async fn complete(
             clustering_runs::status.eq(status::SUCCEEDED),
             clustering_runs::stage.eq(None::<String>),
             clustering_runs::progress.eq(1.0),
-            clustering_runs::feature_config.eq(results.feature_config),
-            clustering_runs::metrics.eq(results.metrics),
-            clustering_runs::profiles.eq(results.profiles),
-            clustering_runs::k_sweep.eq(results.k_sweep),
-            clustering_runs::timings.eq(results.timings),
-            clustering_runs::linkage_matrix.eq(results.linkage_matrix),
-            clustering_runs::map_points.eq(results.map_points),
+            clustering_runs::feature_config.eq(&results.feature_config),
+            clustering_runs::metrics.eq(&results.metrics),
+            clustering_runs::profiles.eq(&results.profiles),
+            clustering_runs::k_sweep.eq(results.k_sweep.as_ref()),
+            clustering_runs::timings.eq(&results.timings),
+            clustering_runs::linkage_matrix.eq(results.linkage_matrix.as_slice()),
+            clustering_runs::map_points.eq(results.map_points.as_slice()),
             clustering_runs::finished_at.eq(diesel::dsl::now),
             clustering_runs::heartbeat_at.eq(None::<DateTime<Utc>>),
         ))

@@ -1,5 +1,6 @@
 //! Gives every GraphQL error an `extensions.code` (`NOT_FOUND`, `BAD_USER_INPUT`,
-//! `UNAUTHENTICATED`, `INTERNAL`), for queries, mutations and subscriptions alike.
+//! `UNAUTHENTICATED`, `UNAVAILABLE` with `retryAfter` seconds, `INTERNAL`), for queries,
+//! mutations and subscriptions alike.
 //!
 //! Resolvers return `AppError`s through `?`; async-graphql keeps the original error as the
 //! `source`, which is read back here. Errors the schema raises itself (syntax, unknown fields or
@@ -52,15 +53,20 @@ pub fn with_code(error: &mut ServerError) {
     if let std::borrow::Cow::Owned(short) = crate::error::shorten(&error.message) {
         error.message = short;
     }
-    let code = match error.source::<AppError>() {
+    let (code, retry_after) = match error.source::<AppError>() {
         Some(app) => {
             app.log();
-            app.code()
+            let retry = matches!(app, AppError::Unavailable(_));
+            (app.code(), retry.then_some(crate::error::RETRY_AFTER_SECS))
         }
-        None => "BAD_USER_INPUT",
+        None => ("BAD_USER_INPUT", None),
     };
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", code);
+    }
+    // `UNAVAILABLE` errors say, like HTTP's `Retry-After`, how many seconds to wait.
+    if let Some(seconds) = retry_after {
+        extensions.set("retryAfter", seconds);
     }
 }

@@ -3,15 +3,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::db;
+use crate::db::DbPool;
 use crate::db::notify::ProgressEvent;
 use crate::db::runs::status;
 use crate::engine::pipeline::{self, Cut, FeatureSelection, Outcome, Params, PcaSpec};
 use crate::engine::{Cancelled, Stage, ingest};
+use crate::error::{AppError, AppResult};
 use crate::service::runs::{self, Run};
 
 use super::progress::{self, Throttle};
@@ -37,43 +40,145 @@ pub async fn execute(state: AppState, run_id: i64) {
 async fn execute_claimed(state: AppState, run_id: i64) {
     let worker = state.config.worker_id.clone();
     let outcome = run_engine(&state, run_id).await;
-    let Ok(mut conn) = state.pool.get().await else {
-        tracing::error!("database unreachable when finishing run; it will be re-queued when stale");
-        return;
-    };
+    let (pool, worker) = (&state.pool, worker.as_str());
     let result = match outcome {
-        Ok(outcome) => store(&mut conn, run_id, &worker, outcome).await,
-        Err(Failure::Stopped(Stop::Shutdown)) => db::runs::requeue(&mut conn, run_id, &worker)
-            .await
-            .map(|_| ()),
-        Err(Failure::Stopped(Stop::Lost)) => Ok(()),
-        Err(Failure::Stopped(Stop::Cancelled)) => {
-            db::runs::finish_unsuccessfully(&mut conn, run_id, &worker, status::CANCELLED, None)
+        Ok(outcome) => {
+            let results = results_of(outcome);
+            store_results(pool, run_id, worker, &results)
                 .await
                 .map(|_| ())
         }
-        Err(Failure::Error(message)) => {
-            tracing::info!(%message, "run failed");
-            db::runs::finish_unsuccessfully(
-                &mut conn,
-                run_id,
-                &worker,
-                status::FAILED,
-                Some(&message),
-            )
+        Err(Failure::Stopped(Stop::Shutdown)) => {
+            retrying("put the run back in the queue", || async move {
+                let mut conn = pool.get().await?;
+                Ok(db::runs::requeue(&mut conn, run_id, worker).await?)
+            })
             .await
             .map(|_| ())
         }
+        Err(Failure::Stopped(Stop::Lost)) => Ok(()),
+        Err(Failure::Stopped(Stop::Cancelled)) => {
+            end_unsuccessfully(pool, run_id, worker, status::CANCELLED, None).await
+        }
+        Err(Failure::Error(message)) => {
+            tracing::info!(%message, "run failed");
+            end_unsuccessfully(pool, run_id, worker, status::FAILED, Some(&message)).await
+        }
     };
     if let Err(e) = result {
-        tracing::error!(error = %e, "could not record the end of the run");
+        tracing::error!(error = %e, "could not record the end of the run; it will be re-queued when stale");
     }
+    let Ok(mut conn) = pool.get().await else {
+        tracing::error!("database unreachable when finishing run; its end is not announced");
+        return;
+    };
     if let Ok(Some(row)) = db::runs::find(&mut conn, run_id).await {
         if let Ok(run) = Run::from_row(row) {
             progress::publish_state(&mut conn, &run).await;
             tracing::info!(status = run.status.as_str(), "run ended");
         }
     }
+}
+
+/// Records a failed or cancelled end, retrying like the store of a successful one.
+async fn end_unsuccessfully(
+    pool: &DbPool,
+    run_id: i64,
+    worker: &str,
+    final_status: &str,
+    error: Option<&str>,
+) -> AppResult<()> {
+    retrying("record the end of the run", || async move {
+        let mut conn = pool.get().await?;
+        Ok(db::runs::finish_unsuccessfully(&mut conn, run_id, worker, final_status, error).await?)
+    })
+    .await
+    .map(|_| ())
+}
+
+/// How often the end of a run is tried before it is given up (the run is then re-queued once
+/// its heartbeat is stale, and computed again), and the wait before the first retry, doubled
+/// each time: 0.5 + 1 + 2 + 4 s, enough for a restarted PostgreSQL or a replaced connection.
+pub const END_TRIES: u32 = 5;
+pub const FIRST_RETRY_WAIT: Duration = Duration::from_millis(500);
+
+/// Runs `attempt` until it succeeds, fails for a reason other than the database being
+/// unavailable, or [`END_TRIES`] attempts have failed; each attempt gets a fresh connection
+/// from the pool. Returns the value and the number of attempts made.
+async fn retrying<T, F, Fut>(what: &str, mut attempt: F) -> AppResult<(T, u32)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let mut wait = FIRST_RETRY_WAIT;
+    for tries in 1.. {
+        match attempt().await {
+            Ok(value) => {
+                if tries > 1 {
+                    tracing::info!(tries, "managed to {what}");
+                }
+                return Ok((value, tries));
+            }
+            Err(AppError::Unavailable(e)) if tries < END_TRIES => {
+                tracing::warn!(
+                    error = %e,
+                    attempt = tries,
+                    of = END_TRIES,
+                    retry_in_seconds = wait.as_secs_f64(),
+                    "could not {what}: the database connection was lost; retrying"
+                );
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns by its last attempt")
+}
+
+/// What [`store_results`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// False when the run was no longer this worker's (cancelled, deleted, or taken over after
+    /// its heartbeat went stale): nothing was written.
+    pub stored: bool,
+    /// Attempts it took; more than one when connections were lost on the way.
+    pub attempts: u32,
+}
+
+/// Stores a finished run's results and assignments in one transaction, keeping them in memory
+/// across retries: a connection lost while storing costs a few seconds, not a recomputation
+/// (which a re-queued run would need). Afterwards the assignments' statistics are refreshed.
+pub async fn store_results(
+    pool: &DbPool,
+    run_id: i64,
+    worker: &str,
+    results: &db::runs::RunResults,
+) -> AppResult<Stored> {
+    let rows = results.labels.len();
+    let started = std::time::Instant::now();
+    let (stored, attempts) = retrying("store the run's results", || async move {
+        let mut conn = pool.get().await?;
+        let stored = db::runs::complete(&mut conn, run_id, worker, results).await?;
+        if stored {
+            db::analyze(&mut conn, "cluster_assignments").await;
+        }
+        Ok(stored)
+    })
+    .await?;
+    if stored {
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            rows,
+            seconds,
+            attempts,
+            rows_per_second = (rows as f64 / seconds.max(1e-9)).round(),
+            "stored results and assignments"
+        );
+    } else {
+        tracing::info!("run was cancelled or deleted while finishing; results dropped");
+    }
+    Ok(Stored { stored, attempts })
 }
 
 enum Failure {
@@ -271,14 +376,10 @@ pub fn params_of(run: &Run) -> Params {
     }
 }
 
-async fn store(
-    conn: &mut diesel_async::AsyncPgConnection,
-    run_id: i64,
-    worker: &str,
-    outcome: Outcome,
-) -> diesel::QueryResult<()> {
+/// What a successful run stores, in the database's encodings.
+fn results_of(outcome: Outcome) -> db::runs::RunResults {
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
-    let results = db::runs::RunResults {
+    db::runs::RunResults {
         feature_config: json(serde_json::to_value(&outcome.feature_config)),
         metrics: json(serde_json::to_value(&outcome.metrics)),
         profiles: json(serde_json::to_value(&outcome.profiles)),
@@ -293,19 +394,5 @@ async fn store(
         silhouettes: (0..outcome.labels.len())
             .map(|i| outcome.silhouettes.get(i).copied())
             .collect(),
-    };
-    let rows = results.labels.len();
-    let started = std::time::Instant::now();
-    if db::runs::complete(conn, run_id, worker, results).await? {
-        let seconds = started.elapsed().as_secs_f64();
-        tracing::info!(
-            rows,
-            seconds,
-            rows_per_second = (rows as f64 / seconds.max(1e-9)).round(),
-            "stored results and assignments"
-        );
-    } else {
-        tracing::info!("run was cancelled or deleted while finishing; results dropped");
     }
-    Ok(())
 }

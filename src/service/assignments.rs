@@ -4,6 +4,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::engine::export::spreadsheet_safe;
 use crate::error::{AppError, AppResult};
+use crate::service::page::MAX_PAGE;
 use crate::service::runs::{self, RunStatus};
 use crate::service::{Page, PageRequest};
 
@@ -36,24 +37,80 @@ pub async fn list(
     }
     let limit = page.limit();
     let after = page.after_key()?.map(|k| k as i32);
+    let query = db::assignments::PageQuery {
+        run_id,
+        dataset_id: run.dataset_id,
+        cluster,
+        after,
+        offset: 0,
+        limit: limit as i64 + 1,
+    };
     let mut conn = state.conn().await?;
-    let rows = db::assignments::page(&mut conn, run_id, cluster, after, limit as i64 + 1).await?;
+    let rows = query.fetch(&mut conn).await?;
     let total = db::assignments::count(&mut conn, run_id, cluster).await?;
     let items = rows
         .into_iter()
-        .map(|r| {
-            (
-                r.row_index as i64,
-                Assignment {
-                    row_index: r.row_index,
-                    cluster: r.cluster_label,
-                    silhouette: r.silhouette,
-                    payload: r.payload,
-                },
-            )
-        })
+        .map(|r| (r.row_index as i64, Assignment::from(r)))
         .collect();
     Ok(Page::from_probe(items, limit, total))
+}
+
+impl From<db::assignments::AssignmentRow> for Assignment {
+    fn from(r: db::assignments::AssignmentRow) -> Self {
+        Assignment {
+            row_index: r.row_index,
+            cluster: r.cluster_label,
+            silhouette: r.silhouette,
+            payload: r.payload,
+        }
+    }
+}
+
+/// The database pages a download of `limit` rows after skipping `offset` reads: the first
+/// skips in SQL and every page asks for no more rows than are still wanted, so a 10-row
+/// request reads 10 rows, not a whole page.
+#[derive(Clone, Debug)]
+pub struct Download {
+    next: Option<db::assignments::PageQuery>,
+    remaining: usize,
+}
+
+impl Download {
+    pub fn new(run: &runs::Run, cluster: Option<i32>, offset: usize, limit: usize) -> Download {
+        let first = db::assignments::PageQuery {
+            run_id: run.id,
+            dataset_id: run.dataset_id,
+            cluster,
+            after: None,
+            offset: i64::try_from(offset).unwrap_or(i64::MAX),
+            limit: limit.min(MAX_PAGE) as i64,
+        };
+        Download {
+            next: (limit > 0).then_some(first),
+            remaining: limit,
+        }
+    }
+
+    /// The query for the next page, or `None` when the download is complete.
+    pub fn next_query(&self) -> Option<&db::assignments::PageQuery> {
+        self.next.as_ref()
+    }
+
+    /// Takes note of a page read with [`Download::next_query`].
+    fn advance(&mut self, rows: &[db::assignments::AssignmentRow]) {
+        let Some(query) = self.next.as_mut() else {
+            return;
+        };
+        self.remaining = self.remaining.saturating_sub(rows.len());
+        match rows.last() {
+            Some(last) if rows.len() as i64 == query.limit && self.remaining > 0 => {
+                query.after = Some(last.row_index);
+                query.offset = 0;
+                query.limit = self.remaining.min(MAX_PAGE) as i64;
+            }
+            _ => self.next = None,
+        }
+    }
 }
 
 /// A run's assignments in row order, one database page at a time; the downloads below are built
@@ -63,19 +120,22 @@ fn pages(
     state: AppState,
     run_id: i64,
     cluster: Option<i32>,
+    offset: usize,
+    limit: usize,
 ) -> impl futures::Stream<Item = Result<Vec<Assignment>, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
-        let mut page = PageRequest { first: Some(crate::service::page::MAX_PAGE), after: None };
-        loop {
-            let rows = list(&state, run_id, cluster, &page)
-                .await
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let (more, cursor) = (rows.has_next_page, rows.end_cursor());
-            yield rows.items.into_iter().map(|(_, a)| a).collect::<Vec<_>>();
-            if !more {
-                break;
+        let io = |e: AppError| std::io::Error::other(e.to_string());
+        let run = runs::get(&state, run_id).await.map_err(io)?;
+        let mut download = Download::new(&run, cluster, offset, limit);
+        while let Some(query) = download.next_query() {
+            let rows = async {
+                let mut conn = state.conn().await?;
+                Ok::<_, AppError>(query.fetch(&mut conn).await?)
             }
-            page.after = cursor;
+            .await
+            .map_err(io)?;
+            download.advance(&rows);
+            yield rows.into_iter().map(Assignment::from).collect::<Vec<_>>();
         }
     }
 }
@@ -92,7 +152,7 @@ pub fn csv_stream(
         let mut header = vec!["row_index".to_string(), "cluster".to_string()];
         header.extend(columns.iter().map(|c| spreadsheet_safe(c).into_owned()));
         yield csv_line(&header);
-        for await rows in pages(state, run_id, cluster) {
+        for await rows in pages(state, run_id, cluster, 0, usize::MAX) {
             let rows = rows?;
             let mut chunk = Vec::with_capacity(rows.len() * 64);
             for a in &rows {
@@ -116,17 +176,10 @@ pub fn json_stream(
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
         yield bytes::Bytes::from_static(b"[");
-        let (mut skipped, mut sent) = (0usize, 0usize);
-        for await rows in pages(state, run_id, cluster) {
+        let mut sent = 0usize;
+        for await rows in pages(state, run_id, cluster, offset, limit) {
             let mut chunk = Vec::new();
             for a in rows? {
-                if skipped < offset {
-                    skipped += 1;
-                    continue;
-                }
-                if sent == limit {
-                    break;
-                }
                 if sent > 0 {
                     chunk.push(b',');
                 }
@@ -140,9 +193,6 @@ pub fn json_stream(
                 sent += 1;
             }
             yield bytes::Bytes::from(chunk);
-            if sent == limit {
-                break;
-            }
         }
         yield bytes::Bytes::from_static(b"]");
     }

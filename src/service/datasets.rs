@@ -103,6 +103,7 @@ pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
         rows,
     )
     .await?;
+    db::analyze(&mut conn, "dataset_rows").await;
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(
         dataset = stored.id,

@@ -29,7 +29,7 @@ const TEMPLATE: &str = "segmentiq_test_template";
 /// across test binaries running at once.
 static TEMPLATE_READY: OnceLock<Mutex<bool>> = OnceLock::new();
 
-async fn admin() -> AsyncPgConnection {
+pub async fn admin() -> AsyncPgConnection {
     AsyncPgConnection::establish(&format!("{}/postgres", server_url()))
         .await
         .expect("PostgreSQL must be running for these tests (see README)")
