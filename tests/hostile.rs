@@ -330,15 +330,7 @@ async fn segments_without_values_read_back_everywhere() {
     assert_eq!(gap["numeric"][1]["mean"], Value::Null);
     let read = read_everywhere(&app, id, run["id"].as_i64().unwrap()).await;
     assert!(read["damage"].is_null());
-    let page = app
-        .client
-        .get(app.url(&format!("/runs/{}/segments", run["id"])))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&format!("/runs/{}/segments", run["id"])).await;
     assert!(page.contains("no values (2 missing)"), "{page}");
 
     // k = n - 1 and single linkage on the same table.
@@ -406,15 +398,7 @@ async fn a_damaged_run_never_breaks_a_list() {
         .get_json(&format!("/api/v1/clustering/runs/{}", runs[0]))
         .await;
     assert!(rest["damage"].as_str().is_some(), "{rest}");
-    let page = app
-        .client
-        .get(app.url(&format!("/runs/{}", runs[0])))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&format!("/runs/{}", runs[0])).await;
     assert!(page.contains("results cannot be shown"), "{page}");
     let healthy = read_everywhere(&app, id, runs[1]).await;
     assert!(healthy["damage"].is_null());
@@ -550,15 +534,7 @@ async fn degenerate_results_are_refused_or_named() {
         body["data"]["run"]["metrics"]["warnings"],
         run["metrics"]["warnings"]
     );
-    let page = app
-        .client
-        .get(app.url(&format!("/runs/{}", run["id"])))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&format!("/runs/{}", run["id"])).await;
     assert!(
         page.contains("every segment holds a single customer"),
         "{page}"

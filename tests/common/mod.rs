@@ -219,6 +219,18 @@ impl TestApp {
         json_body(self.client.get(self.url(path))).await
     }
 
+    /// GETs a path and returns the body as text, whatever the status (pages, CSV).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Posts a GraphQL query and returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
         json_body(
