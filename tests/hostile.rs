@@ -360,15 +360,21 @@ async fn segments_without_values_read_back_everywhere() {
     app.stop().await;
 }
 
+/// Uploads a table of five customers in two clear groups; returns the dataset id.
+async fn five_customers(app: &TestApp) -> i64 {
+    let (status, dataset) = app
+        .upload("t.csv", b"spend,visits\n1,2\n1.1,3\n50,5\n51,6\n52,7\n")
+        .await;
+    assert_eq!(status, 201, "{dataset}");
+    dataset["id"].as_i64().unwrap()
+}
+
 /// A run stored by a faulty version (results that no longer decode) is reported as damaged on
 /// its own; the lists around it keep answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_run_never_breaks_a_list() {
     let app = TestApp::start().await;
-    let (_, dataset) = app
-        .upload("t.csv", b"spend,visits\n1,2\n1.1,3\n50,5\n51,6\n52,7\n")
-        .await;
-    let id = dataset["id"].as_i64().unwrap();
+    let id = five_customers(&app).await;
     let mut runs = Vec::new();
     for k in [2, 3] {
         let (status, run) = train(
@@ -496,10 +502,7 @@ async fn every_successful_run_on_small_tables_with_gaps_reads_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn degenerate_results_are_refused_or_named() {
     let app = TestApp::start().await;
-    let (_, dataset) = app
-        .upload("t.csv", b"spend,visits\n1,2\n1.1,3\n50,5\n51,6\n52,7\n")
-        .await;
-    let id = dataset["id"].as_i64().unwrap();
+    let id = five_customers(&app).await;
     let (status, run) = train(
         &app,
         json!({ "dataset_id": id, "linkage": "ward", "distance_threshold": 1e300 }),
