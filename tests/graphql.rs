@@ -8,7 +8,6 @@ use common::{TestApp, customers_csv, json_body};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Uploads through the GraphQL multipart request spec.
 async fn upload(app: &TestApp, filename: &str, csv: &[u8]) -> Value {
@@ -50,19 +49,7 @@ async fn upload_asking(
 
 /// Opens a graphql-transport-ws connection and subscribes to a run's progress.
 async fn subscribe(base: &str, run_id: &str) -> impl futures::Stream<Item = Value> {
-    let mut request = format!("{}/graphql/ws", base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    ws.send(Message::text(
-        json!({"type": "connection_init", "payload": {}}).to_string(),
-    ))
-    .await
-    .unwrap();
+    let mut ws = common::graphql_ws(base).await;
     let ack = ws.next().await.unwrap().unwrap();
     assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
     ws.send(Message::text(json!({

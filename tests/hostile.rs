@@ -52,18 +52,8 @@ async fn deeply_nested_queries_are_refused_on_every_entry_point() {
     }
 
     // The websocket's `subscribe`.
-    let mut request = format!("{}/graphql/ws", app.base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut ws = common::graphql_ws(&app.base).await;
     let send = |v: Value| Message::Text(v.to_string().into());
-    ws.send(send(json!({ "type": "connection_init" })))
-        .await
-        .unwrap();
     let subscription = format!(
         "subscription {{ runProgress(runId: {}\"1\"{}) {{ status }} }}",
         "[".repeat(2_000),
@@ -97,8 +87,6 @@ async fn deeply_nested_queries_are_refused_on_every_entry_point() {
     assert!(!first_message(&body).contains("nests brackets"), "{body}");
     app.stop().await;
 }
-
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A batch cannot multiply a single request's allowance: at most 10 queries, one complexity
 /// budget for all of them.

@@ -10,7 +10,6 @@ use common::{TestApp, customers_csv, fresh_db, json_body};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Rows enough that Ward linkage, silhouette and the k-sweep take seconds.
 const BIG: usize = 20_000;
@@ -196,19 +195,7 @@ async fn a_run_trained_on_one_process_is_watched_from_another() {
         .send().await.unwrap().json().await.unwrap();
     let run_id = body["data"]["trainRun"]["id"].as_str().unwrap().to_string();
 
-    let mut request = format!("{}/graphql/ws", b.base.replace("http://", "ws://"))
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    ws.send(Message::text(
-        json!({"type": "connection_init"}).to_string(),
-    ))
-    .await
-    .unwrap();
+    let mut ws = common::graphql_ws(&b.base).await;
     ws.send(Message::text(json!({
         "id": "p", "type": "subscribe",
         "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { status stage fraction } }", "variables": { "id": run_id } }

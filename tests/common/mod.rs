@@ -287,6 +287,31 @@ impl TestApp {
     }
 }
 
+/// A websocket client connection to a test server.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a graphql-transport-ws connection to the server at `base` and sends
+/// `connection_init`; the caller reads the ack (or the refusal) itself.
+pub async fn graphql_ws(base: &str) -> Ws {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let mut request = format!("{}/graphql/ws", base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(Message::text(
+        serde_json::json!({"type": "connection_init", "payload": {}}).to_string(),
+    ))
+    .await
+    .unwrap();
+    ws
+}
+
 /// A small customer table with clear segments.
 pub fn customers_csv(rows: usize) -> String {
     let mut out = String::from("customer_id,age,gender,region,total_spend,visit_frequency\n");
