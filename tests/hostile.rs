@@ -114,8 +114,8 @@ async fn batches_are_capped_and_share_one_complexity_budget() {
     assert_eq!(answers.as_array().unwrap().len(), 10);
     assert!(answers[9]["errors"].is_null(), "{answers}");
 
-    // Each of these costs about 2,000 of the limit of 5,000: two fit, the third does not.
-    let costly = "{ datasets(first: 1000) { nodes { name } } }";
+    // Each of these costs 7,001 of the limit of 20,000: two fit, the third does not.
+    let costly = "{ datasets(first: 1000) { totalCount pageInfo { hasNextPage endCursor } nodes { id name } } }";
     let answers: Value =
         json_body(app.client.post(app.url("/graphql")).json(&batch(3, costly))).await;
     let refused: Vec<bool> = answers
@@ -126,7 +126,7 @@ async fn batches_are_capped_and_share_one_complexity_budget() {
         .collect();
     assert_eq!(refused, [false, false, true], "{answers}");
     assert!(
-        first_message(&answers[2]).contains("share a complexity limit of 5000"),
+        first_message(&answers[2]).contains("share a complexity limit of 20000"),
         "{answers}"
     );
     app.stop().await;

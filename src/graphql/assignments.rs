@@ -38,7 +38,7 @@ pub struct AssignmentQuery;
 impl AssignmentQuery {
     /// A run's assignments in row order; page with `first` (at most 1000) and `after`
     /// (the previous page's `pageInfo.endCursor`). Empty until the run succeeds.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "super::types::page_cost(first, child_complexity)")]
     async fn assignments(
         &self,
         ctx: &Context<'_>,

@@ -55,7 +55,7 @@ impl DatasetObject {
         self.0.created_at
     }
     /// Runs on this dataset, newest first.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "super::types::page_cost(first, child_complexity)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,
@@ -204,7 +204,7 @@ pub struct DatasetQuery;
 #[Object]
 impl DatasetQuery {
     /// Datasets, newest first.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "super::types::page_cost(first, child_complexity)")]
     async fn datasets(
         &self,
         ctx: &Context<'_>,

@@ -5,17 +5,25 @@
 //!   runs. async-graphql's parser recurses once per nested list or object literal without a
 //!   limit of its own, so a 4 KB query of nested `[` would overflow the stack and abort the
 //!   process. Selection sets are limited again, more tightly, by the depth limit.
+//! * **Depth** of the API's own fields is at most [`MAX_DEPTH`](super::MAX_DEPTH), measured
+//!   through fragments. Introspection (`__schema`, `__type` and everything under them) is
+//!   measured apart, against [`MAX_INTROSPECTION_DEPTH`](super::MAX_INTROSPECTION_DEPTH): the
+//!   standard introspection query of GraphiQL, graphql-js and codegen tools nests deeper than
+//!   any sensible data query, and its shape is fixed by the schema, not by the caller's data.
+//! * **Complexity** is at most [`MAX_COMPLEXITY`](super::MAX_COMPLEXITY); a refused query is
+//!   told its cost, the limit and what to change.
 //! * **Batches** (a JSON array of queries in one request) are capped at [`MAX_BATCH`] queries
 //!   and their complexity is counted together: the whole batch gets the budget of one query, so
 //!   a batch cannot do more work than a single request may.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 /// Deepest bracket nesting accepted in a query's text. The standard introspection query nests
@@ -63,7 +71,9 @@ impl Extension for RequestLimits {
         if let Some(error) = too_deep(query, MAX_NESTING) {
             return Err(error);
         }
-        next.run(ctx, query, variables).await
+        let document = next.run(ctx, query, variables).await?;
+        check_depth(&document)?;
+        Ok(document)
     }
 
     async fn validation(
@@ -72,6 +82,18 @@ impl Extension for RequestLimits {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
+        if result.complexity > super::MAX_COMPLEXITY {
+            return Err(vec![ServerError::new(
+                format!(
+                    "this query's complexity is {}, above the limit of {}: each field costs 1 \
+                     and a list multiplies its fields by its `first`; ask for a smaller `first` \
+                     and follow `pageInfo.endCursor` with `after`, or select fewer fields",
+                    result.complexity,
+                    super::MAX_COMPLEXITY
+                ),
+                None,
+            )]);
+        }
         if let Some(budget) = ctx.data_opt::<Arc<BatchBudget>>()
             && !budget.charge(result.complexity)
         {
@@ -87,6 +109,113 @@ impl Extension for RequestLimits {
             )]);
         }
         Ok(result)
+    }
+}
+
+/// Field depths below a selection set: of the API's own fields, and of paths through
+/// introspection.
+#[derive(Clone, Copy, Default)]
+struct Depths {
+    own: usize,
+    introspection: usize,
+}
+
+impl Depths {
+    fn max(self, other: Depths) -> Depths {
+        Depths {
+            own: self.own.max(other.own),
+            introspection: self.introspection.max(other.introspection),
+        }
+    }
+}
+
+/// Refuses a document whose operations nest fields deeper than the limits.
+fn check_depth(document: &ExecutableDocument) -> ServerResult<()> {
+    let mut walk = DepthWalk {
+        document,
+        fragments: HashMap::new(),
+    };
+    let depths = document
+        .operations
+        .iter()
+        .map(|(_, op)| walk.selection(&op.node.selection_set.node, false))
+        .fold(Depths::default(), Depths::max);
+    let refuse = |what: &str, depth: usize, limit: usize| {
+        Err(ServerError::new(
+            format!(
+                "this query nests {what} {depth} deep, above the limit of {limit}; ask for fewer \
+                 levels and read nested data with a second query"
+            ),
+            None,
+        ))
+    };
+    if depths.own > super::MAX_DEPTH {
+        return refuse("fields", depths.own, super::MAX_DEPTH);
+    }
+    if depths.introspection > super::MAX_INTROSPECTION_DEPTH {
+        return refuse(
+            "introspection fields",
+            depths.introspection,
+            super::MAX_INTROSPECTION_DEPTH,
+        );
+    }
+    Ok(())
+}
+
+/// Measures depths through fragments, each fragment once (so fragments that spread each other
+/// twice per level cost linear, not exponential, time) and a fragment cycle counts as empty
+/// (validation refuses cycles afterwards).
+struct DepthWalk<'a> {
+    document: &'a ExecutableDocument,
+    /// Per fragment and whether it is entered inside introspection: its depths, or `None`
+    /// while it is being measured.
+    fragments: HashMap<(&'a str, bool), Option<Depths>>,
+}
+
+impl<'a> DepthWalk<'a> {
+    fn selection(&mut self, set: &'a SelectionSet, in_introspection: bool) -> Depths {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    let introspection = in_introspection || name == "__schema" || name == "__type";
+                    let below = self.selection(&field.node.selection_set.node, introspection);
+                    if introspection {
+                        Depths {
+                            own: 0,
+                            introspection: below.introspection + 1,
+                        }
+                    } else {
+                        Depths {
+                            own: below.own + 1,
+                            introspection: below.introspection
+                                + usize::from(below.introspection > 0),
+                        }
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.selection(&inline.node.selection_set.node, in_introspection)
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str(), in_introspection)
+                }
+            })
+            .fold(Depths::default(), Depths::max)
+    }
+
+    fn fragment(&mut self, name: &'a str, in_introspection: bool) -> Depths {
+        let key = (name, in_introspection);
+        if let Some(known) = self.fragments.get(&key) {
+            return known.unwrap_or_default();
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return Depths::default();
+        };
+        self.fragments.insert(key, None);
+        let depths = self.selection(&fragment.node.selection_set.node, in_introspection);
+        self.fragments.insert(key, Some(depths));
+        depths
     }
 }
 

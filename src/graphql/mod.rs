@@ -29,10 +29,17 @@ pub struct MutationRoot(datasets::DatasetMutation, runs::RunMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 
-/// Deepest query accepted: enough for `run { dataset { runs { nodes { segments { ... } } } } }`.
+/// Deepest nesting of the API's own fields accepted: enough for
+/// `run { dataset { runs { nodes { segments { ... } } } } }`. Introspection (`__schema`,
+/// `__type`) is measured on its own, against [`MAX_INTROSPECTION_DEPTH`]; see [`limits`].
 pub const MAX_DEPTH: usize = 12;
-/// Most expensive query accepted (each field costs 1; lists multiply by their page size).
-pub const MAX_COMPLEXITY: usize = 5_000;
+/// Deepest introspection accepted: graphql-js `getIntrospectionQuery()` with every option
+/// reaches 14 (`__schema types fields args type` and nine `ofType`).
+pub const MAX_INTROSPECTION_DEPTH: usize = 20;
+/// Most expensive query accepted. Each field costs 1 and a page multiplies its selection by its
+/// `first`: a full page of 1,000 assignments with `totalCount`, `pageInfo` and four node fields
+/// costs 9,001, so the documented page sizes fit with room for a second list beside them.
+pub const MAX_COMPLEXITY: usize = 20_000;
 
 /// Builds the schema with the shared state inside. `state` is optional so that `segmentiq
 /// schema` can print the SDL without a database.
@@ -44,9 +51,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     )
     .extension(codes::ErrorCodes)
     .extension(limits::RequestLimits)
-    .extension(access::ReadOnly)
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY);
+    .extension(access::ReadOnly);
     if let Some(state) = state {
         builder = builder.data(state);
     }

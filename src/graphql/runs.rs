@@ -310,7 +310,7 @@ pub struct RunQuery;
 #[Object]
 impl RunQuery {
     /// Runs, newest first, optionally of one dataset or in one status.
-    #[graphql(complexity = "first.unwrap_or(50) as usize * child_complexity")]
+    #[graphql(complexity = "super::types::page_cost(first, child_complexity)")]
     async fn runs(
         &self,
         ctx: &Context<'_>,

@@ -4,7 +4,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{OutputType, SimpleObject};
 
 use crate::service::Page;
-use crate::service::page::encode_cursor;
+use crate::service::page::{DEFAULT_PAGE, MAX_PAGE, encode_cursor};
 
 /// Extra connection fields.
 #[derive(SimpleObject)]
@@ -32,13 +32,23 @@ pub fn connection<T, N: OutputType>(page: Page<T>, map: impl Fn(T) -> N) -> Conn
     conn
 }
 
-/// Validates `first`: a negative page size is a mistake worth saying so.
+/// Validates `first`: a negative page size, or one above the most a page holds, is a mistake
+/// worth saying so (by name, with the bounds) rather than quietly changing the page.
 pub fn first(first: Option<i32>) -> async_graphql::Result<Option<usize>> {
     match first {
-        Some(n) if n < 0 => Err(crate::error::AppError::BadInput(format!(
-            "`first` must be 0 or more, got {n}"
-        ))
+        Some(n) if n < 0 || n as usize > MAX_PAGE => Err(crate::error::AppError::BadInput(
+            format!("`first` must be from 0 to {MAX_PAGE}, got {n}"),
+        )
         .into()),
         other => Ok(other.map(|n| n as usize)),
     }
+}
+
+/// The complexity of a page of `first` items, each costing `child` (the page's selection).
+///
+/// `first` is clamped into its valid range, so that a negative or huge `first` is not refused
+/// as "too complex" but reaches the resolver, whose error names `first` and its bounds.
+pub fn page_cost(first: Option<i32>, child: usize) -> usize {
+    let first = first.map_or(DEFAULT_PAGE, |n| (n.max(0) as usize).min(MAX_PAGE));
+    first.max(1).saturating_mul(child)
 }
