@@ -22,11 +22,12 @@ fn health_routes() -> Routes<AppState> {
         .get("/readyz", Door::Open, ready)
 }
 
-/// GraphQL: GraphiQL is a page (sign in first); queries and mutations over POST (mutations
-/// need the full token, which the schema checks per operation); subscriptions over websockets.
+/// GraphQL: GET is a query in the URL or else GraphiQL, a page (sign in first); queries and
+/// mutations over POST (mutations need the full token, which the schema checks per
+/// operation); subscriptions over websockets.
 fn graphql_routes() -> Routes<GraphqlState> {
-    Routes::new(Surface::Page)
-        .get("/graphql", Door::Read, graphql::http::graphiql)
+    Routes::new(Surface::GraphiqlOrQuery)
+        .get("/graphql", Door::Read, graphql::http::get)
         .surface(Surface::Graphql)
         .post("/graphql", Door::Read, graphql::http::execute)
         .surface(Surface::Socket)

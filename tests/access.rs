@@ -229,7 +229,8 @@ async fn every_door_opens_to_the_right_credentials_only() {
                 // upgrade passes the guard (and is refused below, in the websocket test).
                 assert_ne!(status, 403, "{what}");
             } else if !cred.can_read() {
-                if door.surface == Surface::Page {
+                // `GET /graphql` without a query is GraphiQL, a page.
+                if matches!(door.surface, Surface::Page | Surface::GraphiqlOrQuery) {
                     assert!(
                         is_login_redirect(&resp),
                         "{what}: {status}, not sent to /login"

@@ -48,6 +48,14 @@ async fn deeply_nested_queries_are_refused_on_every_entry_point() {
             .text("map", "{}");
         let body: Value = json_body(app.client.post(app.url("/graphql")).multipart(form)).await;
         assert!(first_message(&body).contains("nests brackets"), "{body}");
+        // GET, the query in the URL.
+        let body: Value = json_body(
+            app.client
+                .get(app.url("/graphql"))
+                .query(&[("query", &query)]),
+        )
+        .await;
+        assert!(first_message(&body).contains("nests brackets"), "{body}");
         alive(&app).await;
     }
 

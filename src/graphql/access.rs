@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{BatchResponse, ServerError, ServerResult, Variables};
-use axum::http::StatusCode;
+use async_graphql::{ServerError, ServerResult, Variables};
 
 use crate::error::AppError;
 use crate::http::Access;
@@ -49,28 +48,5 @@ impl Extension for ReadOnly {
             .get_or_insert_with(Default::default)
             .set("code", refusal.code());
         Err(error)
-    }
-}
-
-/// The HTTP status for a GraphQL answer: 403 when every operation in it was refused for its
-/// access, else 200 (errors in GraphQL are in the body).
-pub fn status(response: &BatchResponse) -> StatusCode {
-    let forbidden = |r: &async_graphql::Response| {
-        !r.errors.is_empty()
-            && r.errors.iter().all(|e| {
-                e.extensions
-                    .as_ref()
-                    .and_then(|x| x.get("code"))
-                    .is_some_and(|c| *c == async_graphql::Value::from("FORBIDDEN"))
-            })
-    };
-    let all = match response {
-        BatchResponse::Single(r) => forbidden(r),
-        BatchResponse::Batch(rs) => !rs.is_empty() && rs.iter().all(forbidden),
-    };
-    if all {
-        StatusCode::FORBIDDEN
-    } else {
-        StatusCode::OK
     }
 }

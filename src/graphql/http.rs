@@ -1,15 +1,17 @@
 //! HTTP endpoints of the GraphQL API: POST `/graphql` (JSON or multipart upload), GET
-//! `/graphql` (GraphiQL, served from `/static/vendor`), and `/graphql/ws` (graphql-transport-ws).
+//! `/graphql` (a query in the URL, else GraphiQL, served from `/static/vendor`), and
+//! `/graphql/ws` (graphql-transport-ws). How HTTP carries GraphQL is in [`over_http`].
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions};
 use async_graphql::{BatchRequest, Data};
-use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Extension;
 use axum::extract::{Request, State, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use futures::TryStreamExt;
 
+use super::over_http::{self, Exchange, Media};
 use super::{AppSchema, limits};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -22,9 +24,12 @@ pub struct GraphqlState {
     pub schema: AppSchema,
 }
 
-/// Executes a query, mutation or multipart upload. Uploads are limited while streaming: the
-/// parser stops reading at `MAX_UPLOAD_BYTES`.
+/// Executes a query, mutation or multipart upload sent with POST. Uploads are limited while
+/// streaming: the parser stops reading at `MAX_UPLOAD_BYTES`.
 pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Response {
+    let Some(media) = Media::negotiate(request.headers()) else {
+        return Media::not_acceptable();
+    };
     // Set by the route's guard; the schema refuses mutations to read-only callers.
     let access = crate::http::doors::access_of(request.extensions());
     let content_type = request
@@ -43,21 +48,48 @@ pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Respo
     let options = MultipartOptions::default()
         .max_file_size(limit)
         .max_num_files(4);
-    let batch = match async_graphql::http::receive_batch_body(content_type, reader, options).await {
-        Ok(batch) => batch,
-        Err(e) => return request_error(e),
+    match async_graphql::http::receive_batch_body(content_type, reader, options).await {
+        Ok(batch) => run(&gql, media, batch, access, false).await,
+        Err(e) => request_error(media, e),
+    }
+}
+
+/// GET `/graphql`: a query in the URL's parameters (see [`over_http`]) is run, with an `ETag`;
+/// without one, a browser gets GraphiQL.
+pub async fn get(State(gql): State<GraphqlState>, request: Request) -> Response {
+    if !crate::http::Surface::is_graphql_get(request.uri()) {
+        return graphiql().await.into_response();
+    }
+    let Some(media) = Media::negotiate(request.headers()) else {
+        return Media::not_acceptable();
     };
+    let access = crate::http::doors::access_of(request.extensions());
+    let answer = match over_http::from_query_string(request.uri().query().unwrap_or_default()) {
+        Ok(query) => run(&gql, media, BatchRequest::Single(query), access, true).await,
+        Err(e) => over_http::error_response(media, StatusCode::BAD_REQUEST, &e),
+    };
+    over_http::cacheable(request.headers(), answer).await
+}
+
+/// Runs a batch within the request limits, as `access`, and answers it in `media`.
+async fn run(
+    gql: &GraphqlState,
+    media: Media,
+    batch: BatchRequest,
+    access: Option<Access>,
+    over_get: bool,
+) -> Response {
     let batch = match within_limits(batch) {
         Ok(batch) => batch,
-        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
+        Err(e) => return over_http::error_response(media, StatusCode::BAD_REQUEST, &e),
     };
     let batch = match access {
         Some(access) => batch.data(access),
         None => batch,
     };
+    let (batch, exchanges) = Exchange::attach(batch, over_get);
     let response = gql.schema.execute_batch(batch).await;
-    let status = super::access::status(&response);
-    (status, GraphQLResponse::from(response)).into_response()
+    over_http::respond(media, response, &exchanges)
 }
 
 /// Most files one request may carry, over all the queries of a batch.
@@ -94,24 +126,19 @@ fn within_limits(batch: BatchRequest) -> Result<BatchRequest, AppError> {
 }
 
 /// A request that could not be parsed, answered in GraphQL's error shape.
-fn request_error(e: async_graphql::ParseRequestError) -> Response {
+fn request_error(media: Media, e: async_graphql::ParseRequestError) -> Response {
     use async_graphql::ParseRequestError as P;
-    match e {
-        P::PayloadTooLarge => error_response(
+    let (status, error) = match e {
+        P::PayloadTooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooLarge("the upload is larger than the limit (MAX_UPLOAD_BYTES)".into()),
         ),
-        other => error_response(
+        other => (
             StatusCode::BAD_REQUEST,
             AppError::BadInput(format!("not a GraphQL request: {other}")),
         ),
-    }
-}
-
-/// A request refused before any query ran, in GraphQL's error shape.
-fn error_response(status: StatusCode, err: AppError) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }] });
-    (status, axum::Json(body)).into_response()
+    };
+    over_http::error_response(media, status, &error)
 }
 
 /// GraphiQL, with its scripts from our own `/static`, so it works without internet access.

@@ -8,6 +8,8 @@ mod codes;
 mod datasets;
 mod ids;
 pub mod limits;
+pub mod over_http;
+mod persisted;
 mod results;
 mod runs;
 mod subscription;
@@ -50,7 +52,9 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         subscription::SubscriptionRoot,
     )
     .extension(codes::ErrorCodes)
+    .extension(persisted::PersistedQueries::default())
     .extension(limits::RequestLimits)
+    .extension(over_http::Transport)
     .extension(access::ReadOnly);
     if let Some(state) = state {
         builder = builder.data(state);

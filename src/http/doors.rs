@@ -43,6 +43,30 @@ pub enum Surface {
     /// `/graphql/ws`: like GraphQL, except that a browser's token may come later, in
     /// `connection_init`, which the handler checks.
     Socket,
+    /// `GET /graphql`: GraphiQL for a browser (a [`Page`](Surface::Page): sign in first), or a
+    /// query in the URL's parameters ([`Graphql`](Surface::Graphql): scripts get 401, not a
+    /// redirect).
+    GraphiqlOrQuery,
+}
+
+impl Surface {
+    /// Whether a GET to `/graphql` carries a query (a `query` or `extensions` parameter)
+    /// rather than asking for GraphiQL.
+    pub fn is_graphql_get(uri: &axum::http::Uri) -> bool {
+        uri.query().is_some_and(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .any(|(key, _)| key == "query" || key == "extensions")
+        })
+    }
+
+    /// The surface of this request: [`GraphiqlOrQuery`](Surface::GraphiqlOrQuery) resolved.
+    fn of(self, request: &Request) -> Surface {
+        match self {
+            Surface::GraphiqlOrQuery if Self::is_graphql_get(request.uri()) => Surface::Graphql,
+            Surface::GraphiqlOrQuery => Surface::Page,
+            other => other,
+        }
+    }
 }
 
 /// One route as the access tests see it.
@@ -145,7 +169,8 @@ struct Guard {
     surface: Surface,
 }
 
-async fn check(State(g): State<Guard>, mut request: Request, next: Next) -> Response {
+async fn check(State(mut g): State<Guard>, mut request: Request, next: Next) -> Response {
+    g.surface = g.surface.of(&request);
     let gate = &g.app.gate;
     let headers = request.headers();
     let changes = !request.method().is_safe() || is_websocket_upgrade(headers);
@@ -221,7 +246,9 @@ fn refuse(surface: Surface, headers: &HeaderMap, error: AppError) -> Response {
     match surface {
         Surface::Page => crate::web::error_response(headers, error),
         Surface::Api => error.into_response(),
-        Surface::Graphql | Surface::Socket => graphql_error(error.status(), &error),
+        Surface::Graphql | Surface::Socket | Surface::GraphiqlOrQuery => {
+            graphql_error(error.status(), &error)
+        }
     }
 }
 
