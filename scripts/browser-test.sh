@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Browser test: builds segmentiq, starts it on a free port against a fresh PostgreSQL database,
-# drives Debian's Chromium through the main flows (tests/browser/flow.mjs), then stops the
-# server and drops the database. Exits non-zero when a test fails.
+# Browser and client test: builds segmentiq, starts it on a free port against a fresh PostgreSQL
+# database, drives Debian's Chromium through the main flows (tests/browser/flow.mjs) and real
+# GraphQL client libraries through the API (tests/browser/clients.mjs), then stops the server
+# and drops the database. Exits non-zero when a test fails.
 #
 # Environment:
 #   DATABASE_ADMIN_URL  server to create the test database on (default postgres://postgres@127.0.0.1:5432)
@@ -30,8 +31,9 @@ if ! command -v node >/dev/null; then
   say "node is missing: install Node.js 18 or later (apt-get install -y nodejs npm)"
   exit 2
 fi
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-  say "installing playwright-core"
+# Installed when any package of the lock file is missing (a new checkout, or a package added).
+if ! (cd tests/browser && npm ls --depth=0 >/dev/null 2>&1); then
+  say "installing the npm packages (playwright-core, GraphQL clients)"
   (cd tests/browser && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund))
 fi
 
@@ -108,6 +110,8 @@ status=0
 # 5. The browser, first with no token (one analyst's machine): every flow.
 start_server
 BASE_URL="$BASE_URL" SCREENSHOT_DIR="$OUT/screenshots" node tests/browser/flow.mjs || status=$?
+# The GraphQL client libraries dashboards and scripts use (tests/browser/clients.mjs).
+BASE_URL="$BASE_URL" node tests/browser/clients.mjs || status=$?
 
 # 6. Then with both tokens: signing in, the read-only view, signing out.
 if [ "$status" -eq 0 ]; then
@@ -117,6 +121,7 @@ if [ "$status" -eq 0 ]; then
   start_server API_TOKEN="$FULL_TOKEN" API_READ_TOKEN="$READ_TOKEN"
   BASE_URL="$BASE_URL" SCREENSHOT_DIR="$OUT/screenshots" FULL_TOKEN="$FULL_TOKEN" READ_TOKEN="$READ_TOKEN" \
     node tests/browser/flow.mjs || status=$?
+  BASE_URL="$BASE_URL" FULL_TOKEN="$FULL_TOKEN" node tests/browser/clients.mjs || status=$?
 fi
 if [ "$status" -ne 0 ]; then
   say "failed; last lines of the server log:"
