@@ -36,6 +36,13 @@ if ! (cd tests/browser && npm ls --depth=0 >/dev/null 2>&1); then
   say "installing the npm packages (playwright-core, GraphQL clients)"
   (cd tests/browser && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund))
 fi
+# Python's gql client, in a virtual environment of its own.
+VENV=tests/browser/.venv
+if ! "$VENV/bin/python" -c "import gql, requests" >/dev/null 2>&1; then
+  say "installing Python's gql client into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "gql[requests]==4.4.0"
+fi
 
 SERVER_PID=""
 WORK=""
@@ -112,6 +119,7 @@ start_server
 BASE_URL="$BASE_URL" SCREENSHOT_DIR="$OUT/screenshots" node tests/browser/flow.mjs || status=$?
 # The GraphQL client libraries dashboards and scripts use (tests/browser/clients.mjs).
 BASE_URL="$BASE_URL" node tests/browser/clients.mjs || status=$?
+BASE_URL="$BASE_URL" "$VENV/bin/python" tests/browser/python_gql.py || status=$?
 
 # 6. Then with both tokens: signing in, the read-only view, signing out.
 if [ "$status" -eq 0 ]; then
@@ -122,6 +130,7 @@ if [ "$status" -eq 0 ]; then
   BASE_URL="$BASE_URL" SCREENSHOT_DIR="$OUT/screenshots" FULL_TOKEN="$FULL_TOKEN" READ_TOKEN="$READ_TOKEN" \
     node tests/browser/flow.mjs || status=$?
   BASE_URL="$BASE_URL" FULL_TOKEN="$FULL_TOKEN" node tests/browser/clients.mjs || status=$?
+  BASE_URL="$BASE_URL" FULL_TOKEN="$FULL_TOKEN" "$VENV/bin/python" tests/browser/python_gql.py || status=$?
 fi
 if [ "$status" -ne 0 ]; then
   say "failed; last lines of the server log:"
