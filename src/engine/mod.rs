@@ -25,6 +25,7 @@ mod reference;
 pub mod render;
 pub mod sample;
 pub mod silhouette;
+pub mod spec;
 pub mod types;
 
 pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};

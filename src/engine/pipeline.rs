@@ -6,13 +6,14 @@
 //! before queueing it.
 
 use super::cut::{cut_clusters, cut_height, cut_line};
-use super::ingest::{ColumnData, ColumnKind, IngestError, Table};
+use super::ingest::{ColumnKind, IngestError, Table};
 use super::linkage::{LinkageError, linkage};
 use super::pca;
 use super::preprocess::{self, Imputation};
 use super::profile::{SegmentProfile, profile_segments};
 use super::quality::{KSweep, Sampling, cophenetic_sampled, k_sweep_sampled};
 use super::silhouette::{segment_means, silhouette_samples, silhouette_score};
+use super::spec::{self, SpecError};
 use super::types::{Cancelled, Merge, Method, Metric, Progress, Stage};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -78,30 +79,9 @@ impl Params {
 pub enum EngineError {
     #[error(transparent)]
     Ingest(#[from] IngestError),
-    #[error(
-        "no columns are left to cluster on: every column is an identifier, constant or excluded; include at least one numeric or categorical column"
-    )]
-    NoFeatures,
-    #[error("clustering needs at least 2 rows but the table has {n}")]
-    TooFewRows { n: usize },
-    #[error("asked for {k} segments but the table has {n} rows; ask for at most {n}")]
-    TooManyClusters { k: usize, n: usize },
-    #[error(
-        "asked for {k} segment{}; ask for at least 2 so there is something to compare",
-        if *k == 1 { "" } else { "s" }
-    )]
-    TooFewClusters { k: usize },
-    #[error("there is no column named `{name}`; the columns are: {}", available.join(", "))]
-    UnknownColumn {
-        name: String,
-        available: Vec<String>,
-    },
-    #[error("{0}")]
-    InvalidParameter(String),
-    #[error(
-        "{method} linkage is defined for euclidean distances only, not {metric}; use the euclidean metric or average, complete, single or weighted linkage"
-    )]
-    NonEuclidean { method: Method, metric: Metric },
+    /// A setting breaks one of the rules in [`spec`](super::spec).
+    #[error(transparent)]
+    Spec(#[from] SpecError),
     #[error("{0}")]
     Linkage(LinkageError),
     #[error(
@@ -263,112 +243,11 @@ pub struct ResolvedFeatures {
     pub n_encoded: usize,
 }
 
-/// Applies a [`FeatureSelection`] to a table (see its docs for the order of the rules).
-pub fn resolve_features(
-    table: &Table,
-    selection: &FeatureSelection,
-) -> Result<ResolvedFeatures, EngineError> {
-    let check = |name: &String| -> Result<usize, EngineError> {
-        table
-            .column_index(name)
-            .ok_or_else(|| EngineError::UnknownColumn {
-                name: name.clone(),
-                available: table.headers.clone(),
-            })
-    };
-    let mut kinds = table.kinds();
-    for (name, kind) in &selection.kinds {
-        let c = check(name)?;
-        if *kind == ColumnKind::Numeric && matches!(table.columns[c], ColumnData::Text(_)) {
-            return Err(EngineError::InvalidParameter(format!(
-                "column `{name}` holds text, so it cannot be treated as numeric; treat it as categorical or exclude it"
-            )));
-        }
-        kinds[c] = *kind;
-    }
-    let mut wanted = vec![selection.include.is_none(); table.headers.len()];
-    if let Some(include) = &selection.include {
-        for name in include {
-            wanted[check(name)?] = true;
-        }
-    }
-    for name in &selection.exclude {
-        wanted[check(name)?] = false;
-    }
-
-    let mut r = ResolvedFeatures::default();
-    for (c, kind) in kinds.iter().enumerate() {
-        match kind {
-            ColumnKind::Identifier => r.identifiers.push(c),
-            ColumnKind::Constant => r.constants.push(c),
-            _ if !wanted[c] => r.excluded.push(c),
-            ColumnKind::Numeric => r.numeric.push(c),
-            ColumnKind::Categorical => r.categorical.push(c),
-        }
-    }
-    if r.numeric.is_empty() && r.categorical.is_empty() {
-        return Err(EngineError::NoFeatures);
-    }
-    r.n_encoded = r.numeric.len();
-    for &c in &r.categorical {
-        let levels = preprocess::level_count(&table.columns[c]);
-        r.n_encoded += levels;
-        if r.n_encoded > MAX_ENCODED_FEATURES {
-            return Err(EngineError::InvalidParameter(format!(
-                "column `{}` has {levels} distinct values, which would make more than {MAX_ENCODED_FEATURES} encoded features; exclude it or mark it as an identifier",
-                table.headers[c]
-            )));
-        }
-    }
-    Ok(r)
-}
-
 /// Checks a run request against a table without clustering (cheap: one pass over the
-/// categorical columns). [`run`] calls it too.
+/// categorical columns). [`run`] calls it too; the rules are in [`spec`](super::spec).
 pub fn validate(table: &Table, params: &Params) -> Result<(), EngineError> {
-    validate_resolved(table, params).map(|_| ())
-}
-
-fn validate_resolved(table: &Table, params: &Params) -> Result<ResolvedFeatures, EngineError> {
-    let n = table.n_rows;
-    if n < 2 {
-        return Err(EngineError::TooFewRows { n });
-    }
-    if params.method.requires_euclidean() && params.metric != Metric::Euclidean {
-        return Err(EngineError::NonEuclidean {
-            method: params.method,
-            metric: params.metric,
-        });
-    }
-    match params.cut {
-        Cut::Clusters(k) if k < 2 => return Err(EngineError::TooFewClusters { k }),
-        Cut::Clusters(k) if k > n => return Err(EngineError::TooManyClusters { k, n }),
-        Cut::Height(h) if !(h.is_finite() && h >= 0.0) => {
-            return Err(EngineError::InvalidParameter(format!(
-                "the cut height must be a number of at least 0, not {h}"
-            )));
-        }
-        _ => {}
-    }
-    let resolved = resolve_features(table, &params.features)?;
-    match params.pca {
-        Some(PcaSpec::Components(c)) => {
-            let max = resolved.n_encoded.min(n);
-            if c == 0 || c > max {
-                return Err(EngineError::InvalidParameter(format!(
-                    "PCA asked for {c} components but this table allows 1 to {max} ({} encoded features, {n} rows)",
-                    resolved.n_encoded
-                )));
-            }
-        }
-        Some(PcaSpec::Variance(f)) if !(f > 0.0 && f <= 1.0) => {
-            return Err(EngineError::InvalidParameter(format!(
-                "the PCA variance fraction must be above 0 and at most 1 (e.g. 0.9), not {f}"
-            )));
-        }
-        _ => {}
-    }
-    Ok(resolved)
+    spec::check(table, params)?;
+    Ok(())
 }
 
 /// Records the wall time of each stage and forwards progress.
@@ -422,7 +301,7 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<Outcome, EngineError> {
     let mut clock = Clock::start(progress, Stage::Preprocessing)?;
-    let resolved = validate_resolved(table, params)?;
+    let resolved = spec::check(table, params)?;
     let n = table.n_rows;
     let encoded = preprocess::encode(table, &resolved.numeric, &resolved.categorical);
 
@@ -667,11 +546,11 @@ mod tests {
         let err = |p: &Params| validate(&t, p).unwrap_err().to_string();
         assert_eq!(
             err(&Params::new(Method::Ward, 13)),
-            "asked for 13 segments but the table has 12 rows; ask for at most 12"
+            "--clusters is 13 but the table has 12 rows; ask for at most 12"
         );
         assert_eq!(
             err(&Params::new(Method::Ward, 1)),
-            "asked for 1 segment; ask for at least 2 so there is something to compare"
+            "--clusters must be at least 2 so there is something to compare, got 1"
         );
         let mut p = Params::new(Method::Ward, 2);
         p.metric = Metric::Manhattan;
@@ -679,18 +558,23 @@ mod tests {
         let mut p = Params::new(Method::Average, 2);
         p.features.exclude = vec!["spending".into()];
         assert!(err(&p).starts_with(
-            "there is no column named `spending`; the columns are: customer_id, spend"
+            "--exclude names `spending`, but there is no such column; the columns are: customer_id, spend"
         ));
         p.features.exclude = vec!["spend".into(), "visits".into(), "city".into()];
-        assert!(matches!(validate(&t, &p), Err(EngineError::NoFeatures)));
+        assert!(matches!(
+            validate(&t, &p),
+            Err(EngineError::Spec(SpecError::NoFeatures))
+        ));
         p.features.exclude.clear();
         p.features.kinds = vec![("city".into(), ColumnKind::Numeric)];
         assert!(err(&p).contains("column `city` holds text"));
         p.features.kinds.clear();
         p.pca = Some(PcaSpec::Components(5));
-        assert!(err(&p).starts_with("PCA asked for 5 components but this table allows 1 to 4"));
+        assert!(err(&p).starts_with("--pca must be from 1 to 4 for this table"));
         p.pca = Some(PcaSpec::Variance(1.5));
-        assert!(err(&p).contains("variance fraction"));
+        assert!(
+            err(&p).starts_with("--pca is the share of variance to keep: above 0 and at most 1")
+        );
     }
 
     #[test]
@@ -701,7 +585,7 @@ mod tests {
             exclude: vec![],
             kinds: vec![("visits".into(), ColumnKind::Categorical)],
         };
-        let r = resolve_features(&t, &sel).unwrap();
+        let r = spec::resolve(&t, &sel).unwrap();
         assert_eq!(r.numeric, [1]);
         assert!(r.categorical.is_empty());
         assert_eq!(r.excluded, [2, 3]);
@@ -709,7 +593,7 @@ mod tests {
             kinds: vec![("visits".into(), ColumnKind::Categorical)],
             ..Default::default()
         };
-        let r = resolve_features(&t, &sel).unwrap();
+        let r = spec::resolve(&t, &sel).unwrap();
         assert_eq!(
             (r.numeric.as_slice(), r.categorical.as_slice()),
             (&[1][..], &[2, 3][..])
