@@ -122,6 +122,120 @@ async function openTab(page, slug, runUrl) {
   await page.waitForSelector(`#tab-${slug}[aria-selected="true"]`);
 }
 
+// ---- GraphiQL -----------------------------------------------------------------------------
+
+/** Replaces the text of the CodeMirror editor matched by `selector`, as typed text (no
+ * auto-closed brackets, which `keyboard.type` would add). */
+async function setEditorText(page, selector, text) {
+  await page.click(`${selector} .CodeMirror-lines`);
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.insertText(text);
+  // GraphiQL takes in an edit (the operation name, the headers) 100 ms after the last change;
+  // a person takes longer than that to reach Ctrl-Enter.
+  await page.waitForTimeout(300);
+}
+
+/** Runs the query editor's text with Ctrl-Enter and returns GraphiQL's response, parsed, once
+ * the operation has ended: the run button is "Stop" until then, for a subscription until the
+ * server completes it. */
+async function runInGraphiql(page, query) {
+  await setEditorText(page, ".graphiql-query-editor", query);
+  const before = await responseText(page);
+  await page.keyboard.press("ControlOrMeta+Enter");
+  await page.waitForFunction(
+    ([before]) => {
+      const text = document.querySelector(".graphiql-response .CodeMirror")?.CodeMirror.getValue();
+      return text && text !== before && text.trim().endsWith("}");
+    },
+    [before],
+    { timeout: 30_000 },
+  );
+  await page.waitForSelector('button.graphiql-execute-button[aria-label^="Execute"]', { timeout: 30_000 });
+  const text = await responseText(page);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`GraphiQL shows no JSON response: ${text.slice(0, 300)}`);
+  }
+}
+
+async function responseText(page) {
+  return page.evaluate(() => document.querySelector(".graphiql-response .CodeMirror")?.CodeMirror.getValue() ?? "");
+}
+
+/** Opens GraphiQL (the page must be allowed to: no tokens, or signed in) and checks what a user
+ * of it needs: the schema in Docs, completion, a query and a subscription to `runId`, a finished
+ * run, over the websocket. */
+async function graphiqlWorks(page, runId) {
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  await page.goto(`${BASE_URL}/graphql`);
+  await page.waitForSelector(".graphiql-container", { timeout: 30_000 });
+  check((await page.title()).includes("SegmentIQ"), `GraphiQL's title is "${await page.title()}"`);
+  check(await page.locator('.gq-bar a[href="/"]').count() > 0, "GraphiQL has no way back to the app");
+  check(await page.locator('link[rel="icon"][href="/static/favicon.svg"]').count() === 1, "GraphiQL has no favicon");
+  // Dark: GraphiQL's own class, and its base colour is the app's card surface, not white.
+  const dark = await page.evaluate(() => ({
+    body: document.body.classList.contains("graphiql-dark"),
+    base: getComputedStyle(document.querySelector(".graphiql-container")).getPropertyValue("--color-base").trim(),
+  }));
+  check(dark.body && dark.base.replace(/\s/g, "") === "222,18%,11%", `GraphiQL is not in the dark theme: ${JSON.stringify(dark)}`);
+
+  // Docs come from GraphiQL's own introspection query: refused or empty, they list no root type.
+  await page.click('button[aria-label="Show Documentation Explorer"]');
+  const queryRoot = page.locator(".graphiql-doc-explorer-content").getByText("QueryRoot", { exact: true });
+  await queryRoot.waitFor({ timeout: 30_000 });
+  await queryRoot.click();
+  await page.locator(".graphiql-doc-explorer-content").getByText("runs", { exact: true }).waitFor();
+  log("GraphiQL Docs list QueryRoot and its fields");
+
+  // Completion from the same schema.
+  await setEditorText(page, ".graphiql-query-editor", "");
+  await page.keyboard.type("{ datase");
+  const hints = page.locator(".CodeMirror-hints");
+  await hints.waitFor({ timeout: 10_000 });
+  const offered = await hints.locator("li").allTextContents();
+  check(offered.some((h) => h.startsWith("datasets")), `completion offers ${JSON.stringify(offered)}`);
+  await page.keyboard.press("Escape");
+
+  // A query, over POST.
+  const query = await runInGraphiql(page, `query Check { run(id: "${runId}") { id status } datasets(first: 5) { totalCount } }`);
+  check(!query.errors && query.data.run.id === String(runId), `GraphiQL's query answered ${JSON.stringify(query)}`);
+  check(query.data.datasets.totalCount >= 1, `GraphiQL counts ${query.data.datasets.totalCount} datasets`);
+
+  // A subscription, over graphql-transport-ws: a finished run sends its state and ends.
+  const progress = await runInGraphiql(page, `subscription { runProgress(runId: "${runId}") { status stage fraction } }`);
+  check(!progress.errors && progress.data.runProgress.status === "SUCCEEDED" && progress.data.runProgress.fraction === 1,
+    `GraphiQL's subscription answered ${JSON.stringify(progress)}`);
+  check(sockets.some((u) => u.endsWith("/graphql/ws")), `the subscription did not use /graphql/ws (sockets: ${sockets})`);
+  log(`GraphiQL ran a query and a subscription to run ${runId}: ${progress.data.runProgress.status}`);
+}
+
+/** With the session cookie gone, a token typed into GraphiQL's Headers tab must carry both the
+ * query (POST) and the subscription (the websocket's connection_init). */
+async function graphiqlWithTokenHeader(page, token, runId) {
+  const context = await page.context().browser().newContext({ viewport: DESKTOP });
+  try {
+    await context.addCookies(await page.context().cookies());
+    const gq = await context.newPage();
+    await gq.goto(`${BASE_URL}/graphql`);
+    await gq.waitForSelector(".graphiql-container", { timeout: 30_000 });
+    await context.clearCookies();
+    // Without the header, the cookie's absence is noticed (so the check below means something).
+    const refused = await runInGraphiql(gq, `{ run(id: "${runId}") { status } }`);
+    check(refused.errors && refused.errors[0].extensions?.code === "UNAUTHENTICATED", `no cookie, no token, yet: ${JSON.stringify(refused)}`);
+    await gq.click('.graphiql-editor-tools button:has-text("Headers")');
+    await setEditorText(gq, ".graphiql-editor-tool .graphiql-editor:not(.hidden)", `{"Authorization": "Bearer ${token}"}`);
+    const query = await runInGraphiql(gq, `{ run(id: "${runId}") { status } }`);
+    check(query.data?.run?.status === "SUCCEEDED", `with the Authorization header, the query answered ${JSON.stringify(query)}`);
+    const progress = await runInGraphiql(gq, `subscription { runProgress(runId: "${runId}") { status } }`);
+    check(progress.data?.runProgress?.status === "SUCCEEDED", `with the Authorization header, the subscription answered ${JSON.stringify(progress)}`);
+    log("GraphiQL's Authorization header carries queries and subscriptions");
+  } finally {
+    await context.close();
+  }
+}
+
 // ---- Tests --------------------------------------------------------------------------------
 
 async function mainFlow(page, phone) {
@@ -257,6 +371,19 @@ async function mainFlow(page, phone) {
   check(downloaded === inSegment, `the CSV has ${downloaded} rows, the page says ${inSegment}`);
   log(`customers: ${total} in all, ${inSegment} in segment 1, CSV rows ${downloaded}`);
 
+  // GraphiQL, against this run; then the page at both widths, and the Docs on a phone.
+  await graphiqlWorks(page, runUrl.match(/\d+$/)[0]);
+  await shoot(page, phone, "14-graphiql");
+  await phone.click('button[aria-label="Show Documentation Explorer"]');
+  await phone.locator(".graphiql-doc-explorer-content").getByText("QueryRoot", { exact: true }).waitFor({ timeout: 30_000 });
+  await assertNoHorizontalScroll(phone, "GraphiQL with its Docs open (phone)");
+  await phone.screenshot({ path: join(SHOTS, "14-graphiql-docs-phone.png") });
+  await phone.click('button[aria-label="Hide Documentation Explorer"]');
+  const onPhone = await runInGraphiql(phone, `subscription { runProgress(runId: "${runUrl.match(/\d+$/)[0]}") { status stage fraction } }`);
+  check(onPhone.data?.runProgress?.status === "SUCCEEDED", `GraphiQL on a phone answered ${JSON.stringify(onPhone)}`);
+  await assertNoHorizontalScroll(phone, "GraphiQL with a response (phone)");
+  await phone.screenshot({ path: join(SHOTS, "14-graphiql-response-phone.png") });
+
   // Unknown ids give a 404 page, not a bare status.
   for (const path of ["/datasets/987654321", `${runUrl.replace(/\d+$/, "987654321")}`, "/no/such/page"]) {
     const res = await page.goto(`${BASE_URL}${path.replace(BASE_URL, "")}`);
@@ -355,8 +482,8 @@ async function signInFlow(page, phone) {
   await imagesLoaded(page, "#tab-panel img");
   const csv = await page.evaluate(async (url) => (await fetch(url)).status, `${runUrl}/customers.csv`);
   check(csv === 200, `the signed-in CSV download answered ${csv}`);
-  await page.goto(`${BASE_URL}/graphql`);
-  await page.waitForSelector(".graphiql-container", { timeout: 30_000 });
+  await graphiqlWorks(page, runUrl.match(/\d+$/)[0]);
+  await graphiqlWithTokenHeader(page, READ_TOKEN, runUrl.match(/\d+$/)[0]);
 
   // Sign out: the pages ask again.
   await page.goto(`${BASE_URL}/login`);
