@@ -177,140 +177,264 @@ async fn bad_inputs_get_specific_errors_and_change_nothing() {
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     }
 
-    // Train requests: REST body, GraphQL input, the REST and GraphQL message fragments.
+    // Train requests, each rule through every interface that can send it: the REST body, the
+    // GraphQL input and the run form's fields, and what each must answer. The verdict is the
+    // same everywhere; each names the setting in its own words (`n_clusters`, `nClusters`, the
+    // form's label).
     let ds = id.to_string();
-    let cases: Vec<(Value, Value, &str, &str, u16, &str)> = vec![
-        (
-            json!({ "dataset_id": 999, "linkage": "ward", "n_clusters": 3 }),
-            json!({ "datasetId": "999", "linkage": "WARD", "nClusters": 3 }),
-            "dataset 999 not found",
-            "dataset 999 not found",
-            404,
-            "NOT_FOUND",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 1 }),
-            json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 1 }),
-            "must be at least 2, got 1",
-            "must be at least 2, got 1",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 31 }),
-            json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 31 }),
-            "has only 30 rows",
-            "has only 30 rows",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward" }),
-            json!({ "datasetId": ds, "linkage": "WARD" }),
-            "(a height cut)",
-            "(a height cut)",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "distance_threshold": 2.0 }),
-            json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "distanceThreshold": 2.0 }),
-            "not both",
-            "not both",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "distance_threshold": -1.0 }),
-            json!({ "datasetId": ds, "linkage": "WARD", "distanceThreshold": -1.0 }),
-            "must be a positive number, got -1",
-            "must be a positive number, got -1",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "metric": "manhattan", "n_clusters": 3 }),
-            json!({ "datasetId": ds, "linkage": "WARD", "metric": "MANHATTAN", "nClusters": 3 }),
-            "works on Euclidean distance only",
-            "works on Euclidean distance only",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "use_pca": true, "pca_components": 0 }),
-            json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "pcaComponents": 0 }),
-            "must be at least 1, got 0",
-            "must be at least 1, got 0",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "use_pca": true, "pca_variance": 1.5 }),
-            json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "pcaVariance": 1.5 }),
-            "in (0, 1]; got 1.5",
-            "in (0, 1]; got 1.5",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "features": ["nope"] }),
-            json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "features": ["nope"] }),
-            "unknown feature `nope`",
-            "unknown feature `nope`",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "exclude": ["age", "gender", "region", "total_spend", "visit_frequency"] }),
-            json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "exclude": ["age", "gender", "region", "total_spend", "visit_frequency"] }),
-            "no usable feature is left",
-            "no usable feature is left",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": id, "linkage": "fastest", "n_clusters": 3 }),
-            json!({ "datasetId": ds, "linkage": "FASTEST", "nClusters": 3 }),
-            "fastest",
-            "FASTEST",
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            json!({ "dataset_id": "abc", "linkage": "ward", "n_clusters": 3 }),
-            json!({ "datasetId": "abc", "linkage": "WARD", "nClusters": 3 }),
-            "dataset_id",
-            "`abc` is not a dataset id",
-            422,
-            "BAD_USER_INPUT",
-        ),
+    struct Train {
+        rest: Value,
+        gql: Value,
+        form: Option<Vec<(&'static str, &'static str)>>,
+        said: [&'static str; 3],
+        status: u16,
+        code: &'static str,
+    }
+    let k = |n: &'static str| vec![("mode", "k"), ("n_clusters", n)];
+    let cases = vec![
+        Train {
+            rest: json!({ "dataset_id": 999, "linkage": "ward", "n_clusters": 3 }),
+            gql: json!({ "datasetId": "999", "linkage": "WARD", "nClusters": 3 }),
+            form: None,
+            said: ["dataset 999 not found"; 3],
+            status: 404,
+            code: "NOT_FOUND",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 1 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 1 }),
+            form: Some(k("1")),
+            said: [
+                "n_clusters must be at least 2 so there is something to compare, got 1",
+                "nClusters must be at least 2 so there is something to compare, got 1",
+                "Segments wanted must be at least 2 so there is something to compare, got 1",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 31 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 31 }),
+            form: Some(k("31")),
+            said: [
+                "n_clusters is 31 but the table has 30 rows; ask for at most 30",
+                "nClusters is 31 but the table has 30 rows; ask for at most 30",
+                "Segments wanted is 31 but the table has 30 rows; ask for at most 30",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 2.5 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 2.5 }),
+            form: Some(k("2.5")),
+            said: [
+                "n_clusters: invalid type: floating point `2.5`, expected i64",
+                "Invalid value for argument \"input.nClusters\", expected type \"Int\"",
+                "Segments wanted must be a whole number, got `2.5`",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward" }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD" }),
+            form: None,
+            said: [
+                "give n_clusters (the number of segments) or distance_threshold (a height cut)",
+                "give nClusters (the number of segments) or distanceThreshold (a height cut)",
+                "",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "distance_threshold": 2.0 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "distanceThreshold": 2.0 }),
+            form: None,
+            said: [
+                "give either n_clusters or distance_threshold, not both",
+                "give either nClusters or distanceThreshold, not both",
+                "",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "distance_threshold": -1.0 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "distanceThreshold": -1.0 }),
+            form: Some(vec![("mode", "height"), ("distance_threshold", "-1")]),
+            said: [
+                "distance_threshold must be a number of at least 0, got -1",
+                "distanceThreshold must be a number of at least 0, got -1",
+                "Cut height must be a number of at least 0, got -1",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "metric": "manhattan", "n_clusters": 3 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "metric": "MANHATTAN", "nClusters": 3 }),
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("method", "ward"),
+                ("metric", "manhattan"),
+            ]),
+            said: [
+                "ward linkage is defined for euclidean distances only, not manhattan; set metric to euclidean",
+                "ward linkage is defined for euclidean distances only, not manhattan; set metric to euclidean",
+                "ward linkage is defined for euclidean distances only, not manhattan; set Distance to euclidean",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "use_pca": true, "pca_components": 0 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "pcaComponents": 0 }),
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("use_pca", "on"),
+                ("pca_components", "0"),
+            ]),
+            said: [
+                "pca_components must be at least 1, got 0",
+                "pcaComponents must be at least 1, got 0",
+                "Components must be at least 1, got 0",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            // More components than the table has encoded features: refused before queueing.
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "pca_components": 1000 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "pcaComponents": 1000 }),
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("use_pca", "on"),
+                ("pca_components", "1000"),
+            ]),
+            said: [
+                "pca_components must be from 1 to 9 for this table (9 encoded features, 30 rows), got 1000",
+                "pcaComponents must be from 1 to 9 for this table (9 encoded features, 30 rows), got 1000",
+                "Components must be from 1 to 9 for this table (9 encoded features, 30 rows), got 1000",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "use_pca": true, "pca_variance": 1.5 }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "pcaVariance": 1.5 }),
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("use_pca", "on"),
+                ("pca_variance", "1.5"),
+            ]),
+            said: [
+                "pca_variance is the share of variance to keep: above 0 and at most 1 (0.9 keeps 90%), got 1.5",
+                "pcaVariance is the share of variance to keep: above 0 and at most 1 (0.9 keeps 90%), got 1.5",
+                "Variance to keep is the share of variance to keep: above 0 and at most 1 (0.9 keeps 90%), got 1.5",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "features": ["nope"] }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "features": ["nope"] }),
+            form: None,
+            said: [
+                "features names `nope`, but there is no such column; the columns are: customer_id, age, gender, region, total_spend, visit_frequency",
+                "features names `nope`, but there is no such column; the columns are: customer_id, age, gender, region, total_spend, visit_frequency",
+                "",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "exclude": ["age", "gender", "region", "total_spend", "visit_frequency"] }),
+            gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "exclude": ["age", "gender", "region", "total_spend", "visit_frequency"] }),
+            // Every feature box unticked.
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("features_sent", "1"),
+            ]),
+            said: [
+                "no columns are left to cluster on: every column is an identifier, constant or left out; keep at least one numeric or categorical column (exclude)",
+                "no columns are left to cluster on: every column is an identifier, constant or left out; keep at least one numeric or categorical column (exclude)",
+                "no columns are left to cluster on: every column is an identifier, constant or left out; keep at least one numeric or categorical column (Features)",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "linkage": "fastest", "n_clusters": 3 }),
+            gql: json!({ "datasetId": ds, "linkage": "FASTEST", "nClusters": 3 }),
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("method", "fastest"),
+            ]),
+            said: ["fastest", "FASTEST", "fastest"],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": "abc", "linkage": "ward", "n_clusters": 3 }),
+            gql: json!({ "datasetId": "abc", "linkage": "WARD", "nClusters": 3 }),
+            form: None,
+            said: ["dataset_id", "`abc` is not a dataset id", ""],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
     ];
-    for (rest, gql, rest_message, gql_message, status, code) in cases {
+    for case in cases {
+        let [rest_said, gql_said, form_said] = case.said;
         let resp = app
             .client
             .post(app.url("/api/v1/clustering/train?wait=0"))
-            .json(&rest)
+            .json(&case.rest)
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status().as_u16(), status, "REST {rest}");
+        assert_eq!(resp.status().as_u16(), case.status, "REST {}", case.rest);
         let body: Value = resp.json().await.unwrap();
         let detail = body["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains(rest_message), "REST {rest}: {body}");
-        assert_eq!(body["code"], code, "REST {rest}");
+        assert!(detail.contains(rest_said), "REST {}: {body}", case.rest);
+        assert_eq!(body["code"], case.code, "REST {}", case.rest);
 
         let body = app
             .graphql(
                 "mutation($input: TrainRunInput!) { trainRun(input: $input) { id } }",
-                json!({ "input": gql }),
+                json!({ "input": case.gql }),
             )
             .await;
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
-        assert!(message.contains(gql_message), "GraphQL {gql}: {body}");
+        assert!(message.contains(gql_said), "GraphQL {}: {body}", case.gql);
         assert_eq!(
-            body["errors"][0]["extensions"]["code"], code,
-            "GraphQL {gql}"
+            body["errors"][0]["extensions"]["code"], case.code,
+            "GraphQL {}",
+            case.gql
         );
+
+        if let Some(fields) = case.form {
+            let resp = app
+                .client
+                .post(app.url(&format!("/datasets/{id}/runs")))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), case.status, "form {fields:?}");
+            let page = resp.text().await.unwrap();
+            assert!(
+                page.contains(&askama_escape(form_said)),
+                "form {fields:?} does not say {form_said:?}"
+            );
+        }
     }
 
     // REST bodies that are not train requests at all.
@@ -343,4 +467,13 @@ async fn bad_inputs_get_specific_errors_and_change_nothing() {
         "a refused request changed what was stored"
     );
     app.stop().await;
+}
+
+/// `text` as the pages write it into HTML (askama's escaping).
+fn askama_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }

@@ -263,7 +263,7 @@ async fn errors_carry_codes_and_actionable_messages() {
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("only 12 rows"),
+            .contains("nClusters is 13 but the table has 12 rows"),
         "{body}"
     );
     let body = train(json!({ "datasetId": id, "linkage": "TRIANGLE", "nClusters": 3 })).await;
@@ -276,7 +276,7 @@ async fn errors_carry_codes_and_actionable_messages() {
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("unknown feature `wallet`"),
+            .contains("exclude names `wallet`, but there is no such column"),
         "{body}"
     );
 

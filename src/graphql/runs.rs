@@ -9,7 +9,7 @@ use super::results::{FeatureConfigObject, KSweepObject, SegmentObject};
 use super::types::{Conn, connection};
 use crate::engine::{Method, Metric};
 use crate::service::runs::{
-    FeatureChoice, Run, RunQuery as ServiceRunQuery, RunStatus, TrainRequest,
+    Draft, Run, RunQuery as ServiceRunQuery, RunStatus, TrainRequest, Vocabulary,
 };
 use crate::service::{self, PageRequest};
 
@@ -354,22 +354,20 @@ impl RunMutation {
     ) -> async_graphql::Result<RunObject> {
         let req = TrainRequest {
             dataset_id: ids::parse(&input.dataset_id, "dataset")?,
-            method: input.linkage.into(),
-            metric: input.metric.into(),
-            n_clusters: input.n_clusters.map(i64::from),
-            distance_threshold: input.distance_threshold,
-            use_pca: input.use_pca
-                || input.pca_components.is_some()
-                || input.pca_variance.is_some(),
-            pca_components: input.pca_components.map(i64::from),
-            pca_variance: input.pca_variance,
-            features: FeatureChoice {
+            settings: Draft {
+                method: input.linkage.into(),
+                metric: input.metric.into(),
+                n_clusters: input.n_clusters.map(i64::from),
+                distance_threshold: input.distance_threshold,
+                use_pca: input.use_pca,
+                pca_components: input.pca_components.map(i64::from),
+                pca_variance: input.pca_variance,
                 include: input.features,
                 exclude: input.exclude,
             },
         };
         Ok(RunObject(
-            service::runs::train(ids::state(ctx)?, req).await?,
+            service::runs::train(ids::state(ctx)?, req, Vocabulary::Graphql).await?,
         ))
     }
 

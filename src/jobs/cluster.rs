@@ -12,7 +12,8 @@ use crate::db;
 use crate::db::DbPool;
 use crate::db::notify::ProgressEvent;
 use crate::db::runs::status;
-use crate::engine::pipeline::{self, Cut, FeatureSelection, Outcome, Params, PcaSpec};
+use crate::engine::pipeline::{self, Outcome, Params};
+use crate::engine::spec::Vocabulary;
 use crate::engine::{Cancelled, Stage, ingest};
 use crate::error::{AppError, AppResult};
 use crate::service::runs::{self, Run};
@@ -206,7 +207,7 @@ async fn run_engine(state: &AppState, run_id: i64) -> Result<Outcome, Failure> {
         .await?
         .ok_or(Failure::Stopped(Stop::Lost))?;
     drop(conn);
-    let params = params_of(&run);
+    let params = params_of(&run).map_err(Failure::Error)?;
 
     let stop = Arc::new(StopFlag::default());
     let (tx, rx) = mpsc::unbounded_channel();
@@ -270,6 +271,9 @@ impl From<pipeline::EngineError> for EngineFailure {
     fn from(e: pipeline::EngineError) -> Self {
         match e {
             pipeline::EngineError::Cancelled => EngineFailure::Cancelled,
+            pipeline::EngineError::Spec(rule) => {
+                EngineFailure::Message(rule.message(RUN_VOCABULARY))
+            }
             other => EngineFailure::Message(other.to_string()),
         }
     }
@@ -348,33 +352,18 @@ async fn forward_progress(
     }
 }
 
-/// Builds engine parameters from a stored run.
-pub fn params_of(run: &Run) -> Params {
-    let cut = match (run.n_clusters, run.distance_threshold) {
-        (Some(k), _) => Cut::Clusters(k.max(0) as usize),
-        (None, Some(h)) => Cut::Height(h),
-        (None, None) => Cut::Clusters(2),
-    };
-    let pca = match (run.use_pca, run.pca_components, run.pca_variance) {
-        (false, _, _) => None,
-        (true, Some(c), _) => Some(PcaSpec::Components(c.max(1) as usize)),
-        (true, None, Some(v)) => Some(PcaSpec::Variance(v)),
-        // The predecessor's `use_pca` without a size: keep 95% of the variance.
-        (true, None, None) => Some(PcaSpec::Variance(0.95)),
-    };
-    Params {
-        method: run.method,
-        metric: run.metric,
-        cut,
-        pca,
-        features: FeatureSelection {
-            include: run.features.include.clone(),
-            exclude: run.features.exclude.clone(),
-            kinds: Vec::new(),
-        },
-        k_sweep: true,
-    }
+/// Builds engine parameters from a stored run, by the same conversion [`service::runs::train`]
+/// checked before queueing it. A stored run that no longer converts (it was queued by a
+/// version with other rules) fails with the rule's message.
+pub fn params_of(run: &Run) -> Result<Params, String> {
+    run.settings()
+        .params()
+        .map_err(|rule| rule.message(RUN_VOCABULARY))
 }
+
+/// A run is read in every interface; the form's plain words suit them all better than one
+/// API's field names.
+const RUN_VOCABULARY: Vocabulary = Vocabulary::Form;
 
 /// What a successful run stores, in the database's encodings.
 fn results_of(outcome: Outcome) -> db::runs::RunResults {

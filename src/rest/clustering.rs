@@ -21,7 +21,7 @@ use crate::engine::render::{Format, Theme};
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
 use crate::service::charts::{self, Chart};
-use crate::service::runs::{FeatureChoice, Run, RunQuery, RunStatus, TrainRequest};
+use crate::service::runs::{Draft, Run, RunQuery, RunStatus, TrainRequest, Vocabulary};
 use crate::service::{self, PageRequest};
 
 /// The predecessor's run shape, plus status, progress, profiles and timings.
@@ -104,19 +104,19 @@ pub async fn train(
 ) -> AppResult<Response> {
     let req = TrainRequest {
         dataset_id: body.dataset_id,
-        method: body.linkage,
-        metric: body.metric,
-        n_clusters: body.n_clusters,
-        distance_threshold: body.distance_threshold,
-        use_pca: body.use_pca || body.pca_components.is_some() || body.pca_variance.is_some(),
-        pca_components: body.pca_components,
-        pca_variance: body.pca_variance,
-        features: FeatureChoice {
+        settings: Draft {
+            method: body.linkage,
+            metric: body.metric,
+            n_clusters: body.n_clusters,
+            distance_threshold: body.distance_threshold,
+            use_pca: body.use_pca,
+            pca_components: body.pca_components,
+            pca_variance: body.pca_variance,
             include: body.features,
             exclude: body.exclude,
         },
     };
-    let queued = service::runs::train(&state, req).await?;
+    let queued = service::runs::train(&state, req, Vocabulary::Rest).await?;
     let wait = Duration::from_secs(q.wait.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
     let run = wait_for_end(&state, queued.id, wait).await?;
     let location = format!("/api/v1/clustering/runs/{}", run.id);

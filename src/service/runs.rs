@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::db;
 use crate::db::runs::{RunFilter, status};
-use crate::engine::linkage;
 use crate::engine::pipeline::{FeatureConfig, Metrics};
 use crate::engine::profile::SegmentProfile;
 use crate::engine::quality::KSweep;
 use crate::engine::{Merge, Method, Metric};
+use crate::engine::{linkage, spec};
 use crate::error::{AppError, AppResult};
 use crate::service::{Page, PageRequest, datasets};
 
@@ -208,6 +208,22 @@ impl Run {
         })
     }
 
+    /// The settings the run was queued with, for the engine ([`spec::Draft::params`]) and for
+    /// the rerun form.
+    pub fn settings(&self) -> spec::Draft {
+        spec::Draft {
+            method: self.method,
+            metric: self.metric,
+            n_clusters: self.n_clusters.map(i64::from),
+            distance_threshold: self.distance_threshold,
+            use_pca: self.use_pca,
+            pca_components: self.pca_components.map(i64::from),
+            pca_variance: self.pca_variance,
+            include: self.features.include.clone(),
+            exclude: self.features.exclude.clone(),
+        }
+    }
+
     /// The number of segments: asked for, or found by the height cut.
     pub fn segment_count(&self) -> Option<i32> {
         self.metrics
@@ -217,35 +233,43 @@ impl Run {
     }
 }
 
-/// What a caller asks for when starting a run.
+pub use crate::engine::spec::{Draft, Setting, Vocabulary};
+
+/// What a caller asks for when starting a run: a dataset and the settings as the interface
+/// received them. [`train`] applies the rules of [`spec`] to them once, before queueing.
 #[derive(Clone, Debug)]
 pub struct TrainRequest {
     pub dataset_id: i64,
-    pub method: Method,
-    pub metric: Metric,
-    pub n_clusters: Option<i64>,
-    pub distance_threshold: Option<f64>,
-    pub use_pca: bool,
-    pub pca_components: Option<i64>,
-    pub pca_variance: Option<f64>,
-    pub features: FeatureChoice,
+    pub settings: spec::Draft,
 }
 
-/// Checks a request against its dataset and queues it. Returns the queued run at once; the
-/// worker of some process picks it up.
-pub async fn train(state: &AppState, req: TrainRequest) -> AppResult<Run> {
+/// Checks a request against its dataset's stored column profiles and queues it; a setting
+/// that breaks a rule is refused in the words of the `vocabulary` the request came in. Returns
+/// the queued run at once; the worker of some process picks it up.
+pub async fn train(
+    state: &AppState,
+    req: TrainRequest,
+    vocabulary: spec::Vocabulary,
+) -> AppResult<Run> {
     let dataset = datasets::get(state, req.dataset_id).await?;
-    validate(&dataset, &req)?;
+    validate(&dataset, &req.settings, vocabulary)?;
+    let settings = req.settings;
     let new = db::runs::NewRun {
         dataset_id: req.dataset_id,
-        linkage: req.method.as_str().to_string(),
-        metric: req.metric.as_str().to_string(),
-        n_clusters: req.n_clusters.map(|k| k as i32),
-        distance_threshold: req.distance_threshold,
-        use_pca: req.use_pca,
-        pca_components: req.pca_components.map(|c| c as i32),
-        pca_variance: req.pca_variance,
-        params: serde_json::to_value(&req.features).map_err(|e| AppError::Internal(e.into()))?,
+        linkage: settings.method.as_str().to_string(),
+        metric: settings.metric.as_str().to_string(),
+        n_clusters: settings.n_clusters.map(|k| k as i32),
+        distance_threshold: settings.distance_threshold,
+        use_pca: settings.use_pca
+            || settings.pca_components.is_some()
+            || settings.pca_variance.is_some(),
+        pca_components: settings.pca_components.map(|c| c as i32),
+        pca_variance: settings.pca_variance,
+        params: serde_json::to_value(FeatureChoice {
+            include: settings.include,
+            exclude: settings.exclude,
+        })
+        .map_err(|e| AppError::Internal(e.into()))?,
     };
     let mut conn = state.conn().await?;
     let row = db::runs::insert_queued(&mut conn, new)
@@ -260,98 +284,26 @@ pub async fn train(state: &AppState, req: TrainRequest) -> AppResult<Run> {
     Run::from_row(row)
 }
 
-/// Rejects what would certainly fail, with a message naming the parameter.
-fn validate(dataset: &datasets::Dataset, req: &TrainRequest) -> AppResult<()> {
-    use crate::engine::ingest::ColumnKind;
-    let bad = |msg: String| Err(AppError::BadInput(msg));
-    if req.method.requires_euclidean() && req.metric != Metric::Euclidean {
-        return bad(format!(
-            "{} linkage works on Euclidean distance only; use metric euclidean or another linkage",
-            req.method
-        ));
-    }
-    match (req.n_clusters, req.distance_threshold) {
-        (None, None) => {
-            return bad(
-                "give nClusters (the number of segments) or distanceThreshold (a height cut)"
-                    .into(),
-            );
-        }
-        (Some(_), Some(_)) => {
-            return bad("give either nClusters or distanceThreshold, not both".into());
-        }
-        (Some(k), None) if k < 2 => return bad(format!("nClusters must be at least 2, got {k}")),
-        (Some(k), None) if k > dataset.row_count => {
-            return bad(format!(
-                "nClusters is {k} but dataset {} has only {} rows",
-                dataset.id, dataset.row_count
-            ));
-        }
-        (None, Some(h)) if !(h.is_finite() && h > 0.0) => {
-            return bad(format!(
-                "distanceThreshold must be a positive number, got {h}"
-            ));
-        }
-        _ => {}
-    }
-    let rows = usize::try_from(dataset.row_count).unwrap_or(usize::MAX);
-    if let Err(too_large) = linkage::check_matrix_size(req.method, req.metric, rows) {
-        return bad(format!("dataset {}: {too_large}", dataset.id));
-    }
-    if dataset.row_count < 2 {
-        return bad(format!(
-            "dataset {} has fewer than 2 rows; nothing to cluster",
-            dataset.id
-        ));
-    }
-    if let Some(c) = req.pca_components {
-        if c < 1 {
-            return bad(format!("pcaComponents must be at least 1, got {c}"));
-        }
-    }
-    if let Some(v) = req.pca_variance {
-        if !(v > 0.0 && v <= 1.0) {
-            return bad(format!(
-                "pcaVariance is a fraction of variance to keep, in (0, 1]; got {v}"
-            ));
-        }
-    }
-    let names = || {
-        dataset
-            .columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+/// Applies the engine's rules ([`spec::check`]) to the dataset's stored column profiles, and
+/// refuses a matrix linkage the table is too large for: everything that would certainly fail
+/// is refused before the run is queued.
+fn validate(
+    dataset: &datasets::Dataset,
+    settings: &spec::Draft,
+    vocabulary: spec::Vocabulary,
+) -> AppResult<()> {
+    let refuse = |e: spec::SpecError| AppError::BadInput(e.message(vocabulary));
+    let params = settings.params().map_err(refuse)?;
+    let shape = spec::Profiles {
+        rows: usize::try_from(dataset.row_count).unwrap_or(0),
+        columns: &dataset.columns,
     };
-    for name in req
-        .features
-        .include
-        .iter()
-        .flatten()
-        .chain(&req.features.exclude)
-    {
-        if dataset.column(name).is_none() {
-            return bad(format!(
-                "unknown feature `{name}`; the dataset's columns are {}",
-                names()
-            ));
-        }
-    }
-    let usable = dataset.columns.iter().filter(|c| {
-        matches!(c.kind, ColumnKind::Numeric | ColumnKind::Categorical)
-            && req
-                .features
-                .include
-                .as_ref()
-                .is_none_or(|inc| inc.contains(&c.name))
-            && !req.features.exclude.contains(&c.name)
-    });
-    if usable.count() == 0 {
-        return bad(format!(
-            "no usable feature is left: choose at least one numeric or categorical column ({})",
-            names()
-        ));
+    spec::check(&shape, &params).map_err(refuse)?;
+    if let Err(too_large) = linkage::check_matrix_size(params.method, params.metric, shape.rows) {
+        return Err(AppError::BadInput(format!(
+            "dataset {}: {too_large}",
+            dataset.id
+        )));
     }
     Ok(())
 }

@@ -5,13 +5,11 @@ use crate::engine::ingest::ColumnKind;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
 use crate::service::datasets::Dataset;
-use crate::service::runs::{FeatureChoice, TrainRequest};
+use crate::service::runs::{Draft, Setting, TrainRequest, Vocabulary};
 use crate::web::routes;
 
 /// Segments asked for when the user has not chosen.
 const DEFAULT_K: i64 = 4;
-/// Largest segment count the form offers; more is rarely readable as marketing segments.
-const MAX_K: i64 = 50;
 
 /// One radio button with its short description and its tooltip.
 pub struct Choice {
@@ -137,7 +135,8 @@ impl RunForm {
         let fresh = sent.fields.is_empty();
         let method = sent.get("method").unwrap_or(Method::Ward.as_str());
         let metric = sent.get("metric").unwrap_or(Metric::Euclidean.as_str());
-        let max_k = dataset.row_count.clamp(2, MAX_K);
+        // The rules allow as many segments as rows ([`Setting::Clusters`]).
+        let max_k = dataset.row_count.max(2);
         let chosen: Vec<&str> = sent.all("feature");
         RunForm {
             action: routes::dataset_runs(dataset.id),
@@ -217,11 +216,28 @@ impl Submission {
             .collect()
     }
 
-    fn number<T: std::str::FromStr>(&self, name: &str, label: &str) -> AppResult<Option<T>> {
+    /// A decimal field, by the setting's label on the form.
+    fn decimal(&self, name: &str, setting: Setting) -> AppResult<Option<f64>> {
+        self.parsed(name, setting, "a number")
+    }
+
+    /// A whole-number field, by the setting's label on the form.
+    fn whole(&self, name: &str, setting: Setting) -> AppResult<Option<i64>> {
+        self.parsed(name, setting, "a whole number")
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        setting: Setting,
+        what: &str,
+    ) -> AppResult<Option<T>> {
         self.get(name)
             .map(|v| {
-                v.parse::<T>()
-                    .map_err(|_| AppError::BadInput(format!("{label} must be a number, got `{v}`")))
+                v.parse::<T>().map_err(|_| {
+                    let label = setting.name(Vocabulary::Form);
+                    AppError::BadInput(format!("{label} must be {what}, got `{v}`"))
+                })
             })
             .transpose()
     }
@@ -241,7 +257,7 @@ impl Submission {
             .map_err(AppError::BadInput)?;
         let by_height = self.get("mode") == Some("height");
         let (n_clusters, distance_threshold) = if by_height {
-            let h = self.number::<f64>("distance_threshold", "The cut height")?;
+            let h = self.decimal("distance_threshold", Setting::Height)?;
             if h.is_none() {
                 return Err(AppError::BadInput(
                     "enter a cut height, or choose a number of segments".into(),
@@ -249,7 +265,7 @@ impl Submission {
             }
             (None, h)
         } else {
-            let k = self.number::<i64>("n_clusters", "The number of segments")?;
+            let k = self.whole("n_clusters", Setting::Clusters)?;
             if k.is_none() {
                 return Err(AppError::BadInput(
                     "enter how many segments you want".into(),
@@ -260,8 +276,8 @@ impl Submission {
         let use_pca = self.get("use_pca").is_some();
         let (pca_components, pca_variance) = if use_pca {
             (
-                self.number::<i64>("pca_components", "The number of PCA components")?,
-                self.number::<f64>("pca_variance", "The variance to keep")?,
+                self.whole("pca_components", Setting::PcaComponents)?,
+                self.decimal("pca_variance", Setting::PcaVariance)?,
             )
         } else {
             (None, None)
@@ -281,14 +297,14 @@ impl Submission {
         };
         Ok(TrainRequest {
             dataset_id: dataset.id,
-            method,
-            metric,
-            n_clusters,
-            distance_threshold,
-            use_pca,
-            pca_components,
-            pca_variance,
-            features: FeatureChoice {
+            settings: Draft {
+                method,
+                metric,
+                n_clusters,
+                distance_threshold,
+                use_pca,
+                pca_components,
+                pca_variance,
                 include: None,
                 exclude,
             },

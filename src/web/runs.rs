@@ -48,7 +48,7 @@ pub async fn train(
         Err(e) => return hx.error(e),
     };
     let started = match sent.to_request(&dataset) {
-        Ok(request) => svc::train(&state, request).await,
+        Ok(request) => svc::train(&state, request, svc::Vocabulary::Form).await,
         Err(e) => Err(e),
     };
     match started {
