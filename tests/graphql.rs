@@ -548,3 +548,94 @@ fn committed_schema_is_current() {
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
     );
 }
+
+/// Column kinds the analyst overrides reach the run through GraphQL and REST alike, change
+/// its features, and read back; an override the column cannot take is refused by name before
+/// anything is queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn column_kind_overrides_reach_the_run_everywhere() {
+    let app = TestApp::start().await;
+    let body = upload(&app, "customers.csv", customers_csv(60).as_bytes()).await;
+    let dataset = body["data"]["uploadDataset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let train =
+        "mutation($input: TrainRunInput!) { trainRun(input: $input) { id kinds { column kind } } }";
+    let body = app
+        .graphql(
+            train,
+            json!({ "input": { "datasetId": dataset, "nClusters": 3, "kinds": [
+                { "column": "visit_frequency", "kind": "CATEGORICAL" },
+                { "column": "region", "kind": "IGNORE" },
+            ] } }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let run = body["data"]["trainRun"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["data"]["trainRun"]["kinds"],
+        json!([
+            { "column": "region", "kind": "IGNORE" },
+            { "column": "visit_frequency", "kind": "CATEGORICAL" },
+        ])
+    );
+    let finished = app.wait_for_run(run.parse().unwrap()).await;
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(
+        finished["kinds"],
+        json!({ "region": "ignore", "visit_frequency": "categorical" })
+    );
+    let config = &finished["feature_config"];
+    assert_eq!(
+        config["numeric_features"],
+        json!(["age", "total_spend"]),
+        "{config}"
+    );
+    assert_eq!(
+        config["categorical_features"],
+        json!(["gender", "visit_frequency"]),
+        "{config}"
+    );
+    assert_eq!(config["excluded_columns"], json!(["region"]), "{config}");
+
+    // The same overrides over REST, and the refusals in each interface's words.
+    let rest = |body: Value| {
+        json_body::<Value>(
+            app.client
+                .post(app.url("/api/v1/clustering/train?wait=0"))
+                .json(&body),
+        )
+    };
+    let queued = rest(
+        json!({ "dataset_id": dataset.parse::<i64>().unwrap(), "n_clusters": 3,
+        "kinds": { "visit_frequency": "categorical", "region": "ignore" } }),
+    )
+    .await;
+    assert_eq!(queued["kinds"], finished["kinds"], "{queued}");
+    let refused = rest(
+        json!({ "dataset_id": dataset.parse::<i64>().unwrap(), "n_clusters": 3,
+        "kinds": { "gender": "numeric" } }),
+    )
+    .await;
+    assert_eq!(
+        refused["detail"],
+        "column `gender` holds text, so kinds cannot make it numeric; make it categorical or leave it out"
+    );
+    let body = app
+        .graphql(
+            train,
+            json!({ "input": { "datasetId": dataset, "nClusters": 3, "kinds": [
+                { "column": "wallet", "kind": "IGNORE" },
+            ] } }),
+        )
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("kinds names `wallet`, but there is no such column"),
+        "{body}"
+    );
+    app.stop().await;
+}

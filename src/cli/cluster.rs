@@ -110,6 +110,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
             include: args.include.clone(),
             exclude: args.exclude.clone(),
             kinds: args.kinds.clone(),
+            ignore: Vec::new(),
         },
         k_sweep: !args.no_k_sweep,
     };

@@ -37,7 +37,7 @@ pub enum Cut {
 }
 
 /// Which columns become features. Forced kinds are applied first; then `include` (when given)
-/// limits the candidates; then `exclude` removes columns. Identifier and constant columns are
+/// limits the candidates; then `exclude` and `ignore` remove columns. Identifier and constant columns are
 /// never features unless a forced kind makes them numeric or categorical.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct FeatureSelection {
@@ -45,6 +45,9 @@ pub struct FeatureSelection {
     pub exclude: Vec<String>,
     /// Kinds that override detection, by column name.
     pub kinds: Vec<(String, ColumnKind)>,
+    /// Columns the analyst set to "ignore": left out like `exclude`, named as a column use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
 }
 
 /// Everything a run needs besides the table.
@@ -584,6 +587,7 @@ mod tests {
             include: Some(vec!["spend".into()]),
             exclude: vec![],
             kinds: vec![("visits".into(), ColumnKind::Categorical)],
+            ignore: Vec::new(),
         };
         let r = spec::resolve(&t, &sel).unwrap();
         assert_eq!(r.numeric, [1]);
@@ -591,6 +595,7 @@ mod tests {
         assert_eq!(r.excluded, [2, 3]);
         let sel = FeatureSelection {
             kinds: vec![("visits".into(), ColumnKind::Categorical)],
+            ignore: Vec::new(),
             ..Default::default()
         };
         let r = spec::resolve(&t, &sel).unwrap();

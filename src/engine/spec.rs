@@ -243,6 +243,43 @@ impl std::fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
+/// How the analyst wants a column used, whatever its detected kind: to fix a detection (a
+/// numeric code that should be categories, a column wrongly taken for an identifier) or to
+/// leave a column out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnUse {
+    Numeric,
+    Categorical,
+    Ignore,
+}
+
+impl ColumnUse {
+    pub const ALL: [ColumnUse; 3] = [
+        ColumnUse::Numeric,
+        ColumnUse::Categorical,
+        ColumnUse::Ignore,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnUse::Numeric => "numeric",
+            ColumnUse::Categorical => "categorical",
+            ColumnUse::Ignore => "ignore",
+        }
+    }
+}
+
+impl std::str::FromStr for ColumnUse {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ColumnUse::ALL
+            .into_iter()
+            .find(|u| u.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a column use; use numeric, categorical or ignore"))
+    }
+}
+
 /// Settings as an interface receives them, before any rule is applied: what the REST body,
 /// GraphQL input, run form and stored run have in common.
 #[derive(Clone, Debug, PartialEq)]
@@ -256,6 +293,8 @@ pub struct Draft {
     pub pca_variance: Option<f64>,
     pub include: Option<Vec<String>>,
     pub exclude: Vec<String>,
+    /// Per-column uses that override detection, by column name.
+    pub kinds: std::collections::BTreeMap<String, ColumnUse>,
 }
 
 /// Variance kept when PCA is asked for without saying how much.
@@ -283,13 +322,31 @@ impl Draft {
             metric: self.metric,
             cut,
             pca,
-            features: FeatureSelection {
-                include: self.include.clone(),
-                exclude: self.exclude.clone(),
-                kinds: Vec::new(),
-            },
+            features: self.selection(),
             k_sweep: true,
         })
+    }
+}
+
+impl Draft {
+    /// The columns chosen: `ignore` leaves a column out as `exclude` does; `numeric` and
+    /// `categorical` override its detected kind.
+    fn selection(&self) -> FeatureSelection {
+        let mut ignore = Vec::new();
+        let mut kinds = Vec::new();
+        for (column, used) in &self.kinds {
+            match used {
+                ColumnUse::Ignore => ignore.push(column.clone()),
+                ColumnUse::Numeric => kinds.push((column.clone(), ColumnKind::Numeric)),
+                ColumnUse::Categorical => kinds.push((column.clone(), ColumnKind::Categorical)),
+            }
+        }
+        FeatureSelection {
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            kinds,
+            ignore,
+        }
     }
 }
 
@@ -426,6 +483,9 @@ pub fn resolve(
     for name in &selection.exclude {
         wanted[find(Setting::Exclude, name)?] = false;
     }
+    for name in &selection.ignore {
+        wanted[find(Setting::Kinds, name)?] = false;
+    }
 
     let mut r = ResolvedFeatures::default();
     for (c, kind) in kinds.iter().enumerate() {
@@ -494,11 +554,21 @@ mod tests {
             pca_variance: None,
             include: None,
             exclude: vec!["city".into()],
+            kinds: [
+                ("store".to_string(), ColumnUse::Categorical),
+                ("note".to_string(), ColumnUse::Ignore),
+            ]
+            .into(),
         };
         let params = draft.params().unwrap();
         assert_eq!(params.cut, Cut::Clusters(4));
         assert_eq!(params.pca, Some(PcaSpec::Variance(DEFAULT_PCA_VARIANCE)));
         assert_eq!(params.features.exclude, ["city"]);
+        assert_eq!(params.features.ignore, ["note"]);
+        assert_eq!(
+            params.features.kinds,
+            [("store".to_string(), ColumnKind::Categorical)]
+        );
         let with = |f: &dyn Fn(&mut Draft)| {
             let mut d = draft.clone();
             f(&mut d);

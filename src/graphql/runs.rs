@@ -123,6 +123,26 @@ impl From<RunStatusGql> for RunStatus {
     }
 }
 
+/// How a column is used, whatever kind it was detected as.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "ColumnUse", remote = "crate::service::runs::ColumnUse")]
+pub enum ColumnUseGql {
+    /// Scaled and used as a number.
+    Numeric,
+    /// Each value its own yes/no feature.
+    Categorical,
+    /// Left out of the features.
+    Ignore,
+}
+
+/// A column whose detected kind the run overrides.
+#[derive(InputObject, SimpleObject)]
+#[graphql(input_name = "ColumnKindInput", name = "ColumnKindOverride")]
+pub struct ColumnKindGql {
+    pub column: String,
+    pub kind: ColumnUseGql,
+}
+
 /// What to cluster and how.
 #[derive(InputObject)]
 pub struct TrainRunInput {
@@ -148,6 +168,11 @@ pub struct TrainRunInput {
     /// Leave these columns out.
     #[graphql(default)]
     pub exclude: Vec<String>,
+    /// Override detected column kinds: make a column numeric or categorical, or ignore it
+    /// (e.g. a numeric store code that should be categories, or a column taken for an
+    /// identifier).
+    #[graphql(default)]
+    pub kinds: Vec<ColumnKindGql>,
 }
 
 /// A clustering run.
@@ -194,6 +219,18 @@ impl RunObject {
     }
     async fn excluded(&self) -> &Vec<String> {
         &self.0.features.exclude
+    }
+    /// Column kinds this run overrides.
+    async fn kinds(&self) -> Vec<ColumnKindGql> {
+        self.0
+            .features
+            .kinds
+            .iter()
+            .map(|(column, used)| ColumnKindGql {
+                column: column.clone(),
+                kind: (*used).into(),
+            })
+            .collect()
     }
     async fn status(&self) -> RunStatusGql {
         self.0.status.into()
@@ -364,6 +401,11 @@ impl RunMutation {
                 pca_variance: input.pca_variance,
                 include: input.features,
                 exclude: input.exclude,
+                kinds: input
+                    .kinds
+                    .into_iter()
+                    .map(|k| (k.column, k.kind.into()))
+                    .collect(),
             },
         };
         Ok(RunObject(

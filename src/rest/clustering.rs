@@ -5,6 +5,7 @@
 //! like the predecessor did; a run still going after that is answered `202 Accepted` with its
 //! current state and a `Location` to poll.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
@@ -21,7 +22,7 @@ use crate::engine::render::{Format, Theme};
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
 use crate::service::charts::{self, Chart};
-use crate::service::runs::{Draft, Run, RunQuery, RunStatus, TrainRequest, Vocabulary};
+use crate::service::runs::{ColumnUse, Draft, Run, RunQuery, RunStatus, TrainRequest, Vocabulary};
 use crate::service::{self, PageRequest};
 
 /// The predecessor's run shape, plus status, progress, profiles and timings.
@@ -47,6 +48,7 @@ pub fn run_json(run: &Run) -> Value {
         "distance_threshold": run.distance_threshold,
         "use_pca": run.use_pca,
         "pca_components": run.pca_components,
+        "kinds": run.features.kinds,
         "status": run.status.as_str(),
         "stage": run.stage,
         "progress": run.progress,
@@ -82,6 +84,9 @@ pub struct TrainBody {
     features: Option<Vec<String>>,
     #[serde(default)]
     exclude: Vec<String>,
+    /// `{"column": "numeric" | "categorical" | "ignore"}`: overrides of detected kinds.
+    #[serde(default)]
+    kinds: BTreeMap<String, ColumnUse>,
 }
 
 fn ward() -> Method {
@@ -114,6 +119,7 @@ pub async fn train(
             pca_variance: body.pca_variance,
             include: body.features,
             exclude: body.exclude,
+            kinds: body.kinds,
         },
     };
     let queued = service::runs::train(&state, req, Vocabulary::Rest).await?;

@@ -1,5 +1,7 @@
 //! Clustering runs: queue one, read, list, cancel, delete, and render their charts.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +65,10 @@ pub struct FeatureChoice {
     /// Never these columns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
+    /// Uses that override a column's detected kind (absent from runs stored before they
+    /// existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kinds: BTreeMap<String, ColumnUse>,
 }
 
 /// A run as every interface shows it.
@@ -221,6 +227,7 @@ impl Run {
             pca_variance: self.pca_variance,
             include: self.features.include.clone(),
             exclude: self.features.exclude.clone(),
+            kinds: self.features.kinds.clone(),
         }
     }
 
@@ -233,7 +240,7 @@ impl Run {
     }
 }
 
-pub use crate::engine::spec::{Draft, Setting, Vocabulary};
+pub use crate::engine::spec::{ColumnUse, Draft, Setting, Vocabulary};
 
 /// What a caller asks for when starting a run: a dataset and the settings as the interface
 /// received them. [`train`] applies the rules of [`spec`] to them once, before queueing.
@@ -268,6 +275,7 @@ pub async fn train(
         params: serde_json::to_value(FeatureChoice {
             include: settings.include,
             exclude: settings.exclude,
+            kinds: settings.kinds,
         })
         .map_err(|e| AppError::Internal(e.into()))?,
     };

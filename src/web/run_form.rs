@@ -307,6 +307,7 @@ impl Submission {
                 pca_variance,
                 include: None,
                 exclude,
+                kinds: Default::default(),
             },
         })
     }
