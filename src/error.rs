@@ -12,6 +12,10 @@ pub enum AppError {
     /// The request is wrong in a way the sender can fix.
     #[error("{}", shorten(.0))]
     BadInput(String),
+    /// A run setting breaks a rule: which setting (so the form can show the message beside
+    /// its field) and the message in the words of the interface the request came in.
+    #[error("{}", shorten(.1))]
+    BadSetting(crate::engine::spec::Setting, String),
     /// The upload is larger than the configured limit.
     #[error("{}", shorten(.0))]
     TooLarge(String),
@@ -83,7 +87,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::BadInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadInput(_) | AppError::BadSetting(..) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -97,9 +101,10 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::NotFound(_) => "NOT_FOUND",
-            AppError::BadInput(_) | AppError::TooLarge(_) | AppError::Conflict(_) => {
-                "BAD_USER_INPUT"
-            }
+            AppError::BadInput(_)
+            | AppError::BadSetting(..)
+            | AppError::TooLarge(_)
+            | AppError::Conflict(_) => "BAD_USER_INPUT",
             AppError::Unauthenticated => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Unavailable(_) => "UNAVAILABLE",

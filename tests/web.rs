@@ -211,7 +211,7 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
     .await;
     assert_eq!(resp.status().as_u16(), 422);
     let body = resp.text().await.unwrap();
-    assert!(body.contains("id=\"run-form-error\""), "{body}");
+    assert!(body.contains("id=\"n_clusters-error\""), "{body}");
     assert!(body.contains("at least 2"), "{body}");
     assert!(
         body.contains("value=\"1\""),
@@ -350,6 +350,99 @@ async fn column_table_shows_number_formats() {
     assert!(
         page.contains("<small class=\"column-note warn\">ambiguous: `1,234` (line 2)"),
         "{page}"
+    );
+    app.stop().await;
+}
+
+/// A refused run form shows the message beside the field it is about, marks that field invalid
+/// and gives it the focus (htmx focuses `autofocus` in swapped content); a column's kind chosen
+/// in the features list reaches the run, and the Quality tab's rerun keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_form_points_at_the_field_and_takes_column_kinds() {
+    let app = TestApp::start().await;
+    app.upload("customers.csv", customers_csv(40).as_bytes())
+        .await;
+    for htmx in [true, false] {
+        let resp = post_form(
+            &app,
+            "/datasets/1/runs",
+            &[("mode", "k"), ("n_clusters", "1")],
+            htmx,
+        )
+        .await;
+        assert_eq!(resp.status(), 422);
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains(r#"value="1" autofocus aria-invalid="true" aria-describedby="n_clusters-error n_clusters-help""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<p class="field-error" id="n_clusters-error" role="alert"><strong>The run was not started.</strong> Segments wanted must be at least 2 so there is something to compare, got 1</p>"#),
+            "{html}"
+        );
+        assert!(!html.contains("run-form-error"), "a second copy at the top");
+    }
+    let resp = post_form(
+        &app,
+        "/datasets/1/runs",
+        &[
+            ("mode", "k"),
+            ("n_clusters", "3"),
+            ("kind.gender", "numeric"),
+        ],
+        true,
+    )
+    .await;
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="features-error" role="alert" tabindex="-1" autofocus"#)
+            && html.contains("column `gender` holds text, so Column kinds cannot make it numeric"),
+        "{html}"
+    );
+    // The choice is kept in the refused form.
+    assert!(
+        html.contains(r#"<option value="numeric" selected>numeric</option>"#),
+        "{html}"
+    );
+
+    let resp = post_form(
+        &app,
+        "/datasets/1/runs",
+        &[
+            ("mode", "k"),
+            // Not the suggested count, so the Quality tab offers a rerun with it.
+            ("n_clusters", "5"),
+            ("features_sent", "1"),
+            ("feature", "age"),
+            ("feature", "total_spend"),
+            ("feature", "visit_frequency"),
+            ("feature", "gender"),
+            ("feature", "region"),
+            ("kind.visit_frequency", "categorical"),
+            ("kind.region", "ignore"),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
+    let run = app.wait_for_run(1).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(
+        run["feature_config"]["categorical_features"],
+        serde_json::json!(["gender", "visit_frequency"]),
+        "{run}"
+    );
+    assert_eq!(
+        run["feature_config"]["excluded_columns"],
+        serde_json::json!(["region"]),
+        "{run}"
+    );
+    let (_, _, quality) = get(&app, "/runs/1/quality", false).await;
+    assert!(quality.contains("rerun-suggested"), "{quality}");
+    assert!(
+        quality.contains(r#"name="kind.visit_frequency" value="categorical""#)
+            && quality.contains(r#"name="kind.region" value="ignore""#),
+        "{quality}"
     );
     app.stop().await;
 }

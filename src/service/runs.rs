@@ -300,7 +300,10 @@ fn validate(
     settings: &spec::Draft,
     vocabulary: spec::Vocabulary,
 ) -> AppResult<()> {
-    let refuse = |e: spec::SpecError| AppError::BadInput(e.message(vocabulary));
+    let refuse = |e: spec::SpecError| match e.setting() {
+        Some(setting) => AppError::BadSetting(setting, e.message(vocabulary)),
+        None => AppError::BadInput(e.message(vocabulary)),
+    };
     let params = settings.params().map_err(refuse)?;
     let shape = spec::Profiles {
         rows: usize::try_from(dataset.row_count).unwrap_or(0),

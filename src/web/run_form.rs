@@ -5,7 +5,7 @@ use crate::engine::ingest::ColumnKind;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
 use crate::service::datasets::Dataset;
-use crate::service::runs::{Draft, Setting, TrainRequest, Vocabulary};
+use crate::service::runs::{ColumnUse, Draft, Setting, TrainRequest, Vocabulary};
 use crate::web::routes;
 
 /// Segments asked for when the user has not chosen.
@@ -89,12 +89,30 @@ pub struct FeatureBox {
     pub note: &'static str,
     pub usable: bool,
     pub checked: bool,
+    /// The use chosen for the column (`numeric`, `categorical`, `ignore`), or empty for its
+    /// detected kind.
+    pub used_as: String,
+}
+
+impl FeatureBox {
+    /// The choices of the column's kind select.
+    pub fn uses(&self) -> [(&'static str, &'static str); 4] {
+        [
+            ("", "as detected"),
+            ("numeric", "numeric"),
+            ("categorical", "categorical"),
+            ("ignore", "ignore"),
+        ]
+    }
 }
 
 /// The form's state: defaults for a new form, the user's values when sent back with an error.
 pub struct RunForm {
     pub action: String,
     pub error: Option<String>,
+    /// The id of the field the error is about: its message is shown beside it, and it takes
+    /// the focus.
+    pub error_at: Option<&'static str>,
     pub methods: Vec<Choice>,
     pub metrics: Vec<Choice>,
     pub mode_k: bool,
@@ -121,17 +139,27 @@ fn feature_note(kind: ColumnKind) -> &'static str {
 }
 
 impl RunForm {
+    /// Whether the error is about the field with this id.
+    pub fn invalid(&self, id: &str) -> bool {
+        self.error_at == Some(id)
+    }
+
     /// A fresh form: Ward, Euclidean, 4 segments, no PCA, every usable column.
     pub fn new(dataset: &Dataset) -> RunForm {
         Self::build(dataset, &Submission::default(), None)
     }
 
     /// The form as the user sent it, with the reason it was refused.
-    pub fn refused(dataset: &Dataset, sent: &Submission, error: String) -> RunForm {
+    pub fn refused(dataset: &Dataset, sent: &Submission, error: &AppError) -> RunForm {
         Self::build(dataset, sent, Some(error))
     }
 
-    fn build(dataset: &Dataset, sent: &Submission, error: Option<String>) -> RunForm {
+    fn build(dataset: &Dataset, sent: &Submission, error: Option<&AppError>) -> RunForm {
+        let error_at = match error {
+            Some(AppError::BadSetting(setting, _)) => Some(field_of(*setting)),
+            _ => None,
+        };
+        let error = error.map(ToString::to_string);
         let fresh = sent.fields.is_empty();
         let method = sent.get("method").unwrap_or(Method::Ward.as_str());
         let metric = sent.get("metric").unwrap_or(Metric::Euclidean.as_str());
@@ -141,6 +169,7 @@ impl RunForm {
         RunForm {
             action: routes::dataset_runs(dataset.id),
             error,
+            error_at,
             methods: Method::ALL
                 .iter()
                 .map(|m| {
@@ -187,10 +216,30 @@ impl RunForm {
                     note: feature_note(c.kind),
                     usable: usable(c.kind),
                     checked: usable(c.kind) && (fresh || chosen.contains(&c.name.as_str())),
+                    used_as: sent.get(&kind_field(&c.name)).unwrap_or("").to_string(),
                 })
                 .collect(),
         }
     }
+}
+
+/// The form field that holds `setting`, by its id (for a group of radio buttons or checkboxes,
+/// the id of the group's error). The template shows an error beside each of these.
+fn field_of(setting: Setting) -> &'static str {
+    match setting {
+        Setting::Linkage => "method",
+        Setting::Metric => "metric",
+        Setting::Clusters => "n_clusters",
+        Setting::Height => "distance_threshold",
+        Setting::PcaComponents => "pca_components",
+        Setting::PcaVariance => "pca_variance",
+        Setting::Include | Setting::Exclude | Setting::Kinds => "features",
+    }
+}
+
+/// The name of the select that overrides `column`'s kind: `kind.<column>`.
+pub fn kind_field(column: &str) -> String {
+    format!("kind.{column}")
 }
 
 /// The submitted form fields, in order (checkbox groups repeat a name).
@@ -236,10 +285,26 @@ impl Submission {
             .map(|v| {
                 v.parse::<T>().map_err(|_| {
                     let label = setting.name(Vocabulary::Form);
-                    AppError::BadInput(format!("{label} must be {what}, got `{v}`"))
+                    AppError::BadSetting(setting, format!("{label} must be {what}, got `{v}`"))
                 })
             })
             .transpose()
+    }
+
+    /// The column kinds chosen in the features list (`kind.<column>` selects; empty keeps the
+    /// detected kind).
+    fn kinds(&self) -> AppResult<std::collections::BTreeMap<String, ColumnUse>> {
+        self.fields
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("kind.")?, v.trim())))
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(column, used)| {
+                let used = used
+                    .parse::<ColumnUse>()
+                    .map_err(|e| AppError::BadSetting(Setting::Kinds, e))?;
+                Ok((column.to_string(), used))
+            })
+            .collect()
     }
 
     /// The run the user asked for. Only the form's own shape is checked here; the service
@@ -307,7 +372,7 @@ impl Submission {
                 pca_variance,
                 include: None,
                 exclude,
-                kinds: Default::default(),
+                kinds: self.kinds()?,
             },
         })
     }

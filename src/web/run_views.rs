@@ -13,7 +13,7 @@ use crate::service::{Page, assignments};
 use crate::web::format;
 use crate::web::render::page;
 use crate::web::routes;
-use crate::web::run_form::RunForm;
+use crate::web::run_form::{RunForm, kind_field};
 
 /// Customers per page of the customers tab.
 pub const CUSTOMERS_PAGE: usize = 50;
@@ -433,7 +433,7 @@ pub struct SweepView {
 /// Hidden fields of the run form, repeating a run's settings with another segment count.
 pub struct Rerun {
     pub action: String,
-    pub fields: Vec<(&'static str, String)>,
+    pub fields: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -742,13 +742,20 @@ fn rerun(run: &Run, dataset: &Dataset, k: usize) -> Rerun {
         }
     }
     let chosen = &run.features;
+    let mut fields: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+    for (column, used) in &chosen.kinds {
+        fields.push((kind_field(column), used.as_str().to_string()));
+    }
     for c in &dataset.columns {
         let included = chosen
             .include
             .as_ref()
             .is_none_or(|inc| inc.contains(&c.name));
         if included && !chosen.exclude.contains(&c.name) {
-            fields.push(("feature", c.name.clone()));
+            fields.push(("feature".to_string(), c.name.clone()));
         }
     }
     Rerun {

@@ -53,9 +53,9 @@ pub async fn train(
     };
     match started {
         Ok(run) => hx.redirect(&routes::run(run.id)),
-        Err(e @ (AppError::BadInput(_) | AppError::Conflict(_))) => {
+        Err(e @ (AppError::BadInput(_) | AppError::BadSetting(..) | AppError::Conflict(_))) => {
             let status = e.status();
-            let form = RunForm::refused(&dataset, &sent, e.to_string());
+            let form = RunForm::refused(&dataset, &sent, &e);
             if hx.partial {
                 fragment(&RunFormPartial { form }, status)
             } else {
