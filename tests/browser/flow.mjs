@@ -271,6 +271,21 @@ async function mainFlow(page, phone) {
   await page.keyboard.press("Escape");
   await shoot(page, phone, "02-dataset");
 
+  // A segment count the rules refuse: the message appears beside the field, which takes the
+  // focus, and the form keeps what was typed.
+  await page.check("#method-ward");
+  await page.check("#mode-k");
+  await page.fill("#n_clusters", "1");
+  await page.click("#start-run");
+  await page.waitForSelector("#n_clusters-error", { timeout: 10_000 });
+  const refusal = await page.textContent("#n_clusters-error");
+  check(refusal.includes("Segments wanted must be at least 2"), `the refusal says "${refusal}"`);
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  check(focused === "n_clusters", `focus is on "${focused}", not the refused field`);
+  check((await page.getAttribute("#n_clusters", "aria-invalid")) === "true", "the field is not marked invalid");
+  await assertNoHorizontalScroll(page, "refused run form (desktop)");
+  log("a refused segment count is shown beside its field, which has the focus");
+
   // Start a Ward run with 4 segments.
   await page.check("#method-ward");
   await page.check("#mode-k");
