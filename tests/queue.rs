@@ -201,18 +201,22 @@ async fn a_run_trained_on_one_process_is_watched_from_another() {
         "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { status stage fraction } }", "variables": { "id": run_id } }
     }).to_string())).await.unwrap();
     let mut statuses = vec![];
+    let mut stages: Vec<String> = vec![];
     let watch = async {
         while let Some(Ok(msg)) = ws.next().await {
             let Ok(v) = serde_json::from_str::<Value>(msg.to_text().unwrap_or("")) else {
                 continue;
             };
             match v["type"].as_str() {
-                Some("next") => statuses.push(
-                    v["payload"]["data"]["runProgress"]["status"]
-                        .as_str()
-                        .unwrap()
-                        .to_string(),
-                ),
+                Some("next") => {
+                    let progress = &v["payload"]["data"]["runProgress"];
+                    statuses.push(progress["status"].as_str().unwrap().to_string());
+                    if let Some(stage) = progress["stage"].as_str() {
+                        if stages.last().map(String::as_str) != Some(stage) {
+                            stages.push(stage.to_string());
+                        }
+                    }
+                }
                 Some("complete") => break,
                 _ => {}
             }
@@ -229,6 +233,21 @@ async fn a_run_trained_on_one_process_is_watched_from_another() {
     assert!(
         statuses.len() >= 2,
         "progress crossed processes before the end: {statuses:?}"
+    );
+    // Every stage reported is one the progress bar knows, and the last before the end is the
+    // worker storing the results (the bar's last chip).
+    let known: Vec<&str> = segmentiq::engine::Stage::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert!(
+        stages.iter().all(|s| known.contains(&s.as_str())),
+        "{stages:?}"
+    );
+    assert_eq!(
+        stages.last().map(String::as_str),
+        Some("storing"),
+        "{stages:?}"
     );
     let assigned = db
         .scalar(&format!(

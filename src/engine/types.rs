@@ -135,7 +135,9 @@ pub enum Stage {
     Cophenetic,
     KSweep,
     Profiling,
-    Rendering,
+    /// Writing the results and every customer's segment to the database (reported by the
+    /// server's run worker, not by the engine itself).
+    Storing,
 }
 
 impl Stage {
@@ -150,7 +152,7 @@ impl Stage {
         Stage::Cophenetic,
         Stage::KSweep,
         Stage::Profiling,
-        Stage::Rendering,
+        Stage::Storing,
     ];
 
     /// The stage whose [`Stage::as_str`] is `s`.
@@ -169,7 +171,7 @@ impl Stage {
             Stage::Cophenetic => "cophenetic",
             Stage::KSweep => "k_sweep",
             Stage::Profiling => "profiling",
-            Stage::Rendering => "rendering",
+            Stage::Storing => "storing",
         }
     }
 
@@ -185,7 +187,7 @@ impl Stage {
             Stage::Cophenetic => "Checking how faithfully the tree keeps distances",
             Stage::KSweep => "Comparing other segment counts",
             Stage::Profiling => "Profiling segments",
-            Stage::Rendering => "Drawing charts",
+            Stage::Storing => "Saving the results",
         }
     }
 }

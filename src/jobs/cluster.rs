@@ -44,6 +44,8 @@ async fn execute_claimed(state: AppState, run_id: i64) {
     let (pool, worker) = (&state.pool, worker.as_str());
     let result = match outcome {
         Ok(outcome) => {
+            let storing = progress::overall(Stage::Storing, 0.0);
+            report_progress(&state, run_id, Stage::Storing, storing).await;
             let results = results_of(outcome);
             store_results(pool, run_id, worker, &results)
                 .await
@@ -335,21 +337,27 @@ async fn forward_progress(
     mut rx: mpsc::UnboundedReceiver<(Stage, f64)>,
 ) {
     while let Some((stage, fraction)) = rx.recv().await {
-        let Ok(mut conn) = state.pool.get().await else {
-            continue;
-        };
-        if let Err(e) = db::runs::set_progress(&mut conn, run_id, stage.as_str(), fraction).await {
-            tracing::warn!(error = %e, "could not store progress");
-        }
-        let event = ProgressEvent {
-            run_id,
-            status: status::RUNNING.to_string(),
-            stage: Some(stage.as_str().to_string()),
-            fraction,
-            message: stage.describe().to_string(),
-        };
-        progress::publish(&mut conn, &event).await;
+        report_progress(&state, run_id, stage, fraction).await;
     }
+}
+
+/// Stores a run's progress (`fraction` of the whole run) and tells every process about it; a lost
+/// connection only costs this report.
+async fn report_progress(state: &AppState, run_id: i64, stage: Stage, fraction: f64) {
+    let Ok(mut conn) = state.pool.get().await else {
+        return;
+    };
+    if let Err(e) = db::runs::set_progress(&mut conn, run_id, stage.as_str(), fraction).await {
+        tracing::warn!(error = %e, "could not store progress");
+    }
+    let event = ProgressEvent {
+        run_id,
+        status: status::RUNNING.to_string(),
+        stage: Some(stage.as_str().to_string()),
+        fraction,
+        message: stage.describe().to_string(),
+    };
+    progress::publish(&mut conn, &event).await;
 }
 
 /// Builds engine parameters from a stored run, by the same conversion [`service::runs::train`]

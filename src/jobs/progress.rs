@@ -20,7 +20,7 @@ fn stage_span(stage: Stage) -> (f64, f64) {
         Stage::Cophenetic => (0.80, 0.84),
         Stage::KSweep => (0.84, 0.93),
         Stage::Profiling => (0.93, 0.97),
-        Stage::Rendering => (0.97, 1.00),
+        Stage::Storing => (0.97, 1.00),
     }
 }
 

@@ -198,7 +198,9 @@ impl Run {
             pca_components: row.pca_components,
             pca_variance: row.pca_variance,
             features,
-            status: RunStatus::parse(&row.status)?,
+            // A status the schema's CHECK allows but this version does not know is a fault
+            // of the stored row, not of the request that read it.
+            status: RunStatus::parse(&row.status).map_err(|e| internal("status", e.to_string()))?,
             stage: row.stage,
             progress: row.progress,
             error: row.error,

@@ -249,7 +249,7 @@ fn stage_label(stage: Stage) -> &'static str {
         Stage::Cophenetic => "Tree fit",
         Stage::KSweep => "Compare counts",
         Stage::Profiling => "Profile",
-        Stage::Rendering => "Draw",
+        Stage::Storing => "Save",
     }
 }
 
