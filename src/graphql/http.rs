@@ -142,9 +142,18 @@ fn request_error(media: Media, e: async_graphql::ParseRequestError) -> Response 
 }
 
 /// GraphiQL, with its scripts from our own `/static`, so it works without internet access.
-pub async fn graphiql() -> Html<&'static str> {
-    Html(include_str!("../../templates/graphiql.html"))
+pub async fn graphiql() -> Response {
+    use askama::Template;
+    match GraphiqlPage.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::Internal(e.into()).into_response(),
+    }
 }
+
+/// GraphiQL's page: a template so that it shares the app's brand mark.
+#[derive(askama::Template)]
+#[template(path = "graphiql.html")]
+struct GraphiqlPage;
 
 /// Subscriptions over websockets. With `API_TOKEN` set, the token comes in the upgrade
 /// request's `Authorization` header, the pages' session cookie, or `connection_init`'s payload
