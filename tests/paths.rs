@@ -1,0 +1,311 @@
+//! Paths through the product that no other test walks: height cuts and PCA runs. Each is
+//! driven as a client or a browser would, over real HTTP against a real PostgreSQL, and read
+//! back through every interface that shows it.
+
+mod common;
+
+use common::{TestApp, customers_csv};
+use serde_json::{Value, json};
+
+/// What the tests read of a run over GraphQL.
+const RUN_QUERY: &str = "query($id: ID!) { run(id: $id) { id status linkage metric nClusters distanceThreshold usePca pcaComponents features excluded kinds { column kind } featureConfig { numericFeatures categoricalFeatures identifierColumns excludedColumns pcaApplied pcaComponents explainedVarianceRatio nEncodedFeatures } metrics { nClusters cutHeight clusterSizes { size } } kSweep { suggestedK } } }";
+
+/// One run as each interface shows it.
+struct Seen {
+    gql: Value,
+    rest: Value,
+    /// The run's overview page (htmx partial).
+    page: String,
+}
+
+/// Waits for a run to end and reads it through GraphQL, REST and its page.
+async fn read_run(app: &TestApp, id: i64) -> Seen {
+    let rest = app.wait_for_run(id).await;
+    let body = app
+        .graphql(RUN_QUERY, json!({ "id": id.to_string() }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (status, _, page) = app.get_page(&format!("/runs/{id}"), true).await;
+    assert_eq!(status, 200, "{page}");
+    Seen {
+        gql: body["data"]["run"].clone(),
+        rest,
+        page,
+    }
+}
+
+/// Queues a run through GraphQL `trainRun`.
+async fn train_gql(app: &TestApp, input: Value) -> i64 {
+    let body = app
+        .graphql(
+            "mutation($input: TrainRunInput!) { trainRun(input: $input) { id } }",
+            json!({ "input": input }),
+        )
+        .await;
+    let id = body["data"]["trainRun"]["id"].as_str();
+    id.unwrap_or_else(|| panic!("{body}")).parse().unwrap()
+}
+
+/// Queues a run through REST `train`, without waiting for it.
+async fn train_rest(app: &TestApp, body: Value) -> i64 {
+    let (status, run) = app.train(body, false).await;
+    assert!(matches!(status, 201 | 202), "{status} {run}");
+    run["id"].as_i64().unwrap()
+}
+
+/// Queues a run by posting a dataset page's run form as a browser without JavaScript.
+async fn train_form(app: &TestApp, dataset_id: i64, fields: &[(&str, &str)]) -> i64 {
+    let resp = app
+        .post_form(&format!("/datasets/{dataset_id}/runs"), fields, false)
+        .await;
+    assert_eq!(resp.status().as_u16(), 303, "{fields:?}");
+    let location = resp.headers()["location"].to_str().unwrap();
+    location.strip_prefix("/runs/").unwrap().parse().unwrap()
+}
+
+/// Uploads through REST and returns the new dataset's id.
+async fn dataset_of(app: &TestApp, rows: usize) -> i64 {
+    let (status, dataset) = app
+        .upload("customers.csv", customers_csv(rows).as_bytes())
+        .await;
+    assert_eq!(status, 201, "{dataset}");
+    dataset["id"].as_i64().unwrap()
+}
+
+/// A run's segment of every row, in row order, as stored.
+async fn labels(app: &TestApp, run: i64) -> String {
+    app.db
+        .scalar(&format!(
+            "SELECT coalesce(string_agg(cluster_label::text, ',' ORDER BY row_index), '') \
+             FROM cluster_assignments WHERE run_id = {run}"
+        ))
+        .await
+}
+
+/// A number as the pages write it (`web::format::number`) for the values these tests use.
+fn page_number(v: f64) -> String {
+    if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_height_cut_gives_the_same_segments_through_every_interface() {
+    let app = TestApp::start().await;
+    let id = dataset_of(&app, 90).await;
+    // Cutting the tree into 3 segments says at which height that cut lies.
+    let by_k = train_rest(
+        &app,
+        json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 }),
+    )
+    .await;
+    let k_run = read_run(&app, by_k).await;
+    let h = k_run.rest["metrics"]["cut_height"].as_f64().unwrap();
+    assert_eq!(k_run.gql["metrics"]["cutHeight"], h);
+    let three = labels(&app, by_k).await;
+    assert_eq!(three.split(',').count(), 90);
+
+    let by_height = [
+        train_gql(
+            &app,
+            json!({ "datasetId": id.to_string(), "linkage": "WARD", "distanceThreshold": h }),
+        )
+        .await,
+        train_rest(
+            &app,
+            json!({ "dataset_id": id, "linkage": "ward", "distance_threshold": h }),
+        )
+        .await,
+        train_form(
+            &app,
+            id,
+            &[
+                ("method", "ward"),
+                ("metric", "euclidean"),
+                ("mode", "height"),
+                ("distance_threshold", &h.to_string()),
+            ],
+        )
+        .await,
+    ];
+    for run in by_height {
+        let seen = read_run(&app, run).await;
+        let (gql, rest) = (&seen.gql, &seen.rest);
+        assert_eq!(rest["status"], "succeeded", "{rest}");
+        // What was asked: a height, no count.
+        assert_eq!(gql["distanceThreshold"], h, "{gql}");
+        assert_eq!(rest["distance_threshold"], h, "{rest}");
+        assert_eq!(gql["nClusters"], Value::Null, "{gql}");
+        // What the cut found, the same everywhere.
+        assert_eq!(gql["metrics"]["nClusters"], 3, "{gql}");
+        assert_eq!(gql["metrics"]["clusterSizes"].as_array().unwrap().len(), 3);
+        assert_eq!(gql["metrics"]["cutHeight"], h, "{gql}");
+        assert_eq!(rest["n_clusters"], 3, "{rest}");
+        assert_eq!(rest["metrics"]["n_clusters"], 3, "{rest}");
+        assert!(
+            seen.page.contains("<dd id=\"segment-count\">3</dd>"),
+            "{}",
+            seen.page
+        );
+        assert!(
+            seen.page
+                .contains(&format!("cut at height {}", page_number(h))),
+            "{}",
+            seen.page
+        );
+        // The same tree cut at the same place: the same segments, row for row.
+        assert_eq!(labels(&app, run).await, three, "run {run}");
+    }
+    app.stop().await;
+}
+
+/// How a PCA run was asked for and how many components it must keep.
+enum Kept {
+    None,
+    Components(usize),
+    /// At least this share of the variance, with as few components as that takes.
+    Variance(f64),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pca_runs_report_what_they_kept_through_every_interface() {
+    let app = TestApp::start().await;
+    // 3 numeric columns, gender (2 levels) and region (4): 9 encoded features.
+    let id = dataset_of(&app, 90).await;
+    let ds = id.to_string();
+    let k = |extra: Value| {
+        let mut body = json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let form = |extra: &[(&'static str, &'static str)]| {
+        let mut fields = vec![("method", "ward"), ("mode", "k"), ("n_clusters", "3")];
+        fields.extend_from_slice(extra);
+        fields
+    };
+    let cases = vec![
+        (
+            train_gql(
+                &app,
+                json!({ "datasetId": ds, "nClusters": 3, "pcaComponents": 2 }),
+            )
+            .await,
+            Kept::Components(2),
+            "PCA to 2 components",
+        ),
+        (
+            train_gql(
+                &app,
+                json!({ "datasetId": ds, "nClusters": 3, "usePca": true, "pcaVariance": 0.8 }),
+            )
+            .await,
+            Kept::Variance(0.8),
+            "PCA keeping 80.0% of variance",
+        ),
+        (
+            train_rest(&app, k(json!({ "use_pca": true, "pca_components": 3 }))).await,
+            Kept::Components(3),
+            "PCA to 3 components",
+        ),
+        (
+            // No share given: 95% of the variance.
+            train_rest(&app, k(json!({ "use_pca": true }))).await,
+            Kept::Variance(0.95),
+            "PCA ·",
+        ),
+        (
+            train_rest(&app, k(json!({}))).await,
+            Kept::None,
+            "3 segments ·",
+        ),
+        (
+            train_form(
+                &app,
+                id,
+                &form(&[("use_pca", "on"), ("pca_components", "4")]),
+            )
+            .await,
+            Kept::Components(4),
+            "PCA to 4 components",
+        ),
+        (
+            train_form(
+                &app,
+                id,
+                &form(&[("use_pca", "on"), ("pca_variance", "0.9")]),
+            )
+            .await,
+            Kept::Variance(0.9),
+            "PCA keeping 90.0% of variance",
+        ),
+        (
+            // The box left unticked: the numbers beside it are not used.
+            train_form(&app, id, &form(&[("pca_components", "2")])).await,
+            Kept::None,
+            "3 segments ·",
+        ),
+    ];
+    for (run, kept, summary) in cases {
+        let seen = read_run(&app, run).await;
+        let (gql, rest) = (&seen.gql, &seen.rest);
+        assert_eq!(rest["status"], "succeeded", "{rest}");
+        let fc = &gql["featureConfig"];
+        assert_eq!(fc["nEncodedFeatures"], 9, "{gql}");
+        let ratios: Vec<f64> = fc["explainedVarianceRatio"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_f64().unwrap())
+            .collect();
+        let n = ratios.len();
+        match kept {
+            Kept::None => assert_eq!(n, 0, "{gql}"),
+            Kept::Components(c) => assert_eq!(n, c, "{gql}"),
+            Kept::Variance(share) => {
+                // The fewest leading components that keep more than `share`.
+                let without_last: f64 = ratios[..n - 1].iter().sum();
+                assert!(without_last <= share, "{share}: {ratios:?}");
+                assert!(ratios.iter().sum::<f64>() > share, "{share}: {ratios:?}");
+            }
+        }
+        let applied = n > 0;
+        let asked = match kept {
+            Kept::Components(c) => json!(c),
+            _ => Value::Null,
+        };
+        assert_eq!(gql["usePca"], applied, "{gql}");
+        assert_eq!(gql["pcaComponents"], asked, "{gql}");
+        assert_eq!(fc["pcaApplied"], applied, "{gql}");
+        assert_eq!(
+            fc["pcaComponents"],
+            if applied { json!(n) } else { Value::Null }
+        );
+        assert_eq!(rest["use_pca"], applied, "{rest}");
+        assert_eq!(rest["pca_components"], asked, "{rest}");
+        let rest_fc = &rest["feature_config"];
+        assert_eq!(rest_fc["pca_applied"], applied, "{rest}");
+        assert_eq!(rest_fc["pca_components"], fc["pcaComponents"], "{rest}");
+        assert_eq!(
+            rest_fc["explained_variance_ratio"],
+            fc["explainedVarianceRatio"]
+        );
+        assert_eq!(gql["metrics"]["nClusters"], 3, "{gql}");
+
+        let pca_row = if applied {
+            let kept: f64 = ratios.iter().sum();
+            format!(
+                "<dt>PCA</dt><dd>{n} components keeping {:.1}% of the variance</dd>",
+                kept * 100.0
+            )
+        } else {
+            "<dt>PCA</dt><dd>not used</dd>".to_string()
+        };
+        assert!(seen.page.contains(&pca_row), "{pca_row}: {}", seen.page);
+        assert!(seen.page.contains(summary), "{summary}: {}", seen.page);
+    }
+    app.stop().await;
+}
