@@ -1,8 +1,10 @@
-//! Paths through the product that no other test walks: height cuts and PCA runs. Each is
-//! driven as a client or a browser would, over real HTTP against a real PostgreSQL, and read
-//! back through every interface that shows it.
+//! Paths through the product that no other test walks: height cuts and PCA runs, deleting
+//! datasets and runs over GraphQL. Each is driven as a client or a browser would, over real
+//! HTTP against a real PostgreSQL, and read back through every interface that shows it.
 
 mod common;
+
+use std::time::Duration;
 
 use common::{TestApp, customers_csv};
 use serde_json::{Value, json};
@@ -307,5 +309,274 @@ async fn pca_runs_report_what_they_kept_through_every_interface() {
         assert!(seen.page.contains(&pca_row), "{pca_row}: {}", seen.page);
         assert!(seen.page.contains(summary), "{summary}: {}", seen.page);
     }
+    app.stop().await;
+}
+
+/// Asserts that a dataset or run (`what`) is gone from GraphQL, REST and the pages.
+async fn assert_gone(app: &TestApp, what: &str, id: i64) {
+    let message = format!("{what} {id} not found");
+    let body = app
+        .graphql(
+            &format!("query($id: ID!) {{ {what}(id: $id) {{ id }} }}"),
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["message"], message.as_str(), "{body}");
+    let rest = match what {
+        "dataset" => format!("/api/v1/datasets/{id}"),
+        _ => format!("/api/v1/clustering/runs/{id}"),
+    };
+    let resp = app.client.get(app.url(&rest)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404, "{rest}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["detail"], message.as_str(), "{rest}: {body}");
+    let page = format!("/{what}s/{id}");
+    let (status, _, body) = app.get_page(&page, true).await;
+    assert_eq!(status, 404, "{page}");
+    let mut capitalised = message.clone();
+    capitalised[..1].make_ascii_uppercase();
+    assert!(body.contains(&format!("{capitalised}.")), "{page}: {body}");
+}
+
+/// Deletes over GraphQL; returns the whole answer.
+async fn delete_gql(app: &TestApp, mutation: &str, id: i64) -> Value {
+    app.graphql(
+        &format!("mutation($id: ID!) {{ {mutation}(id: $id) }}"),
+        json!({ "id": id.to_string() }),
+    )
+    .await
+}
+
+/// How many rows of `table` match `filter`.
+async fn count(app: &TestApp, table: &str, filter: &str) -> i64 {
+    let sql = format!("SELECT count(*) FROM {table} WHERE {filter}");
+    app.db.scalar(&sql).await.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_dataset_over_graphql_takes_its_runs_everywhere() {
+    let app = TestApp::start().await;
+    let doomed = dataset_of(&app, 30).await;
+    let kept = dataset_of(&app, 24).await;
+    let body = json!({ "dataset_id": doomed, "linkage": "average", "n_clusters": 3 });
+    let runs = [
+        train_rest(&app, body.clone()).await,
+        train_rest(&app, body).await,
+    ];
+    let kept_run = train_rest(
+        &app,
+        json!({ "dataset_id": kept, "linkage": "ward", "n_clusters": 2 }),
+    )
+    .await;
+    for run in runs.iter().chain([&kept_run]) {
+        assert_eq!(app.wait_for_run(*run).await["status"], "succeeded");
+    }
+    let in_runs = format!("run_id IN ({}, {})", runs[0], runs[1]);
+    assert_eq!(count(&app, "cluster_assignments", &in_runs).await, 60);
+
+    let body = delete_gql(&app, "deleteDataset", doomed).await;
+    assert_eq!(
+        body,
+        json!({ "data": { "deleteDataset": doomed.to_string() } })
+    );
+
+    assert_gone(&app, "dataset", doomed).await;
+    for run in runs {
+        assert_gone(&app, "run", run).await;
+    }
+    let only_kept = |ids: Vec<i64>| assert_eq!(ids, vec![kept]);
+    let listed = app
+        .graphql("{ datasets { nodes { id } } }", json!({}))
+        .await;
+    only_kept(
+        listed["data"]["datasets"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().parse().unwrap())
+            .collect(),
+    );
+    let listed: Value = app.get_json("/api/v1/datasets").await;
+    only_kept(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_i64().unwrap())
+            .collect(),
+    );
+    let listed: Value = app.get_json("/api/v1/clustering/runs").await;
+    let listed: Vec<i64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, vec![kept_run]);
+    let (_, _, home) = app.get_page("/", true).await;
+    assert!(
+        !home.contains(&format!("href=\"/datasets/{doomed}\"")),
+        "{home}"
+    );
+    assert!(
+        home.contains(&format!("href=\"/datasets/{kept}\"")),
+        "{home}"
+    );
+
+    // Nothing of it is left in the database; the other dataset is whole.
+    let of_doomed = format!("dataset_id = {doomed}");
+    assert_eq!(count(&app, "datasets", &format!("id = {doomed}")).await, 0);
+    assert_eq!(count(&app, "dataset_rows", &of_doomed).await, 0);
+    assert_eq!(count(&app, "clustering_runs", &of_doomed).await, 0);
+    assert_eq!(count(&app, "cluster_assignments", &in_runs).await, 0);
+    assert_eq!(
+        count(&app, "dataset_rows", &format!("dataset_id = {kept}")).await,
+        24
+    );
+    let kept_assignments = format!("run_id = {kept_run}");
+    assert_eq!(
+        count(&app, "cluster_assignments", &kept_assignments).await,
+        24
+    );
+
+    let again = delete_gql(&app, "deleteDataset", doomed).await;
+    assert_eq!(
+        again["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{again}"
+    );
+    assert_eq!(
+        again["errors"][0]["message"],
+        format!("dataset {doomed} not found")
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_run_over_graphql_leaves_its_dataset_and_other_runs() {
+    let app = TestApp::start().await;
+    let id = dataset_of(&app, 30).await;
+    let body = json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 });
+    let (doomed, kept) = (
+        train_rest(&app, body.clone()).await,
+        train_rest(&app, body).await,
+    );
+    for run in [doomed, kept] {
+        assert_eq!(app.wait_for_run(run).await["status"], "succeeded");
+    }
+
+    let body = delete_gql(&app, "deleteRun", doomed).await;
+    assert_eq!(body, json!({ "data": { "deleteRun": doomed.to_string() } }));
+    assert_gone(&app, "run", doomed).await;
+    let body = app
+        .graphql(
+            "query($id: ID!) { assignments(runId: $id) { totalCount } }",
+            json!({ "id": doomed.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+    let csv = format!("/api/v1/clustering/runs/{doomed}/assignments.csv");
+    let resp = app.client.get(app.url(&csv)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404, "{csv}");
+
+    let body = app
+        .graphql(
+            "query($id: ID!) { runs(datasetId: $id) { nodes { id } } dataset(id: $id) { rowCount } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        body["data"],
+        json!({ "runs": { "nodes": [{ "id": kept.to_string() }] }, "dataset": { "rowCount": 30 } }),
+        "{body}"
+    );
+    let listed: Value = app
+        .get_json(&format!("/api/v1/clustering/runs?dataset_id={id}"))
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], kept);
+    let (_, _, page) = app.get_page(&format!("/datasets/{id}"), true).await;
+    assert!(
+        !page.contains(&format!("href=\"/runs/{doomed}\"")),
+        "{page}"
+    );
+    assert!(page.contains(&format!("href=\"/runs/{kept}\"")), "{page}");
+    assert_eq!(
+        count(&app, "cluster_assignments", &format!("run_id = {doomed}")).await,
+        0
+    );
+    assert_eq!(
+        count(&app, "cluster_assignments", &format!("run_id = {kept}")).await,
+        30
+    );
+
+    let again = delete_gql(&app, "deleteRun", doomed).await;
+    assert_eq!(
+        again["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{again}"
+    );
+    assert_eq!(
+        again["errors"][0]["message"],
+        format!("run {doomed} not found")
+    );
+    app.stop().await;
+}
+
+/// Rows enough that a Ward run takes well over the time its deletion is given to stop it
+/// (about 20 s on two cores, most of it in the silhouette and the k sweep).
+const BIG: usize = 40_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_running_run_stops_it_and_frees_the_worker() {
+    // One run at a time: the next run starts only once the deleted one has let go.
+    let app = TestApp::start_with(&[("MAX_CONCURRENT_RUNS", "1")]).await;
+    let big = dataset_of(&app, BIG).await;
+    let small = dataset_of(&app, 30).await;
+    let running = train_rest(
+        &app,
+        json!({ "dataset_id": big, "linkage": "ward", "n_clusters": 4 }),
+    )
+    .await;
+    app.wait_for_status(running, "running", Duration::from_secs(60))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next = train_rest(
+        &app,
+        json!({ "dataset_id": small, "linkage": "ward", "n_clusters": 3 }),
+    )
+    .await;
+    assert_eq!(app.status_of(next).await, "queued");
+
+    let body = delete_gql(&app, "deleteRun", running).await;
+    assert_eq!(
+        body,
+        json!({ "data": { "deleteRun": running.to_string() } })
+    );
+    assert_gone(&app, "run", running).await;
+    // The worker notices within a heartbeat or two and takes the next run.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while app.status_of(next).await == "queued" {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the deleted run still holds the worker"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.wait_for_run(next).await["status"], "succeeded");
+    // The stopped run wrote nothing afterwards.
+    let of_running = format!("id = {running}");
+    assert_eq!(count(&app, "clustering_runs", &of_running).await, 0);
+    let of_running = format!("run_id = {running}");
+    assert_eq!(count(&app, "cluster_assignments", &of_running).await, 0);
+    assert_eq!(
+        count(&app, "dataset_rows", &format!("dataset_id = {big}")).await,
+        BIG as i64
+    );
     app.stop().await;
 }
