@@ -1,12 +1,13 @@
 //! Paths through the product that no other test walks: height cuts and PCA runs, deleting
-//! datasets and runs over GraphQL. Each is driven as a client or a browser would, over real
-//! HTTP against a real PostgreSQL, and read back through every interface that shows it.
+//! datasets and runs over GraphQL, the row and column limits and the sample table. Each is
+//! driven as a client or a browser would, over real HTTP against a real PostgreSQL, and read
+//! back through every interface that shows it.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, customers_csv};
+use common::{TestApp, customers_csv, hx_location};
 use serde_json::{Value, json};
 
 /// What the tests read of a run over GraphQL.
@@ -578,5 +579,189 @@ async fn deleting_a_running_run_stops_it_and_frees_the_worker() {
         count(&app, "dataset_rows", &format!("dataset_id = {big}")).await,
         BIG as i64
     );
+    app.stop().await;
+}
+
+/// What one interface did with an upload.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Stored,
+    /// Refused with this message.
+    Refused(String),
+}
+
+/// Uploads one file through REST, GraphQL's multipart request and the page's drop zone.
+async fn upload_everywhere(app: &TestApp, filename: &str, csv: &[u8]) -> [Verdict; 3] {
+    let (status, body) = app.upload(filename, csv).await;
+    let rest = match status {
+        201 => Verdict::Stored,
+        _ => {
+            assert_eq!((status, &body["code"]), (422, &json!("BAD_USER_INPUT")));
+            Verdict::Refused(body["detail"].as_str().unwrap().to_string())
+        }
+    };
+    let body = app
+        .graphql_upload(
+            "mutation($file: Upload!) { uploadDataset(file: $file) { id } }",
+            filename,
+            csv,
+            None,
+        )
+        .await;
+    let gql = match &body["errors"][0] {
+        Value::Null => Verdict::Stored,
+        error => {
+            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+            Verdict::Refused(error["message"].as_str().unwrap().to_string())
+        }
+    };
+    let resp = app.upload_page(filename, csv, true).await;
+    let page = match resp.status().as_u16() {
+        200 => {
+            assert!(hx_location(&resp).starts_with("/datasets/"));
+            Verdict::Stored
+        }
+        status => {
+            assert_eq!(status, 422);
+            let zone = resp.text().await.unwrap();
+            let error = zone
+                .split("id=\"upload-error\"")
+                .nth(1)
+                .unwrap_or_else(|| panic!("no error in the zone: {zone}"));
+            Verdict::Refused(error.to_string())
+        }
+    };
+    [rest, gql, page]
+}
+
+/// Datasets and their rows as stored.
+async fn stored_rows(app: &TestApp) -> String {
+    app.db
+        .scalar("(SELECT count(*) FROM datasets) || ' datasets, ' || (SELECT count(*) FROM dataset_rows) || ' rows'")
+        .await
+}
+
+/// `csv` with one more column.
+fn with_extra_column(csv: &str) -> String {
+    csv.lines()
+        .enumerate()
+        .map(|(i, line)| match i {
+            0 => format!("{line},loyalty\n"),
+            _ => format!("{line},{}\n", i % 2),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_over_the_row_and_column_limits_are_refused_everywhere() {
+    let app = TestApp::start_with(&[("MAX_ROWS", "10"), ("MAX_COLUMNS", "6")]).await;
+    let too_long = customers_csv(11);
+    let too_wide = with_extra_column(&customers_csv(10));
+    for (csv, message) in [
+        (
+            too_long.as_bytes(),
+            "c.csv: 11 data rows is more than the limit of 10 (MAX_ROWS)",
+        ),
+        (
+            too_wide.as_bytes(),
+            "c.csv: 7 columns is more than the limit of 6 (MAX_COLUMNS)",
+        ),
+    ] {
+        let [rest, gql, page] = upload_everywhere(&app, "c.csv", csv).await;
+        assert_eq!(rest, Verdict::Refused(message.into()), "REST");
+        assert_eq!(gql, Verdict::Refused(message.into()), "GraphQL");
+        let Verdict::Refused(zone) = page else {
+            panic!("the page stored {message}")
+        };
+        assert!(zone.contains(message), "page: {zone}");
+        assert_eq!(stored_rows(&app).await, "0 datasets, 0 rows");
+    }
+
+    // The sample table (2,000 rows) is held to the same limit.
+    let resp = app.post_form("/datasets/sample", &[], true).await;
+    assert_eq!(resp.status().as_u16(), 422);
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("2000 data rows is more than the limit of 10 (MAX_ROWS)"),
+        "{body}"
+    );
+    assert_eq!(stored_rows(&app).await, "0 datasets, 0 rows");
+
+    // Exactly at both limits: 10 rows of 6 columns, stored by each interface.
+    let verdicts = upload_everywhere(&app, "c.csv", customers_csv(10).as_bytes()).await;
+    assert_eq!(
+        verdicts,
+        [Verdict::Stored, Verdict::Stored, Verdict::Stored]
+    );
+    assert_eq!(stored_rows(&app).await, "3 datasets, 30 rows");
+    app.stop().await;
+}
+
+/// The sample table the product ships.
+const SAMPLE: &str = include_str!("../sample_data/ethiopian_supermarket_customers.csv");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_button_stores_the_sample_and_opens_it() {
+    let app = TestApp::start().await;
+    let (_, _, home) = app.get_page("/", true).await;
+    assert!(
+        home.contains("<form class=\"inline-form\" action=\"/datasets/sample\" method=\"post\">"),
+        "{home}"
+    );
+
+    // A browser without JavaScript is sent to the new dataset's page.
+    let resp = app.post_form("/datasets/sample", &[], false).await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = location
+        .strip_prefix("/datasets/")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(SAMPLE.lines().count(), 2001, "a header and 2,000 customers");
+    let (status, _, page) = app.get_page(&location, false).await;
+    assert_eq!(status, 200);
+    for part in [
+        "<h1>Ethiopian supermarket customers (sample)",
+        "ethiopian_supermarket_customers.csv · ",
+        " · 2,000 rows · 8 columns · ",
+        "id=\"run-form\"",
+    ] {
+        assert!(page.contains(part), "the page lacks {part}: {page}");
+    }
+
+    let rest: Value = app
+        .get_json(&location.replace("/datasets", "/api/v1/datasets"))
+        .await;
+    assert_eq!(rest["name"], "Ethiopian supermarket customers (sample)");
+    assert_eq!(rest["filename"], "ethiopian_supermarket_customers.csv");
+    assert_eq!(rest["row_count"], 2000);
+    let body = app
+        .graphql(
+            "query($id: ID!) { dataset(id: $id) { rowCount columns { name } } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    let names: Vec<&str> = body["data"]["dataset"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let header = SAMPLE.lines().next().unwrap();
+    assert_eq!(names, header.split(',').collect::<Vec<_>>());
+    assert_eq!(body["data"]["dataset"]["rowCount"], 2000);
+    assert_eq!(
+        count(&app, "dataset_rows", &format!("dataset_id = {id}")).await,
+        2000
+    );
+
+    // From htmx: the page to load next; each press stores another copy.
+    let resp = app.post_form("/datasets/sample", &[], true).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let second = hx_location(&resp);
+    assert_ne!(second, location);
+    assert_eq!(app.get_page(&second, true).await.0, 200);
+    assert_eq!(count(&app, "datasets", "true").await, 2);
     app.stop().await;
 }
