@@ -1,13 +1,14 @@
 //! Paths through the product that no other test walks: height cuts and PCA runs, deleting
-//! datasets and runs over GraphQL, the row and column limits and the sample table. Each is
-//! driven as a client or a browser would, over real HTTP against a real PostgreSQL, and read
-//! back through every interface that shows it.
+//! datasets and runs over GraphQL, the row and column limits, the sample table, the rerun form
+//! and the sweep of runs whose worker stopped answering. Each is driven as a client or a
+//! browser would, over real HTTP against a real PostgreSQL, and read back through every
+//! interface that shows it.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, customers_csv, hx_location};
+use common::{TestApp, customers_csv, fresh_db, hx_location};
 use serde_json::{Value, json};
 
 /// What the tests read of a run over GraphQL.
@@ -764,4 +765,201 @@ async fn the_sample_button_stores_the_sample_and_opens_it() {
     assert_eq!(app.get_page(&second, true).await.0, 200);
     assert_eq!(count(&app, "datasets", "true").await, 2);
     app.stop().await;
+}
+
+/// The hidden fields of the quality tab's "Run again" form and where it posts, if it is there.
+async fn rerun_form(app: &TestApp, run: i64) -> Option<(String, Vec<(String, String)>)> {
+    let (status, _, page) = app.get_page(&format!("/runs/{run}/quality"), true).await;
+    assert_eq!(status, 200);
+    let end = page.find("id=\"rerun-suggested\"")?;
+    let start = page[..end].rfind("<form ").unwrap();
+    let form = &page[start..end];
+    let attr = |tag: &str, name: &str| {
+        let from = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        tag[from..from + tag[from..].find('"').unwrap()].to_string()
+    };
+    let action = attr(form, "action");
+    let fields = form
+        .split("<input type=\"hidden\"")
+        .skip(1)
+        .map(|input| (attr(input, "name"), attr(input, "value")))
+        .collect();
+    Some((action, fields))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rerun_form_repeats_the_settings_with_the_suggested_count() {
+    let app = TestApp::start().await;
+    let id = dataset_of(&app, 60).await;
+    let ds = id.to_string();
+    // Runs whose count is not the one their sweep suggests, with every setting changed.
+    let originals = [
+        train_rest(
+            &app,
+            json!({ "dataset_id": id, "linkage": "average", "metric": "manhattan", "n_clusters": 6,
+                    "use_pca": true, "pca_variance": 0.9, "exclude": ["gender"] }),
+        )
+        .await,
+        train_gql(
+            &app,
+            json!({ "datasetId": ds, "linkage": "COMPLETE", "nClusters": 7, "pcaComponents": 2,
+                    "features": ["age", "total_spend", "visit_frequency"] }),
+        )
+        .await,
+    ];
+    let expected_fields = [
+        vec![
+            ("method", "average"),
+            ("metric", "manhattan"),
+            ("mode", "k"),
+            ("n_clusters", "SUGGESTED"),
+            ("features_sent", "1"),
+            ("use_pca", "on"),
+            ("pca_variance", "0.9"),
+            ("feature", "customer_id"),
+            ("feature", "age"),
+            ("feature", "region"),
+            ("feature", "total_spend"),
+            ("feature", "visit_frequency"),
+        ],
+        vec![
+            ("method", "complete"),
+            ("metric", "euclidean"),
+            ("mode", "k"),
+            ("n_clusters", "SUGGESTED"),
+            ("features_sent", "1"),
+            ("use_pca", "on"),
+            ("pca_components", "2"),
+            ("feature", "age"),
+            ("feature", "total_spend"),
+            ("feature", "visit_frequency"),
+        ],
+    ];
+    for (original, expected) in originals.into_iter().zip(expected_fields) {
+        let before = read_run(&app, original).await.gql;
+        let suggested = before["kSweep"]["suggestedK"].as_i64().unwrap();
+        assert_ne!(before["metrics"]["nClusters"], suggested, "{before}");
+        let (action, fields) = rerun_form(&app, original)
+            .await
+            .expect("a rerun form where the count is not the suggested one");
+        assert_eq!(action, format!("/datasets/{id}/runs"));
+        let expected: Vec<(String, String)> = expected
+            .into_iter()
+            .map(|(k, v)| {
+                let v = v.replace("SUGGESTED", &suggested.to_string());
+                (k.to_string(), v)
+            })
+            .collect();
+        assert_eq!(fields, expected, "run {original}");
+
+        // Sent as a browser would send it: the same run with the suggested count.
+        let sent: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        let again = train_form(&app, id, &sent).await;
+        let after = read_run(&app, again).await.gql;
+        for same in [
+            "linkage",
+            "metric",
+            "usePca",
+            "pcaComponents",
+            "featureConfig",
+            "kSweep",
+        ] {
+            assert_eq!(after[same], before[same], "{same} of run {again}");
+        }
+        assert_eq!(after["nClusters"], suggested, "{after}");
+        assert_eq!(after["metrics"]["nClusters"], suggested, "{after}");
+        // Now at the suggested count, the run offers no rerun.
+        assert_eq!(rerun_form(&app, again).await, None, "run {again}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_whose_worker_went_silent_are_requeued_or_ended() {
+    let db = fresh_db().await;
+    // Upload with one server, stopped before the runs are planted, so that only the second
+    // server's first sweep sees them.
+    let uploader = TestApp::start_on(&db, &[]).await;
+    let dataset = dataset_of(&uploader, 40).await;
+    uploader.stop().await;
+    // A run some process claimed: its heartbeat `age` ago (NULL: never), maybe asked to cancel.
+    let plant = |age: &str, cancel: bool| {
+        let heartbeat = match age {
+            "never" => "NULL".to_string(),
+            age => format!("now() - interval '{age}'"),
+        };
+        format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, worker, \
+             started_at, heartbeat_at, cancel_requested) VALUES ({dataset}, 'ward', 3, 'running', \
+             'gone-host:1', now() - interval '1 hour', {heartbeat}, {cancel}) RETURNING id::text AS v"
+        )
+    };
+    let mut ids = vec![];
+    for (age, cancel) in [
+        ("1 hour", false),
+        ("20 seconds", false),
+        ("never", false),
+        ("1 hour", true),
+        ("5 seconds", false),
+        ("5 seconds", true),
+    ] {
+        ids.push(db.text(&plant(age, cancel)).await.parse::<i64>().unwrap());
+    }
+    let [old, stale, never, old_cancelling, fresh, fresh_cancelling] = ids[..] else {
+        unreachable!()
+    };
+
+    let app = TestApp::start_on(&db, &[]).await;
+    // Stale and asked to cancel: ended as cancelled, nothing stored.
+    app.wait_for_status(old_cancelling, "cancelled", Duration::from_secs(10))
+        .await;
+    // Heartbeats younger than the 15 s limit: left to their worker, cancel request and all.
+    for run in [fresh, fresh_cancelling] {
+        let state = db
+            .scalar(&format!(
+                "SELECT concat_ws(' ', status, worker, cancel_requested, \
+                 heartbeat_at > now() - interval '15 seconds') FROM clustering_runs WHERE id = {run}"
+            ))
+            .await;
+        let cancel = if run == fresh_cancelling { "t" } else { "f" };
+        assert_eq!(
+            state,
+            format!("running gone-host:1 {cancel} t"),
+            "run {run}"
+        );
+    }
+    // Stale (or never beating): queued again and finished here.
+    for run in [old, stale, never] {
+        let rest = app.wait_for_run(run).await;
+        assert_eq!(rest["status"], "succeeded", "{rest}");
+        assert_eq!(
+            count(&app, "cluster_assignments", &format!("run_id = {run}")).await,
+            40
+        );
+        let worker = db
+            .scalar(&format!(
+                "SELECT coalesce(worker, '-') FROM clustering_runs WHERE id = {run}"
+            ))
+            .await;
+        assert_ne!(worker, "gone-host:1", "run {run}");
+    }
+
+    let seen = read_run(&app, old_cancelling).await;
+    assert_eq!(seen.rest["status"], "cancelled", "{}", seen.rest);
+    assert_eq!(seen.gql["status"], "CANCELLED", "{}", seen.gql);
+    assert!(
+        seen.page.contains("id=\"run-status\">cancelled<"),
+        "{}",
+        seen.page
+    );
+    assert!(seen.rest["finished_at"].is_string(), "{}", seen.rest);
+    let ended = db
+        .scalar(&format!(
+            "SELECT (heartbeat_at IS NULL) || ' ' || (SELECT count(*) FROM cluster_assignments \
+             WHERE run_id = {old_cancelling}) FROM clustering_runs WHERE id = {old_cancelling}"
+        ))
+        .await;
+    assert_eq!(ended, "true 0");
+    app.stop().await;
+    db.drop_now().await;
 }
