@@ -110,21 +110,6 @@ fn bad_files() -> Vec<BadFile> {
     ]
 }
 
-/// Uploads through GraphQL's multipart request; returns the whole response body.
-async fn graphql_upload(app: &TestApp, name: &str, bytes: &[u8]) -> Value {
-    let form = reqwest::multipart::Form::new()
-        .text(
-            "operations",
-            json!({ "query": "mutation($f: Upload!) { uploadDataset(file: $f) { id } }", "variables": { "f": null } }).to_string(),
-        )
-        .text("map", json!({ "0": ["variables.f"] }).to_string())
-        .part(
-            "0",
-            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-        );
-    common::json_body(app.client.post(app.url("/graphql")).multipart(form)).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_inputs_get_specific_errors_and_change_nothing() {
     let app = TestApp::start_with(&[
@@ -167,7 +152,14 @@ async fn bad_inputs_get_specific_errors_and_change_nothing() {
         );
         assert_eq!(body["code"], "BAD_USER_INPUT", "REST {}", case.name);
 
-        let body = graphql_upload(&app, case.name, &case.bytes).await;
+        let body = app
+            .graphql_upload(
+                "mutation($file: Upload!) { uploadDataset(file: $file) { id } }",
+                case.name,
+                &case.bytes,
+                None,
+            )
+            .await;
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(
             message.contains(case.message),

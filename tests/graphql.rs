@@ -15,36 +15,13 @@ async fn upload(app: &TestApp, filename: &str, csv: &[u8]) -> Value {
 }
 
 async fn upload_named(app: &TestApp, filename: &str, csv: &[u8], name: Option<&str>) -> Value {
-    upload_asking(
-        app,
+    app.graphql_upload(
         "mutation($file: Upload!, $name: String) { uploadDataset(file: $file, name: $name) { id name rowCount columns { name kind missing distinct numeric { min max mean } topValues { value count } } } }",
         filename,
         csv,
         name,
     )
     .await
-}
-
-/// Uploads with a mutation of the caller's choosing (variables `$file` and `$name`).
-async fn upload_asking(
-    app: &TestApp,
-    query: &str,
-    filename: &str,
-    csv: &[u8],
-    name: Option<&str>,
-) -> Value {
-    let operations = json!({
-        "query": query,
-        "variables": { "file": null, "name": name }
-    });
-    let form = reqwest::multipart::Form::new()
-        .text("operations", operations.to_string())
-        .text("map", json!({ "0": ["variables.file"] }).to_string())
-        .part(
-            "0",
-            reqwest::multipart::Part::bytes(csv.to_vec()).file_name(filename.to_string()),
-        );
-    json_body(app.client.post(app.url("/graphql")).multipart(form)).await
 }
 
 /// Opens a graphql-transport-ws connection and subscribes to a run's progress.
@@ -77,8 +54,7 @@ async fn subscribe(base: &str, run_id: &str) -> impl futures::Stream<Item = Valu
 async fn columns_report_their_number_format() {
     let app = TestApp::start().await;
     let csv = "id;spend;units;score\nC1;1.234,5;1,234;3\nC2;12,5;2,500;4\nC3;7;3;5\n";
-    let body = upload_asking(
-        &app,
+    let body = app.graphql_upload(
         "mutation($file: Upload!) { uploadDataset(file: $file) { columns { name kind numeric { max } numberFormat { decimalSeparator thousandsSeparator ambiguous note } } } }",
         "excel.csv",
         csv.as_bytes(),

@@ -15,38 +15,13 @@ use tokio_tungstenite::tungstenite::Message;
 const BIG: usize = 20_000;
 
 async fn train(app: &TestApp, dataset_id: &Value, linkage: &str, k: usize) -> i64 {
-    let resp = app
-        .client
-        .post(app.url("/api/v1/clustering/train?wait=0"))
-        .json(&json!({ "dataset_id": dataset_id, "linkage": linkage, "n_clusters": k }))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = resp.json().await.unwrap();
+    let (_, body) = app
+        .train(
+            json!({ "dataset_id": dataset_id, "linkage": linkage, "n_clusters": k }),
+            false,
+        )
+        .await;
     body["id"].as_i64().unwrap_or_else(|| panic!("{body}"))
-}
-
-async fn status_of(app: &TestApp, id: i64) -> String {
-    app.db
-        .scalar(&format!(
-            "SELECT status FROM clustering_runs WHERE id = {id}"
-        ))
-        .await
-}
-
-async fn wait_for_status(app: &TestApp, id: i64, wanted: &str, within: Duration) {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let status = status_of(app, id).await;
-        if status == wanted {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "run {id} is {status}, expected {wanted}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,7 +29,8 @@ async fn cancelling_a_running_run_stops_it_quickly() {
     let app = TestApp::start().await;
     let (_, dataset) = app.upload("big.csv", customers_csv(BIG).as_bytes()).await;
     let id = train(&app, &dataset["id"], "ward", 4).await;
-    wait_for_status(&app, id, "running", Duration::from_secs(30)).await;
+    app.wait_for_status(id, "running", Duration::from_secs(30))
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let asked = tokio::time::Instant::now();
     let body = app
@@ -64,7 +40,8 @@ async fn cancelling_a_running_run_stops_it_quickly() {
         )
         .await;
     assert!(body["errors"].is_null(), "{body}");
-    wait_for_status(&app, id, "cancelled", Duration::from_secs(5)).await;
+    app.wait_for_status(id, "cancelled", Duration::from_secs(5))
+        .await;
     assert!(asked.elapsed() < Duration::from_secs(5));
     assert_eq!(
         app.db
@@ -111,7 +88,8 @@ async fn shutdown_requeues_the_running_run() {
     let app = TestApp::start_on(&db, &[]).await;
     let (_, dataset) = app.upload("big.csv", customers_csv(BIG).as_bytes()).await;
     let id = train(&app, &dataset["id"], "ward", 4).await;
-    wait_for_status(&app, id, "running", Duration::from_secs(30)).await;
+    app.wait_for_status(id, "running", Duration::from_secs(30))
+        .await;
     app.stop().await;
     let status = db
         .scalar(&format!(

@@ -6,64 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, customers_csv};
+use common::{TestApp, customers_csv, hx_location};
 use futures::StreamExt;
-
-async fn get(app: &TestApp, path: &str, htmx: bool) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut request = app.client.get(app.url(path));
-    if htmx {
-        request = request.header("HX-Request", "true");
-    }
-    let resp = request.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    (status, headers, resp.text().await.unwrap())
-}
-
-/// Posts a form without following redirects, as htmx or as a plain browser.
-async fn post_form(
-    app: &TestApp,
-    path: &str,
-    fields: &[(&str, &str)],
-    htmx: bool,
-) -> reqwest::Response {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut request = client.post(app.url(path)).form(fields);
-    if htmx {
-        request = request.header("HX-Request", "true");
-    }
-    request.send().await.unwrap()
-}
-
-async fn upload_page(app: &TestApp, filename: &str, csv: &str, htmx: bool) -> reqwest::Response {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let part =
-        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name(filename.to_string());
-    let mut request = client
-        .post(app.url("/datasets"))
-        .multipart(reqwest::multipart::Form::new().part("file", part));
-    if htmx {
-        request = request.header("HX-Request", "true");
-    }
-    request.send().await.unwrap()
-}
-
-/// The path htmx is told to load next (`HX-Location: {"path": ..., "target": "#main"}`).
-fn hx_location(resp: &reqwest::Response) -> String {
-    let header = resp
-        .headers()
-        .get("hx-location")
-        .unwrap_or_else(|| panic!("no HX-Location in {:?}", resp.headers()));
-    let value: serde_json::Value = serde_json::from_str(header.to_str().unwrap()).unwrap();
-    assert_eq!(value["target"], "#main");
-    value["path"].as_str().unwrap().to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_full_on_load_and_partial_for_htmx() {
@@ -74,7 +18,7 @@ async fn pages_are_full_on_load_and_partial_for_htmx() {
     assert_eq!(status, 201, "{dataset}");
     let id = dataset["id"].as_i64().unwrap();
 
-    let (status, headers, full) = get(&app, "/", false).await;
+    let (status, headers, full) = app.get_page("/", false).await;
     assert_eq!(status, 200);
     assert!(full.starts_with("<!doctype html>"), "{full}");
     assert!(
@@ -83,7 +27,7 @@ async fn pages_are_full_on_load_and_partial_for_htmx() {
     );
     assert!(headers["vary"].to_str().unwrap().contains("HX-Request"));
 
-    let (status, _, partial) = get(&app, "/", true).await;
+    let (status, _, partial) = app.get_page("/", true).await;
     assert_eq!(status, 200);
     assert!(
         partial.starts_with("<title>Datasets · SegmentIQ</title>"),
@@ -109,7 +53,7 @@ async fn pages_are_full_on_load_and_partial_for_htmx() {
         .unwrap();
     assert!(restore.starts_with("<!doctype html>"));
 
-    let (status, _, page) = get(&app, &format!("/datasets/{id}"), true).await;
+    let (status, _, page) = app.get_page(&format!("/datasets/{id}"), true).await;
     assert_eq!(status, 200);
     for part in [
         "id=\"columns-table\"",
@@ -132,7 +76,7 @@ async fn unknown_addresses_are_not_found_pages() {
         "/runs/4242/segments",
         "/no/such/page",
     ] {
-        let (status, headers, body) = get(&app, path, false).await;
+        let (status, headers, body) = app.get_page(path, false).await;
         assert_eq!(status, 404, "{path}");
         assert!(
             headers["content-type"]
@@ -143,7 +87,7 @@ async fn unknown_addresses_are_not_found_pages() {
         );
         assert!(body.contains("id=\"error-page\""), "{path}: {body}");
     }
-    let (status, _, body) = get(&app, "/datasets/4242", true).await;
+    let (status, _, body) = app.get_page("/datasets/4242", true).await;
     assert_eq!(status, 404);
     assert!(body.contains("Dataset 4242 not found."), "{body}");
     app.stop().await;
@@ -153,7 +97,7 @@ async fn unknown_addresses_are_not_found_pages() {
 async fn upload_errors_stay_inline_and_success_opens_the_dataset() {
     let app = TestApp::start().await;
     let broken = "customer_id,age,region\n1,34,Oromia\n2,51,Amhara\n3,28,Tigray,extra\n";
-    let resp = upload_page(&app, "broken.csv", broken, true).await;
+    let resp = app.upload_page("broken.csv", broken.as_bytes(), true).await;
     assert_eq!(resp.status().as_u16(), 422);
     let body = resp.text().await.unwrap();
     assert!(
@@ -164,7 +108,9 @@ async fn upload_errors_stay_inline_and_success_opens_the_dataset() {
     assert!(body.contains("line 4"), "the error names the line: {body}");
 
     // Without JavaScript the whole page comes back, with the error in place.
-    let resp = upload_page(&app, "broken.csv", broken, false).await;
+    let resp = app
+        .upload_page("broken.csv", broken.as_bytes(), false)
+        .await;
     assert_eq!(resp.status().as_u16(), 422);
     let body = resp.text().await.unwrap();
     assert!(
@@ -172,11 +118,15 @@ async fn upload_errors_stay_inline_and_success_opens_the_dataset() {
         "{body}"
     );
 
-    let resp = upload_page(&app, "good.csv", &customers_csv(30), true).await;
+    let resp = app
+        .upload_page("good.csv", customers_csv(30).as_bytes(), true)
+        .await;
     assert_eq!(resp.status().as_u16(), 200);
     let path = hx_location(&resp);
     assert!(path.starts_with("/datasets/"), "{path}");
-    let resp = upload_page(&app, "good.csv", &customers_csv(30), false).await;
+    let resp = app
+        .upload_page("good.csv", customers_csv(30).as_bytes(), false)
+        .await;
     assert_eq!(resp.status().as_u16(), 303);
     app.stop().await;
 }
@@ -184,7 +134,9 @@ async fn upload_errors_stay_inline_and_success_opens_the_dataset() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_large_uploads_are_refused_inline() {
     let app = TestApp::start_with(&[("MAX_UPLOAD_BYTES", "2000")]).await;
-    let resp = upload_page(&app, "big.csv", &customers_csv(200), true).await;
+    let resp = app
+        .upload_page("big.csv", customers_csv(200).as_bytes(), true)
+        .await;
     assert_eq!(resp.status().as_u16(), 413);
     let body = resp.text().await.unwrap();
     assert!(body.contains("larger than the upload limit"), "{body}");
@@ -202,13 +154,13 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
     let runs_path = format!("/datasets/{id}/runs");
 
     // A refused form comes back with its values and the reason.
-    let resp = post_form(
-        &app,
-        &runs_path,
-        &[("method", "ward"), ("mode", "k"), ("n_clusters", "1")],
-        true,
-    )
-    .await;
+    let resp = app
+        .post_form(
+            &runs_path,
+            &[("method", "ward"), ("mode", "k"), ("n_clusters", "1")],
+            true,
+        )
+        .await;
     assert_eq!(resp.status().as_u16(), 422);
     let body = resp.text().await.unwrap();
     assert!(body.contains("id=\"n_clusters-error\""), "{body}");
@@ -228,7 +180,7 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
         ("feature", "total_spend"),
         ("feature", "region"),
     ];
-    let resp = post_form(&app, &runs_path, &fields, true).await;
+    let resp = app.post_form(&runs_path, &fields, true).await;
     let run_path = hx_location(&resp);
     let run_id: i64 = run_path.trim_start_matches("/runs/").parse().unwrap();
 
@@ -262,7 +214,7 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
     assert!(text.contains("role=\"progressbar\""), "{text}");
 
     // The run ended (the stream said so) and succeeded; the excluded column was left out.
-    let (_, _, overview) = get(&app, &run_path, true).await;
+    let (_, _, overview) = app.get_page(&run_path, true).await;
     assert!(
         overview.contains("id=\"run-status\">succeeded<"),
         "{overview}"
@@ -280,7 +232,7 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
         "quality",
         "customers",
     ] {
-        let (status, _, body) = get(&app, &format!("{run_path}/{tab}"), false).await;
+        let (status, _, body) = app.get_page(&format!("{run_path}/{tab}"), false).await;
         assert_eq!(status, 200, "{tab}");
         assert!(
             body.contains(&format!(
@@ -289,7 +241,9 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
             "{tab}"
         );
     }
-    let (_, _, customers) = get(&app, &format!("{run_path}/customers?segment=0"), true).await;
+    let (_, _, customers) = app
+        .get_page(&format!("{run_path}/customers?segment=0"), true)
+        .await;
     assert!(
         customers.contains(&format!("{run_path}/customers.csv?segment=0")),
         "{customers}"
@@ -314,19 +268,23 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
         .unwrap();
     assert_eq!(csv.lines().count(), 61, "header and 60 customers: {csv}");
     assert!(csv.starts_with("row_index,cluster,customer_id"), "{csv}");
-    let (status, _, _) = get(&app, &format!("{run_path}/customers?segment=9"), true).await;
+    let (status, _, _) = app
+        .get_page(&format!("{run_path}/customers?segment=9"), true)
+        .await;
     assert_eq!(status, 422);
-    let (status, _, _) = get(&app, &format!("{run_path}/bogus"), true).await;
+    let (status, _, _) = app.get_page(&format!("{run_path}/bogus"), true).await;
     assert_eq!(status, 404);
 
     // Delete with a plain form post: back to the dataset.
-    let resp = post_form(&app, &format!("/runs/{run_id}/delete"), &[], false).await;
+    let resp = app
+        .post_form(&format!("/runs/{run_id}/delete"), &[], false)
+        .await;
     assert_eq!(resp.status().as_u16(), 303);
     assert_eq!(
         resp.headers()["location"],
         format!("/datasets/{id}").as_str()
     );
-    let (status, _, _) = get(&app, &run_path, false).await;
+    let (status, _, _) = app.get_page(&run_path, false).await;
     assert_eq!(status, 404);
     app.stop().await;
 }
@@ -339,7 +297,9 @@ async fn column_table_shows_number_formats() {
     let csv = "id;spend;units\nC1;1.234,5;1,234\nC2;12,5;2,500\nC3;7;3\n";
     let (status, dataset) = app.upload("excel.csv", csv.as_bytes()).await;
     assert_eq!(status, 201, "{dataset}");
-    let (status, _, page) = get(&app, &format!("/datasets/{}", dataset["id"]), false).await;
+    let (status, _, page) = app
+        .get_page(&format!("/datasets/{}", dataset["id"]), false)
+        .await;
     assert_eq!(status, 200);
     assert!(
         page.contains(
@@ -363,13 +323,13 @@ async fn the_run_form_points_at_the_field_and_takes_column_kinds() {
     app.upload("customers.csv", customers_csv(40).as_bytes())
         .await;
     for htmx in [true, false] {
-        let resp = post_form(
-            &app,
-            "/datasets/1/runs",
-            &[("mode", "k"), ("n_clusters", "1")],
-            htmx,
-        )
-        .await;
+        let resp = app
+            .post_form(
+                "/datasets/1/runs",
+                &[("mode", "k"), ("n_clusters", "1")],
+                htmx,
+            )
+            .await;
         assert_eq!(resp.status(), 422);
         let html = resp.text().await.unwrap();
         assert!(
@@ -382,17 +342,17 @@ async fn the_run_form_points_at_the_field_and_takes_column_kinds() {
         );
         assert!(!html.contains("run-form-error"), "a second copy at the top");
     }
-    let resp = post_form(
-        &app,
-        "/datasets/1/runs",
-        &[
-            ("mode", "k"),
-            ("n_clusters", "3"),
-            ("kind.gender", "numeric"),
-        ],
-        true,
-    )
-    .await;
+    let resp = app
+        .post_form(
+            "/datasets/1/runs",
+            &[
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("kind.gender", "numeric"),
+            ],
+            true,
+        )
+        .await;
     let html = resp.text().await.unwrap();
     assert!(
         html.contains(r#"id="features-error" role="alert" tabindex="-1" autofocus"#)
@@ -405,25 +365,25 @@ async fn the_run_form_points_at_the_field_and_takes_column_kinds() {
         "{html}"
     );
 
-    let resp = post_form(
-        &app,
-        "/datasets/1/runs",
-        &[
-            ("mode", "k"),
-            // Not the suggested count, so the Quality tab offers a rerun with it.
-            ("n_clusters", "5"),
-            ("features_sent", "1"),
-            ("feature", "age"),
-            ("feature", "total_spend"),
-            ("feature", "visit_frequency"),
-            ("feature", "gender"),
-            ("feature", "region"),
-            ("kind.visit_frequency", "categorical"),
-            ("kind.region", "ignore"),
-        ],
-        false,
-    )
-    .await;
+    let resp = app
+        .post_form(
+            "/datasets/1/runs",
+            &[
+                ("mode", "k"),
+                // Not the suggested count, so the Quality tab offers a rerun with it.
+                ("n_clusters", "5"),
+                ("features_sent", "1"),
+                ("feature", "age"),
+                ("feature", "total_spend"),
+                ("feature", "visit_frequency"),
+                ("feature", "gender"),
+                ("feature", "region"),
+                ("kind.visit_frequency", "categorical"),
+                ("kind.region", "ignore"),
+            ],
+            false,
+        )
+        .await;
     assert_eq!(resp.status(), 303, "{:?}", resp.text().await);
     let run = app.wait_for_run(1).await;
     assert_eq!(run["status"], "succeeded", "{run}");
@@ -437,7 +397,7 @@ async fn the_run_form_points_at_the_field_and_takes_column_kinds() {
         serde_json::json!(["region"]),
         "{run}"
     );
-    let (_, _, quality) = get(&app, "/runs/1/quality", false).await;
+    let (_, _, quality) = app.get_page("/runs/1/quality", false).await;
     assert!(quality.contains("rerun-suggested"), "{quality}");
     assert!(
         quality.contains(r#"name="kind.visit_frequency" value="categorical""#)

@@ -256,6 +256,115 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Uploads CSV text through the GraphQL multipart request spec with `query`, a mutation
+    /// taking `$file: Upload!` (and `$name: String`, when the query declares it); returns the
+    /// whole response body.
+    pub async fn graphql_upload(
+        &self,
+        query: &str,
+        filename: &str,
+        csv: &[u8],
+        name: Option<&str>,
+    ) -> serde_json::Value {
+        let operations = serde_json::json!({
+            "query": query,
+            "variables": { "file": null, "name": name }
+        });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text(
+                "map",
+                serde_json::json!({ "0": ["variables.file"] }).to_string(),
+            )
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(csv.to_vec()).file_name(filename.to_string()),
+            );
+        json_body(self.client.post(self.url("/graphql")).multipart(form)).await
+    }
+
+    /// Queues a run through REST `train`; with `wait`, answers when the run ends (as the API
+    /// does by default), otherwise at once. Returns (status, body).
+    pub async fn train(&self, body: serde_json::Value, wait: bool) -> (u16, serde_json::Value) {
+        let path = if wait {
+            "/api/v1/clustering/train"
+        } else {
+            "/api/v1/clustering/train?wait=0"
+        };
+        let resp = self
+            .client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// GETs a page as a browser would (the whole page) or as htmx (a partial); returns
+    /// (status, headers, body).
+    pub async fn get_page(
+        &self,
+        path: &str,
+        htmx: bool,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut request = self.client.get(self.url(path));
+        if htmx {
+            request = request.header("HX-Request", "true");
+        }
+        let resp = request.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.unwrap())
+    }
+
+    /// Posts a form without following redirects, as htmx or as a plain browser.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        htmx: bool,
+    ) -> reqwest::Response {
+        let request = no_redirects().post(self.url(path)).form(fields);
+        send_as(request, htmx).await
+    }
+
+    /// Uploads a file through the page's drop zone (`POST /datasets`), without following
+    /// redirects, as htmx or as a plain browser.
+    pub async fn upload_page(&self, filename: &str, csv: &[u8], htmx: bool) -> reqwest::Response {
+        let part = reqwest::multipart::Part::bytes(csv.to_vec()).file_name(filename.to_string());
+        let request = no_redirects()
+            .post(self.url("/datasets"))
+            .multipart(reqwest::multipart::Form::new().part("file", part));
+        send_as(request, htmx).await
+    }
+
+    /// A run's status as stored, bypassing the API.
+    pub async fn status_of(&self, id: i64) -> String {
+        self.db
+            .scalar(&format!(
+                "SELECT status FROM clustering_runs WHERE id = {id}"
+            ))
+            .await
+    }
+
+    /// Waits until a run's stored status is `wanted`.
+    pub async fn wait_for_status(&self, id: i64, wanted: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let status = self.status_of(id).await;
+            if status == wanted {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {id} is {status}, expected {wanted}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until a run reaches a final status (via REST polling) and returns it.
     pub async fn wait_for_run(&self, id: i64) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -285,6 +394,32 @@ impl TestApp {
             self.db.drop_now().await;
         }
     }
+}
+
+/// A client that does not follow redirects, to see where a form post sends the browser.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn send_as(mut request: reqwest::RequestBuilder, htmx: bool) -> reqwest::Response {
+    if htmx {
+        request = request.header("HX-Request", "true");
+    }
+    request.send().await.unwrap()
+}
+
+/// The path htmx is told to load next (`HX-Location: {"path": ..., "target": "#main"}`).
+pub fn hx_location(resp: &reqwest::Response) -> String {
+    let header = resp
+        .headers()
+        .get("hx-location")
+        .unwrap_or_else(|| panic!("no HX-Location in {:?}", resp.headers()));
+    let value: serde_json::Value = serde_json::from_str(header.to_str().unwrap()).unwrap();
+    assert_eq!(value["target"], "#main");
+    value["path"].as_str().unwrap().to_string()
 }
 
 /// A websocket client connection to a test server.
