@@ -803,7 +803,13 @@ async fn the_rerun_form_repeats_the_settings_with_the_suggested_count() {
         train_gql(
             &app,
             json!({ "datasetId": ds, "linkage": "COMPLETE", "nClusters": 7, "pcaComponents": 2,
-                    "features": ["age", "total_spend", "visit_frequency"] }),
+                    "features": ["age", "total_spend", "visit_frequency"],
+                    "kinds": [{ "column": "visit_frequency", "kind": "CATEGORICAL" }] }),
+        )
+        .await,
+        train_rest(
+            &app,
+            json!({ "dataset_id": id, "n_clusters": 4, "kinds": { "region": "ignore" } }),
         )
         .await,
     ];
@@ -830,7 +836,22 @@ async fn the_rerun_form_repeats_the_settings_with_the_suggested_count() {
             ("features_sent", "1"),
             ("use_pca", "on"),
             ("pca_components", "2"),
+            ("kind.visit_frequency", "categorical"),
             ("feature", "age"),
+            ("feature", "total_spend"),
+            ("feature", "visit_frequency"),
+        ],
+        vec![
+            ("method", "ward"),
+            ("metric", "euclidean"),
+            ("mode", "k"),
+            ("n_clusters", "SUGGESTED"),
+            ("features_sent", "1"),
+            ("kind.region", "ignore"),
+            ("feature", "customer_id"),
+            ("feature", "age"),
+            ("feature", "gender"),
+            ("feature", "region"),
             ("feature", "total_spend"),
             ("feature", "visit_frequency"),
         ],
@@ -861,6 +882,7 @@ async fn the_rerun_form_repeats_the_settings_with_the_suggested_count() {
             "metric",
             "usePca",
             "pcaComponents",
+            "kinds",
             "featureConfig",
             "kSweep",
         ] {
