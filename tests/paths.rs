@@ -530,15 +530,20 @@ async fn deleting_a_run_over_graphql_leaves_its_dataset_and_other_runs() {
     app.stop().await;
 }
 
-/// Rows enough that a Ward run takes well over the time its deletion is given to stop it
-/// (about 20 s on two cores, most of it in the silhouette and the k sweep).
-const BIG: usize = 40_000;
+/// Rows and store levels (encoded features) enough that a Ward run takes far longer than the
+/// few seconds its deletion is given to stop it: the silhouette, the cophenetic correlation and
+/// the k sweep each compare every pair of customers over 69 features.
+const BIG: usize = 20_000;
+const STORES: usize = 60;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_running_run_stops_it_and_frees_the_worker() {
     // One run at a time: the next run starts only once the deleted one has let go.
     let app = TestApp::start_with(&[("MAX_CONCURRENT_RUNS", "1")]).await;
-    let big = dataset_of(&app, BIG).await;
+    let wide = with_store_column(&customers_csv(BIG), STORES);
+    let (status, big) = app.upload("big.csv", wide.as_bytes()).await;
+    assert_eq!(status, 201, "{big}");
+    let big = big["id"].as_i64().unwrap();
     let small = dataset_of(&app, 30).await;
     let running = train_rest(
         &app,
@@ -642,13 +647,13 @@ async fn stored_rows(app: &TestApp) -> String {
         .await
 }
 
-/// `csv` with one more column.
-fn with_extra_column(csv: &str) -> String {
+/// `csv` with one more column, `store`, cycling through `levels` values.
+fn with_store_column(csv: &str, levels: usize) -> String {
     csv.lines()
         .enumerate()
         .map(|(i, line)| match i {
-            0 => format!("{line},loyalty\n"),
-            _ => format!("{line},{}\n", i % 2),
+            0 => format!("{line},store\n"),
+            _ => format!("{line},S{:02}\n", i % levels),
         })
         .collect()
 }
@@ -657,7 +662,7 @@ fn with_extra_column(csv: &str) -> String {
 async fn uploads_over_the_row_and_column_limits_are_refused_everywhere() {
     let app = TestApp::start_with(&[("MAX_ROWS", "10"), ("MAX_COLUMNS", "6")]).await;
     let too_long = customers_csv(11);
-    let too_wide = with_extra_column(&customers_csv(10));
+    let too_wide = with_store_column(&customers_csv(10), 2);
     for (csv, message) in [
         (
             too_long.as_bytes(),
@@ -803,7 +808,13 @@ async fn the_rerun_form_repeats_the_settings_with_the_suggested_count() {
         train_gql(
             &app,
             json!({ "datasetId": ds, "linkage": "COMPLETE", "nClusters": 7, "pcaComponents": 2,
-                    "features": ["age", "total_spend", "visit_frequency"] }),
+                    "features": ["age", "total_spend", "visit_frequency"],
+                    "kinds": [{ "column": "visit_frequency", "kind": "CATEGORICAL" }] }),
+        )
+        .await,
+        train_rest(
+            &app,
+            json!({ "dataset_id": id, "n_clusters": 4, "kinds": { "region": "ignore" } }),
         )
         .await,
     ];
@@ -830,7 +841,22 @@ async fn the_rerun_form_repeats_the_settings_with_the_suggested_count() {
             ("features_sent", "1"),
             ("use_pca", "on"),
             ("pca_components", "2"),
+            ("kind.visit_frequency", "categorical"),
             ("feature", "age"),
+            ("feature", "total_spend"),
+            ("feature", "visit_frequency"),
+        ],
+        vec![
+            ("method", "ward"),
+            ("metric", "euclidean"),
+            ("mode", "k"),
+            ("n_clusters", "SUGGESTED"),
+            ("features_sent", "1"),
+            ("kind.region", "ignore"),
+            ("feature", "customer_id"),
+            ("feature", "age"),
+            ("feature", "gender"),
+            ("feature", "region"),
             ("feature", "total_spend"),
             ("feature", "visit_frequency"),
         ],
@@ -861,6 +887,7 @@ async fn the_rerun_form_repeats_the_settings_with_the_suggested_count() {
             "metric",
             "usePca",
             "pcaComponents",
+            "kinds",
             "featureConfig",
             "kSweep",
         ] {
