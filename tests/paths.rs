@@ -12,7 +12,7 @@ use common::{TestApp, customers_csv, fresh_db, hx_location};
 use serde_json::{Value, json};
 
 /// What the tests read of a run over GraphQL.
-const RUN_QUERY: &str = "query($id: ID!) { run(id: $id) { id status linkage metric nClusters distanceThreshold usePca pcaComponents features excluded kinds { column kind } featureConfig { numericFeatures categoricalFeatures identifierColumns excludedColumns pcaApplied pcaComponents explainedVarianceRatio nEncodedFeatures } metrics { nClusters cutHeight clusterSizes { size } } kSweep { suggestedK } } }";
+const RUN_QUERY: &str = "query($id: ID!) { run(id: $id) { id status linkage metric nClusters distanceThreshold usePca pcaComponents pcaVariance features excluded kinds { column kind } featureConfig { numericFeatures categoricalFeatures identifierColumns excludedColumns pcaApplied pcaComponents explainedVarianceRatio nEncodedFeatures } metrics { nClusters cutHeight clusterSizes { size } } kSweep { suggestedK } } }";
 
 /// One run as each interface shows it.
 struct Seen {
@@ -171,6 +171,8 @@ enum Kept {
     Components(usize),
     /// At least this share of the variance, with as few components as that takes.
     Variance(f64),
+    /// PCA without a size: 95% of the variance, and no share recorded as asked for.
+    DefaultVariance,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,7 +220,7 @@ async fn pca_runs_report_what_they_kept_through_every_interface() {
         (
             // No share given: 95% of the variance.
             train_rest(&app, k(json!({ "use_pca": true }))).await,
-            Kept::Variance(0.95),
+            Kept::DefaultVariance,
             "PCA ·",
         ),
         (
@@ -266,21 +268,33 @@ async fn pca_runs_report_what_they_kept_through_every_interface() {
             .map(|r| r.as_f64().unwrap())
             .collect();
         let n = ratios.len();
-        match kept {
-            Kept::None => assert_eq!(n, 0, "{gql}"),
-            Kept::Components(c) => assert_eq!(n, c, "{gql}"),
-            Kept::Variance(share) => {
-                // The fewest leading components that keep more than `share`.
-                let without_last: f64 = ratios[..n - 1].iter().sum();
-                assert!(without_last <= share, "{share}: {ratios:?}");
-                assert!(ratios.iter().sum::<f64>() > share, "{share}: {ratios:?}");
+        let share = match kept {
+            Kept::None => {
+                assert_eq!(n, 0, "{gql}");
+                None
             }
+            Kept::Components(c) => {
+                assert_eq!(n, c, "{gql}");
+                None
+            }
+            Kept::Variance(share) => Some(share),
+            Kept::DefaultVariance => Some(0.95),
+        };
+        if let Some(share) = share {
+            // The fewest leading components that keep more than `share`.
+            assert!(n > 0, "no components kept: {gql}");
+            let without_last: f64 = ratios[..n - 1].iter().sum();
+            assert!(without_last <= share, "{share}: {ratios:?}");
+            assert!(ratios.iter().sum::<f64>() > share, "{share}: {ratios:?}");
         }
         let applied = n > 0;
-        let asked = match kept {
-            Kept::Components(c) => json!(c),
-            _ => Value::Null,
+        let (asked, asked_share) = match kept {
+            Kept::Components(c) => (json!(c), Value::Null),
+            Kept::Variance(share) => (Value::Null, json!(share)),
+            _ => (Value::Null, Value::Null),
         };
+        assert_eq!(gql["pcaVariance"], asked_share, "{gql}");
+        assert_eq!(rest["pca_variance"], asked_share, "{rest}");
         assert_eq!(gql["usePca"], applied, "{gql}");
         assert_eq!(gql["pcaComponents"], asked, "{gql}");
         assert_eq!(fc["pcaApplied"], applied, "{gql}");

@@ -213,6 +213,11 @@ impl RunObject {
     async fn pca_components(&self) -> Option<i32> {
         self.0.pca_components
     }
+    /// Share of variance PCA was asked to keep (null when `pcaComponents` was given, or PCA
+    /// kept its default 95%).
+    async fn pca_variance(&self) -> Option<f64> {
+        self.0.pca_variance
+    }
     /// Columns chosen as features (null: all usable columns).
     async fn features(&self) -> Option<&Vec<String>> {
         self.0.features.include.as_ref()

@@ -48,6 +48,7 @@ pub fn run_json(run: &Run) -> Value {
         "distance_threshold": run.distance_threshold,
         "use_pca": run.use_pca,
         "pca_components": run.pca_components,
+        "pca_variance": run.pca_variance,
         "kinds": run.features.kinds,
         "status": run.status.as_str(),
         "stage": run.stage,
