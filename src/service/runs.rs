@@ -261,7 +261,7 @@ pub async fn train(
     vocabulary: spec::Vocabulary,
 ) -> AppResult<Run> {
     let dataset = datasets::get(state, req.dataset_id).await?;
-    validate(&dataset, &req.settings, vocabulary)?;
+    let params = validate(&dataset, &req.settings, vocabulary)?;
     let settings = req.settings;
     let new = db::runs::NewRun {
         dataset_id: req.dataset_id,
@@ -269,9 +269,8 @@ pub async fn train(
         metric: settings.metric.as_str().to_string(),
         n_clusters: settings.n_clusters.map(|k| k as i32),
         distance_threshold: settings.distance_threshold,
-        use_pca: settings.use_pca
-            || settings.pca_components.is_some()
-            || settings.pca_variance.is_some(),
+        // As the checked parameters have it: a size given turns PCA on.
+        use_pca: params.pca.is_some(),
         pca_components: settings.pca_components.map(|c| c as i32),
         pca_variance: settings.pca_variance,
         params: serde_json::to_value(FeatureChoice {
@@ -296,12 +295,12 @@ pub async fn train(
 
 /// Applies the engine's rules ([`spec::check`]) to the dataset's stored column profiles, and
 /// refuses a matrix linkage the table is too large for: everything that would certainly fail
-/// is refused before the run is queued.
+/// is refused before the run is queued. Returns the checked engine parameters.
 fn validate(
     dataset: &datasets::Dataset,
     settings: &spec::Draft,
     vocabulary: spec::Vocabulary,
-) -> AppResult<()> {
+) -> AppResult<crate::engine::Params> {
     let refuse = |e: spec::SpecError| match e.setting() {
         Some(setting) => AppError::BadSetting(setting, e.message(vocabulary)),
         None => AppError::BadInput(e.message(vocabulary)),
@@ -318,7 +317,7 @@ fn validate(
             dataset.id
         )));
     }
-    Ok(())
+    Ok(params)
 }
 
 pub async fn get(state: &AppState, id: i64) -> AppResult<Run> {
