@@ -7,8 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::db::DbPool;
-use crate::http::Gate;
-use crate::jobs::hub::ProgressHub;
+use crate::db::notify::ProgressHub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -20,15 +19,12 @@ pub struct AppState {
     pub wake_worker: Arc<Notify>,
     /// Cancelled when the process shuts down: long streams end and running runs are re-queued.
     pub shutdown: CancellationToken,
-    /// Who may use which door: tokens, session key, allowed origins, sign-in rate limit.
-    pub gate: Arc<Gate>,
 }
 
 impl AppState {
     pub fn new(pool: DbPool, config: Config) -> AppState {
         AppState {
             pool,
-            gate: Arc::new(Gate::new(&config.access)),
             config: Arc::new(config),
             hub: ProgressHub::new(),
             wake_worker: Arc::new(Notify::new()),

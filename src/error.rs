@@ -122,6 +122,20 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A run setting refused by a rule of [`spec`](crate::engine::spec), in the words of the
+    /// interface it came through; the setting is kept so a form can mark its field.
+    pub fn refused(
+        e: crate::engine::spec::SpecError,
+        vocabulary: crate::engine::spec::Vocabulary,
+    ) -> AppError {
+        match e.setting() {
+            Some(setting) => AppError::BadSetting(setting, e.message(vocabulary)),
+            None => AppError::BadInput(e.message(vocabulary)),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         if connection_lost(&e) {

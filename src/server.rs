@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
+use axum::{Extension, Router};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -12,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::config::Config;
 use crate::graphql::http::GraphqlState;
-use crate::http::{Door, DoorInfo, Routes, Surface};
+use crate::http::{Door, DoorInfo, Gate, Routes, Surface};
 use crate::{db, graphql, jobs, rest, web};
 
 /// Health checks: open, they say nothing about customers.
@@ -46,7 +48,10 @@ pub fn doors() -> Vec<DoorInfo> {
 
 /// Every route of the service.
 pub fn build_router(state: AppState) -> Router {
-    let health = health_routes().into_router(&state);
+    // Who may use which door: tokens, session key, allowed origins, sign-in rate limit. Handlers
+    // that need it (sign-in, GraphQL over websockets) take it as an `Extension`.
+    let gate = Arc::new(Gate::new(&state.config.access));
+    let health = health_routes().into_router(&gate);
     let limits = state.config.limits;
     // Room for multipart framing and other form fields around the file itself.
     let body_bytes = limits.max_upload_bytes + 1024 * 1024;
@@ -56,7 +61,7 @@ pub fn build_router(state: AppState) -> Router {
         schema: graphql::build_schema(Some(state.clone())),
     };
     let graphql_routes = graphql_routes()
-        .into_router(&state)
+        .into_router(&gate)
         .with_state(gql)
         // The GraphQL handler reads the body itself (DefaultBodyLimit does not apply): cap it
         // at the upload limit plus room for the multipart framing.
@@ -64,10 +69,11 @@ pub fn build_router(state: AppState) -> Router {
     let allowed_origins = state.config.access.allowed_origins.clone();
     let router = Router::new()
         .merge(graphql_routes)
-        .nest("/api/v1", rest::router(state.clone()))
-        .merge(web::router(state.clone()))
+        .nest("/api/v1", rest::router(state.clone(), &gate))
+        .merge(web::router(state.clone(), &gate))
         .merge(health.with_state(state))
         .layer(body_limit)
+        .layer(Extension(gate))
         .layer(axum::middleware::map_response(
             crate::error::add_retry_after,
         ))
@@ -103,7 +109,12 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let listen = tokio::spawn(jobs::hub::listen(state.clone()));
+    let listen = tokio::spawn(db::notify::listen(
+        state.config.database_url.clone(),
+        state.hub.clone(),
+        state.wake_worker.clone(),
+        state.shutdown.clone(),
+    ));
     let worker = tokio::spawn(jobs::worker::run(state.clone()));
     let token = state.shutdown.clone();
     let on_signal = token.clone();

@@ -221,7 +221,7 @@ async fn bad_inputs_get_specific_errors_and_change_nothing() {
             gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 2.5 }),
             form: Some(k("2.5")),
             said: [
-                "n_clusters: invalid type: floating point `2.5`, expected i64",
+                "n_clusters must be a whole number, got `2.5`",
                 "Invalid value for argument \"input.nClusters\", expected type \"Int\"",
                 "Segments wanted must be a whole number, got `2.5`",
             ],

@@ -356,10 +356,12 @@ async fn a_finished_run_is_stored_despite_lost_connections() {
         .unwrap();
     let rows = 200_000;
     let results = segmentiq::db::runs::RunResults {
-        feature_config: json!({}),
-        metrics: json!({ "n_samples": rows }),
-        profiles: json!([]),
-        k_sweep: None,
+        documents: segmentiq::db::stored::Documents {
+            feature_config: Some(json!({})),
+            metrics: Some(json!({ "n_samples": rows })),
+            profiles: Some(json!([])),
+            k_sweep: None,
+        },
         timings: json!({}),
         linkage_matrix: vec![0; 32],
         map_points: vec![0; 8],

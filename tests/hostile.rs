@@ -407,6 +407,99 @@ async fn a_damaged_run_never_breaks_a_list() {
     app.stop().await;
 }
 
+/// A run whose stored stage this version does not know (a newer version wrote it, with the
+/// `CHECK` constraint that would refuse it dropped) is `INTERNAL` in every interface, and a
+/// follower hearing an unreadable progress notification about it ends with `INTERNAL` too,
+/// rather than dropping the news.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_this_version_cannot_read_is_internal_everywhere() {
+    let app = TestApp::start().await;
+    let dataset = five_customers(&app).await;
+    // Running on another (live) worker: this server's worker leaves it alone.
+    let id = app
+        .db
+        .text(&format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, stage, worker, \
+             heartbeat_at, started_at) VALUES ({dataset}, 'ward', 2, 'running', 'linkage', \
+             'elsewhere', now(), now()) RETURNING id::text AS v"
+        ))
+        .await;
+    let mut ws = common::graphql_ws(&app.base).await;
+    let ack = ws.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    ws.send(Message::text(json!({
+        "id": "1", "type": "subscribe",
+        "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { status stage } }", "variables": { "id": id } }
+    }).to_string())).await.unwrap();
+    let mut next = async || loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+            .await
+            .expect("the subscription answers")
+            .unwrap()
+            .unwrap();
+        let v: Value = serde_json::from_str(msg.to_text().unwrap()).unwrap();
+        if v["type"] != "ping" {
+            return v;
+        }
+    };
+    let first = next().await;
+    assert_eq!(
+        first["payload"]["data"]["runProgress"]["stage"], "linkage",
+        "{first}"
+    );
+
+    app.db
+        .execute("ALTER TABLE clustering_runs DROP CONSTRAINT clustering_runs_stage_check")
+        .await;
+    app.db
+        .text(&format!(
+            "UPDATE clustering_runs SET stage = 'annealing' WHERE id = {id} RETURNING 'ok' AS v"
+        ))
+        .await;
+    let payload = json!({ "run_id": id.parse::<i64>().unwrap(), "status": "running", "stage": "annealing", "fraction": 0.5, "message": "Annealing" });
+    app.db
+        .text(&format!(
+            "SELECT pg_notify('segmentiq_progress', '{payload}') IS NULL AS v"
+        ))
+        .await;
+    let error = next().await;
+    assert_eq!(error["type"], "next", "{error}");
+    assert_eq!(
+        error["payload"]["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{error}"
+    );
+    assert_eq!(next().await["type"], "complete");
+
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/v1/clustering/runs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "INTERNAL", "{body}");
+    let body = app
+        .graphql(
+            "query($id: ID!) { run(id: $id) { stage } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{body}"
+    );
+    let page = app
+        .client
+        .get(app.url(&format!("/runs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 500);
+    alive(&app).await;
+    app.stop().await;
+}
+
 const METHODS: [&str; 7] = [
     "ward", "complete", "average", "single", "weighted", "centroid", "median",
 ];

@@ -61,3 +61,40 @@ async fn an_unreachable_database_is_one_clear_sentence() {
     );
     assert!(!err.contains('\n'), "{err}");
 }
+
+/// Each closed set of names a run stores is listed once in Rust and once in a `CHECK`
+/// constraint: the two lists are the same, so every value one side accepts the other does too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_constraints_list_the_names_the_code_knows() {
+    use segmentiq::db::runs::RunStatus;
+    use segmentiq::db::text::Name;
+    use segmentiq::engine::{Method, Metric, Stage};
+
+    fn names<T: Name>() -> Vec<String> {
+        T::ALL.iter().map(|v| v.name().to_string()).collect()
+    }
+    let db = common::fresh_db().await;
+    for (column, expected) in [
+        ("status", names::<RunStatus>()),
+        ("linkage", names::<Method>()),
+        ("metric", names::<Metric>()),
+        ("stage", names::<Stage>()),
+    ] {
+        let definition = db
+            .scalar(&format!(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+                 WHERE conrelid = 'clustering_runs'::regclass \
+                   AND conname = 'clustering_runs_{column}_check'"
+            ))
+            .await;
+        // PostgreSQL prints `IN (...)` as `= ANY (ARRAY['a'::text, 'b'::text])`.
+        let listed: Vec<String> = definition
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect();
+        assert_eq!(listed, expected, "{column}: {definition}");
+    }
+    db.drop_now().await;
+}

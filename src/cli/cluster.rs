@@ -6,9 +6,10 @@
 //! byte-identical files; timings go to standard error only.
 
 use crate::engine::export::spreadsheet_safe;
-use crate::engine::ingest::{self, ColumnKind, Table};
-use crate::engine::pipeline::{self, Cut, FeatureSelection, Outcome, Params, PcaSpec};
+use crate::engine::ingest::{self, Table};
+use crate::engine::pipeline::{self, Outcome, Params, PcaSpec};
 use crate::engine::render::{self, Format, RenderOptions, Theme};
+use crate::engine::spec::{ColumnUse, Draft, Vocabulary};
 use crate::engine::types::{Method, Metric, NoProgress};
 use anyhow::{Context, anyhow};
 use serde_json::{Map, Value, json};
@@ -47,9 +48,10 @@ pub struct ClusterArgs {
     /// Use only these columns as features (comma separated).
     #[arg(long, value_delimiter = ',')]
     pub include: Option<Vec<String>>,
-    /// Override a detected column kind, e.g. `--kind store=categorical` (repeatable).
+    /// Use a column as numeric, categorical or not at all, whatever its detected kind, e.g.
+    /// `--kind store=categorical` (repeatable).
     #[arg(long = "kind", value_parser = parse_kind)]
-    pub kinds: Vec<(String, ColumnKind)>,
+    pub kinds: Vec<(String, ColumnUse)>,
     /// Skip scoring other segment counts (k = 2..12).
     #[arg(long)]
     pub no_k_sweep: bool,
@@ -75,7 +77,7 @@ fn parse_pca(s: &str) -> Result<PcaSpec, String> {
     }
 }
 
-fn parse_kind(s: &str) -> Result<(String, ColumnKind), String> {
+fn parse_kind(s: &str) -> Result<(String, ColumnUse), String> {
     let (name, kind) = s
         .rsplit_once('=')
         .ok_or_else(|| format!("`{s}` should look like column=kind, e.g. store=categorical"))?;
@@ -90,6 +92,28 @@ fn parse_theme(s: &str) -> Result<Theme, String> {
     }
 }
 
+/// The settings as every interface states them, so the CLI gets the same rules and verdicts
+/// (`engine::spec`) as the server.
+fn draft(args: &ClusterArgs) -> Draft {
+    let (pca_components, pca_variance) = match args.pca {
+        Some(PcaSpec::Components(c)) => (Some(i64::try_from(c).unwrap_or(i64::MAX)), None),
+        Some(PcaSpec::Variance(f)) => (None, Some(f)),
+        None => (None, None),
+    };
+    Draft {
+        method: args.linkage,
+        metric: args.metric,
+        n_clusters: args.clusters.map(|k| i64::try_from(k).unwrap_or(i64::MAX)),
+        distance_threshold: args.distance_threshold,
+        use_pca: args.pca.is_some(),
+        pca_components,
+        pca_variance,
+        include: args.include.clone(),
+        exclude: args.exclude.clone(),
+        kinds: args.kinds.iter().cloned().collect(),
+    }
+}
+
 pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
     let file = args.csv.display().to_string();
     let started = Instant::now();
@@ -98,21 +122,10 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
     let parse_seconds = started.elapsed().as_secs_f64();
 
     let params = Params {
-        method: args.linkage,
-        metric: args.metric,
-        cut: match (args.clusters, args.distance_threshold) {
-            (_, Some(h)) => Cut::Height(h),
-            (Some(k), None) => Cut::Clusters(k),
-            (None, None) => return Err(anyhow!("give --clusters or --distance-threshold")),
-        },
-        pca: args.pca,
-        features: FeatureSelection {
-            include: args.include.clone(),
-            exclude: args.exclude.clone(),
-            kinds: args.kinds.clone(),
-            ignore: Vec::new(),
-        },
         k_sweep: !args.no_k_sweep,
+        ..draft(&args)
+            .params()
+            .map_err(|e| anyhow!("{}", e.message(Vocabulary::Cli)))?
     };
     let outcome =
         pipeline::run(&table, &params, &NoProgress).map_err(|e| anyhow!("`{file}`: {e}"))?;
@@ -385,7 +398,7 @@ mod tests {
         assert!(parse_pca("1.5").is_err());
         assert_eq!(
             parse_kind("store=categorical"),
-            Ok(("store".to_string(), ColumnKind::Categorical))
+            Ok(("store".to_string(), ColumnUse::Categorical))
         );
         assert!(parse_kind("store").is_err());
     }

@@ -10,6 +10,8 @@ pub mod local_cluster;
 pub mod notify;
 pub mod runs;
 pub mod schema;
+pub mod stored;
+pub mod text;
 
 use anyhow::Context;
 use diesel::sql_types::{Bool, Text};

@@ -5,18 +5,93 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use serde::{Deserialize, Serialize};
+
 use super::schema::{clustering_runs, datasets};
+use super::text::{Name, Named, read_name, write_name};
+use crate::engine::{Method, Metric, Stage};
 
-/// Run statuses as stored; the `CHECK` constraint in the migration lists the same five.
-pub mod status {
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED: &str = "failed";
-    pub const CANCELLED: &str = "cancelled";
+/// Where a run is in its life. Stored by name; the migration's `CHECK` lists the same five.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, AsExpression, FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
 
-    pub fn is_final(status: &str) -> bool {
-        matches!(status, SUCCEEDED | FAILED | CANCELLED)
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Nothing more will happen to the run.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
+        )
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses a status a caller asked for (a list filter); stored statuses are read by `FromSql`.
+impl std::str::FromStr for RunStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RunStatus::from_name(s).ok_or_else(|| {
+            format!(
+                "unknown run status `{s}`; expected queued, running, succeeded, failed or cancelled"
+            )
+        })
+    }
+}
+
+impl Name for RunStatus {
+    const WHAT: &'static str = "run status";
+    const ALL: &'static [Self] = &RunStatus::ALL;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl ToSql<Text, Pg> for RunStatus {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        write_name(*self, out)
+    }
+}
+
+impl FromSql<Text, Pg> for RunStatus {
+    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+        read_name(bytes)
     }
 }
 
@@ -26,8 +101,8 @@ pub mod status {
 pub struct RunRow {
     pub id: i64,
     pub dataset_id: i64,
-    pub linkage: String,
-    pub metric: String,
+    pub linkage: Named<Method>,
+    pub metric: Named<Metric>,
     pub n_clusters: Option<i32>,
     pub distance_threshold: Option<f64>,
     pub use_pca: bool,
@@ -39,8 +114,8 @@ pub struct RunRow {
     pub profiles: Option<serde_json::Value>,
     pub k_sweep: Option<serde_json::Value>,
     pub timings: Option<serde_json::Value>,
-    pub status: String,
-    pub stage: Option<String>,
+    pub status: RunStatus,
+    pub stage: Option<Named<Stage>>,
     pub progress: f64,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -52,8 +127,8 @@ pub struct RunRow {
 #[diesel(table_name = clustering_runs)]
 pub struct NewRun {
     pub dataset_id: i64,
-    pub linkage: String,
-    pub metric: String,
+    pub linkage: Named<Method>,
+    pub metric: Named<Metric>,
     pub n_clusters: Option<i32>,
     pub distance_threshold: Option<f64>,
     pub use_pca: bool,
@@ -104,7 +179,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<R
 #[derive(Clone, Debug, Default)]
 pub struct RunFilter {
     pub dataset_id: Option<i64>,
-    pub status: Option<String>,
+    pub status: Option<RunStatus>,
 }
 
 fn filtered(filter: &RunFilter) -> clustering_runs::BoxedQuery<'static, diesel::pg::Pg> {
@@ -113,7 +188,7 @@ fn filtered(filter: &RunFilter) -> clustering_runs::BoxedQuery<'static, diesel::
         query = query.filter(clustering_runs::dataset_id.eq(dataset_id));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(clustering_runs::status.eq(status.clone()));
+        query = query.filter(clustering_runs::status.eq(*status));
     }
     query
 }
@@ -178,19 +253,19 @@ pub async fn request_cancel(conn: &mut AsyncPgConnection, id: i64) -> QueryResul
     diesel::update(
         clustering_runs::table
             .find(id)
-            .filter(clustering_runs::status.eq(status::QUEUED)),
+            .filter(clustering_runs::status.eq(RunStatus::Queued)),
     )
     .set((
-        clustering_runs::status.eq(status::CANCELLED),
+        clustering_runs::status.eq(RunStatus::Cancelled),
         clustering_runs::finished_at.eq(diesel::dsl::now),
-        clustering_runs::stage.eq(None::<String>),
+        clustering_runs::stage.eq(None::<Named<Stage>>),
     ))
     .execute(conn)
     .await?;
     diesel::update(
         clustering_runs::table
             .find(id)
-            .filter(clustering_runs::status.eq(status::RUNNING)),
+            .filter(clustering_runs::status.eq(RunStatus::Running)),
     )
     .set(clustering_runs::cancel_requested.eq(true))
     .execute(conn)
@@ -231,7 +306,7 @@ pub async fn heartbeat(
         clustering_runs::table
             .find(id)
             .filter(clustering_runs::worker.eq(worker))
-            .filter(clustering_runs::status.eq(status::RUNNING)),
+            .filter(clustering_runs::status.eq(RunStatus::Running)),
     )
     .set(clustering_runs::heartbeat_at.eq(diesel::dsl::now))
     .returning(clustering_runs::cancel_requested)
@@ -244,16 +319,16 @@ pub async fn heartbeat(
 pub async fn set_progress(
     conn: &mut AsyncPgConnection,
     id: i64,
-    stage: &str,
+    stage: Stage,
     progress: f64,
 ) -> QueryResult<()> {
     diesel::update(
         clustering_runs::table
             .find(id)
-            .filter(clustering_runs::status.eq(status::RUNNING)),
+            .filter(clustering_runs::status.eq(RunStatus::Running)),
     )
     .set((
-        clustering_runs::stage.eq(stage),
+        clustering_runs::stage.eq(Named(stage)),
         clustering_runs::progress.eq(progress),
     ))
     .execute(conn)
@@ -266,14 +341,14 @@ pub async fn finish_unsuccessfully(
     conn: &mut AsyncPgConnection,
     id: i64,
     worker: &str,
-    final_status: &str,
+    final_status: RunStatus,
     error: Option<&str>,
 ) -> QueryResult<bool> {
     diesel::update(
         clustering_runs::table
             .find(id)
             .filter(clustering_runs::worker.eq(worker))
-            .filter(clustering_runs::status.eq(status::RUNNING)),
+            .filter(clustering_runs::status.eq(RunStatus::Running)),
     )
     .set((
         clustering_runs::status.eq(final_status),
@@ -292,12 +367,12 @@ pub async fn requeue(conn: &mut AsyncPgConnection, id: i64, worker: &str) -> Que
         clustering_runs::table
             .find(id)
             .filter(clustering_runs::worker.eq(worker))
-            .filter(clustering_runs::status.eq(status::RUNNING)),
+            .filter(clustering_runs::status.eq(RunStatus::Running)),
     )
     .set((
-        clustering_runs::status.eq(status::QUEUED),
+        clustering_runs::status.eq(RunStatus::Queued),
         clustering_runs::worker.eq(None::<String>),
-        clustering_runs::stage.eq(None::<String>),
+        clustering_runs::stage.eq(None::<Named<Stage>>),
         clustering_runs::progress.eq(0.0),
         clustering_runs::heartbeat_at.eq(None::<DateTime<Utc>>),
         clustering_runs::started_at.eq(None::<DateTime<Utc>>),
@@ -343,10 +418,7 @@ pub async fn cancel_stale(
 /// Everything a successful run stores, written with its assignments in one transaction. Kept
 /// in memory until it is stored, so a lost connection means a retry, not a recomputation.
 pub struct RunResults {
-    pub feature_config: serde_json::Value,
-    pub metrics: serde_json::Value,
-    pub profiles: serde_json::Value,
-    pub k_sweep: Option<serde_json::Value>,
+    pub documents: super::stored::Documents,
     pub timings: serde_json::Value,
     pub linkage_matrix: Vec<u8>,
     pub map_points: Vec<u8>,
@@ -368,16 +440,16 @@ pub async fn complete(
             clustering_runs::table
                 .find(id)
                 .filter(clustering_runs::worker.eq(worker))
-                .filter(clustering_runs::status.eq(status::RUNNING)),
+                .filter(clustering_runs::status.eq(RunStatus::Running)),
         )
         .set((
-            clustering_runs::status.eq(status::SUCCEEDED),
-            clustering_runs::stage.eq(None::<String>),
+            clustering_runs::status.eq(RunStatus::Succeeded),
+            clustering_runs::stage.eq(None::<Named<Stage>>),
             clustering_runs::progress.eq(1.0),
-            clustering_runs::feature_config.eq(&results.feature_config),
-            clustering_runs::metrics.eq(&results.metrics),
-            clustering_runs::profiles.eq(&results.profiles),
-            clustering_runs::k_sweep.eq(results.k_sweep.as_ref()),
+            clustering_runs::feature_config.eq(results.documents.feature_config.as_ref()),
+            clustering_runs::metrics.eq(results.documents.metrics.as_ref()),
+            clustering_runs::profiles.eq(results.documents.profiles.as_ref()),
+            clustering_runs::k_sweep.eq(results.documents.k_sweep.as_ref()),
             clustering_runs::timings.eq(&results.timings),
             clustering_runs::linkage_matrix.eq(results.linkage_matrix.as_slice()),
             clustering_runs::map_points.eq(results.map_points.as_slice()),

@@ -89,6 +89,11 @@ pub enum SpecError {
     TooFewRows {
         rows: usize,
     },
+    /// A count (segments, components) written as something other than a whole number.
+    NotWhole {
+        setting: Setting,
+        written: String,
+    },
     NoCut,
     BothCuts,
     TooFewClusters {
@@ -138,6 +143,7 @@ impl SpecError {
         use SpecError::*;
         Some(match self {
             TooFewRows { .. } => return None,
+            NotWhole { setting, .. } => *setting,
             NoCut | BothCuts | TooFewClusters { .. } | TooManyClusters { .. } => Setting::Clusters,
             BadHeight { .. } => Setting::Height,
             TooFewComponents { .. } | BadComponents { .. } => Setting::PcaComponents,
@@ -156,6 +162,9 @@ impl SpecError {
         match self {
             TooFewRows { rows } => {
                 format!("clustering needs at least 2 rows but the table has {rows}")
+            }
+            NotWhole { setting, written } => {
+                format!("{} must be a whole number, got `{written}`", name(*setting))
             }
             NoCut => format!(
                 "give {} (the number of segments) or {} (a height cut)",
@@ -277,6 +286,23 @@ impl std::str::FromStr for ColumnUse {
             .into_iter()
             .find(|u| u.as_str() == s)
             .ok_or_else(|| format!("`{s}` is not a column use; use numeric, categorical or ignore"))
+    }
+}
+
+/// A count as written (`3`, or `3.0` from a tool that writes every number with a point) as a
+/// whole number; `2.5` or `three` is refused in the words of `setting`.
+pub fn whole(setting: Setting, written: &str) -> Result<i64, SpecError> {
+    let written = written.trim();
+    let refuse = || SpecError::NotWhole {
+        setting,
+        written: written.to_string(),
+    };
+    if let Ok(n) = written.parse::<i64>() {
+        return Ok(n);
+    }
+    match written.parse::<f64>() {
+        Ok(x) if x.fract() == 0.0 && x.abs() < 9e15 => Ok(x as i64),
+        _ => Err(refuse()),
     }
 }
 

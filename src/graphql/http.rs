@@ -2,6 +2,8 @@
 //! `/graphql` (a query in the URL, else GraphiQL, served from `/static/vendor`), and
 //! `/graphql/ws` (graphql-transport-ws). How HTTP carries GraphQL is in [`over_http`].
 
+use std::sync::Arc;
+
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, MultipartOptions};
 use async_graphql::{BatchRequest, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -15,7 +17,7 @@ use super::over_http::{self, Exchange, Media};
 use super::{AppSchema, limits};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::http::Access;
+use crate::http::{Access, Gate};
 
 /// State of the GraphQL routes.
 #[derive(Clone)]
@@ -161,11 +163,11 @@ struct GraphiqlPage;
 /// access found goes into the connection's data, where the schema checks mutations against it.
 pub async fn websocket(
     State(gql): State<GraphqlState>,
+    Extension(gate): Extension<Arc<Gate>>,
     protocol: GraphQLProtocol,
     from_request: Option<Extension<Access>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let gate = gql.app.gate.clone();
     let from_request = from_request.map(|Extension(access)| access);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)

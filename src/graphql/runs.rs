@@ -7,7 +7,7 @@ use super::datasets::DatasetObject;
 use super::ids;
 use super::results::{FeatureConfigObject, KSweepObject, SegmentObject};
 use super::types::{Conn, connection};
-use crate::engine::{Method, Metric};
+use crate::engine::Stage;
 use crate::service::runs::{
     Draft, Run, RunQuery as ServiceRunQuery, RunStatus, TrainRequest, Vocabulary,
 };
@@ -15,6 +15,7 @@ use crate::service::{self, PageRequest};
 
 /// How the distance between two segments is measured when merging them.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::engine::Method")]
 pub enum Linkage {
     /// Merges the pair that increases within-segment variance least: compact, even segments.
     Ward,
@@ -32,95 +33,23 @@ pub enum Linkage {
     Median,
 }
 
-impl From<Linkage> for Method {
-    fn from(l: Linkage) -> Self {
-        match l {
-            Linkage::Ward => Method::Ward,
-            Linkage::Complete => Method::Complete,
-            Linkage::Average => Method::Average,
-            Linkage::Single => Method::Single,
-            Linkage::Weighted => Method::Weighted,
-            Linkage::Centroid => Method::Centroid,
-            Linkage::Median => Method::Median,
-        }
-    }
-}
-
-impl From<Method> for Linkage {
-    fn from(m: Method) -> Self {
-        match m {
-            Method::Ward => Linkage::Ward,
-            Method::Complete => Linkage::Complete,
-            Method::Average => Linkage::Average,
-            Method::Single => Linkage::Single,
-            Method::Weighted => Linkage::Weighted,
-            Method::Centroid => Linkage::Centroid,
-            Method::Median => Linkage::Median,
-        }
-    }
-}
-
 /// Distance between two customers' encoded rows.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "DistanceMetric")]
+#[graphql(name = "DistanceMetric", remote = "crate::engine::Metric")]
 pub enum MetricGql {
     Euclidean,
     Manhattan,
     Cosine,
 }
 
-impl From<MetricGql> for Metric {
-    fn from(m: MetricGql) -> Self {
-        match m {
-            MetricGql::Euclidean => Metric::Euclidean,
-            MetricGql::Manhattan => Metric::Manhattan,
-            MetricGql::Cosine => Metric::Cosine,
-        }
-    }
-}
-
-impl From<Metric> for MetricGql {
-    fn from(m: Metric) -> Self {
-        match m {
-            Metric::Euclidean => MetricGql::Euclidean,
-            Metric::Manhattan => MetricGql::Manhattan,
-            Metric::Cosine => MetricGql::Cosine,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "RunStatus")]
+#[graphql(name = "RunStatus", remote = "crate::db::runs::RunStatus")]
 pub enum RunStatusGql {
     Queued,
     Running,
     Succeeded,
     Failed,
     Cancelled,
-}
-
-impl From<RunStatus> for RunStatusGql {
-    fn from(s: RunStatus) -> Self {
-        match s {
-            RunStatus::Queued => RunStatusGql::Queued,
-            RunStatus::Running => RunStatusGql::Running,
-            RunStatus::Succeeded => RunStatusGql::Succeeded,
-            RunStatus::Failed => RunStatusGql::Failed,
-            RunStatus::Cancelled => RunStatusGql::Cancelled,
-        }
-    }
-}
-
-impl From<RunStatusGql> for RunStatus {
-    fn from(s: RunStatusGql) -> Self {
-        match s {
-            RunStatusGql::Queued => RunStatus::Queued,
-            RunStatusGql::Running => RunStatus::Running,
-            RunStatusGql::Succeeded => RunStatus::Succeeded,
-            RunStatusGql::Failed => RunStatus::Failed,
-            RunStatusGql::Cancelled => RunStatus::Cancelled,
-        }
-    }
 }
 
 /// How a column is used, whatever kind it was detected as.
@@ -242,7 +171,7 @@ impl RunObject {
     }
     /// Current engine stage while running.
     async fn stage(&self) -> Option<&str> {
-        self.0.stage.as_deref()
+        self.0.stage.map(Stage::as_str)
     }
     /// Overall progress, 0 to 1.
     async fn progress(&self) -> f64 {

@@ -2,8 +2,9 @@
 //!
 //! Contract (see `service::progress::follow`): the current state first, then every stage change
 //! and at least every 5% of progress, ending after the final status (SUCCEEDED, FAILED or
-//! CANCELLED). A subscriber that falls behind re-reads the run from the database. (diesel's `RunQueryDsl` is kept out of this module: it also defines
-//! `execute`.)
+//! CANCELLED). A subscriber that falls behind re-reads the run from the database; a stored run
+//! this version cannot read ends the subscription with an `INTERNAL` error. (diesel's
+//! `RunQueryDsl` is kept out of this module: it also defines `execute`.)
 
 use async_graphql::{Context, ID, SimpleObject, Subscription};
 use futures::{Stream, StreamExt};
@@ -12,7 +13,6 @@ use super::ids;
 use super::runs::RunStatusGql;
 use crate::db::notify::ProgressEvent;
 use crate::service;
-use crate::service::runs::RunStatus;
 
 /// A progress report.
 #[derive(SimpleObject, Clone)]
@@ -27,16 +27,15 @@ pub struct RunProgress {
     message: String,
 }
 
-impl RunProgress {
-    fn from_event(e: &ProgressEvent) -> Option<RunProgress> {
-        let status = RunStatus::parse(&e.status).ok()?;
-        Some(RunProgress {
+impl From<ProgressEvent> for RunProgress {
+    fn from(e: ProgressEvent) -> RunProgress {
+        RunProgress {
             run_id: ids::to_id(e.run_id),
-            status: status.into(),
-            stage: e.stage.clone(),
+            status: e.status.into(),
+            stage: e.stage.map(|s| s.as_str().to_string()),
             fraction: e.fraction,
-            message: e.message.clone(),
-        })
+            message: e.message,
+        }
     }
 }
 
@@ -49,10 +48,10 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         run_id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = RunProgress> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<RunProgress>> + use<>> {
         let state = ids::state(ctx)?;
         let id = ids::parse(&run_id, "run")?;
         let events = service::progress::follow(state, id).await?;
-        Ok(events.filter_map(|e| async move { RunProgress::from_event(&e) }))
+        Ok(events.map(|e| e.map(RunProgress::from).map_err(Into::into)))
     }
 }

@@ -15,10 +15,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::MethodRouter;
 
-use crate::app::AppState;
+use std::sync::Arc;
+
 use crate::error::AppError;
 use crate::http::access::Presented;
-use crate::http::{Access, origin};
+use crate::http::{Access, Gate, origin};
 
 /// What a route needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,10 +87,20 @@ struct Entry<S> {
     handler: MethodRouter<S>,
 }
 
+/// How a refusal is shown on a [`Surface::Page`]: the pages' error page, which the web layer
+/// provides ([`Routes::pages`]), so this shared layer does not depend on it.
+pub type PageRefusal = fn(&HeaderMap, AppError) -> Response;
+
+/// Until the web layer provides its own: the status and the message as plain text.
+fn plain_refusal(_: &HeaderMap, error: AppError) -> Response {
+    (error.status(), error.to_string()).into_response()
+}
+
 /// A table of routes; [`Routes::into_router`] registers them with their guards.
 pub struct Routes<S> {
     surface: Surface,
     entries: Vec<Entry<S>>,
+    pages: PageRefusal,
 }
 
 impl<S: Clone + Send + Sync + 'static> Routes<S> {
@@ -98,7 +109,14 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         Routes {
             surface,
             entries: Vec::new(),
+            pages: plain_refusal,
         }
+    }
+
+    /// Refusals on page routes are shown by `pages`.
+    pub fn pages(mut self, pages: PageRefusal) -> Self {
+        self.pages = pages;
+        self
     }
 
     /// The routes added after this answer refusals as `surface`.
@@ -149,12 +167,14 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     }
 
     /// The router, each route behind the guard for its door.
-    pub fn into_router(self, app: &AppState) -> Router<S> {
+    pub fn into_router(self, gate: &Arc<Gate>) -> Router<S> {
+        let pages = self.pages;
         self.entries.into_iter().fold(Router::new(), |router, e| {
             let guard = Guard {
-                app: app.clone(),
+                gate: gate.clone(),
                 door: e.door,
                 surface: e.surface,
+                pages,
             };
             let layer = axum::middleware::from_fn_with_state(guard, check);
             router.route(e.path, e.handler.route_layer(layer))
@@ -164,19 +184,20 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
 
 #[derive(Clone)]
 struct Guard {
-    app: AppState,
+    gate: Arc<Gate>,
     door: Door,
     surface: Surface,
+    pages: PageRefusal,
 }
 
 async fn check(State(mut g): State<Guard>, mut request: Request, next: Next) -> Response {
     g.surface = g.surface.of(&request);
-    let gate = &g.app.gate;
+    let gate = &g.gate;
     let headers = request.headers();
     let changes = !request.method().is_safe() || is_websocket_upgrade(headers);
     if changes {
         if let Err(e) = origin::check(gate, headers) {
-            return refuse(g.surface, headers, e);
+            return refuse(&g, headers, e);
         }
     }
     if g.surface == Surface::Graphql && request.method() == Method::POST {
@@ -188,7 +209,7 @@ async fn check(State(mut g): State<Guard>, mut request: Request, next: Next) -> 
     let access = match (g.door, presented.access()) {
         (Door::Open, access) => access,
         (Door::Write, Some(a)) if !a.can_write() => {
-            return refuse(g.surface, headers, a.refuse_write());
+            return refuse(&g, headers, a.refuse_write());
         }
         (_, Some(a)) => Some(a),
         // A browser's websocket sends its token in `connection_init`; the handler checks it.
@@ -196,7 +217,7 @@ async fn check(State(mut g): State<Guard>, mut request: Request, next: Next) -> 
         (_, None) if g.surface == Surface::Page && presented == Presented::Nothing => {
             return to_login(&request);
         }
-        (_, None) => return refuse(g.surface, headers, AppError::Unauthenticated),
+        (_, None) => return refuse(&g, headers, AppError::Unauthenticated),
     };
     if let Some(access) = access {
         request.extensions_mut().insert(access);
@@ -242,9 +263,9 @@ fn graphql_content_type(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 /// A refusal in the shape the route's clients read.
-fn refuse(surface: Surface, headers: &HeaderMap, error: AppError) -> Response {
-    match surface {
-        Surface::Page => crate::web::error_response(headers, error),
+fn refuse(guard: &Guard, headers: &HeaderMap, error: AppError) -> Response {
+    match guard.surface {
+        Surface::Page => (guard.pages)(headers, error),
         Surface::Api => error.into_response(),
         Surface::Graphql | Surface::Socket | Surface::GraphiqlOrQuery => {
             graphql_error(error.status(), &error)

@@ -1,7 +1,7 @@
 //! What every HTTP door shares, whichever interface it belongs to (GraphQL, REST, pages): who
 //! the caller is ([`access`]), the pages' sign-in cookie ([`session`]), the cross-site check
-//! ([`origin`]), the table of routes with the access each needs ([`doors`]), and the security
-//! headers every response carries ([`headers`]).
+//! ([`origin`]), the table of routes with the access each needs ([`doors`]), the security
+//! headers every response carries ([`headers`]) and the reading of uploaded files ([`upload`]).
 //!
 //! The model, in one place: `API_TOKEN` gives full access, `API_READ_TOKEN` read-only access.
 //! Scripts send `Authorization: Bearer <token>`; browsers sign in at `/login` and carry an
@@ -14,6 +14,7 @@ pub mod doors;
 pub mod headers;
 pub mod origin;
 pub mod session;
+pub mod upload;
 
 pub use access::{Access, Gate};
 pub use doors::{Door, DoorInfo, Routes, Surface};

@@ -11,11 +11,13 @@ use crate::app::AppState;
 use crate::db;
 use crate::db::DbPool;
 use crate::db::notify::ProgressEvent;
-use crate::db::runs::status;
+use crate::db::runs::RunStatus;
+use crate::db::stored::Documents;
 use crate::engine::pipeline::{self, Outcome, Params};
 use crate::engine::spec::Vocabulary;
 use crate::engine::{Cancelled, Stage, ingest};
 use crate::error::{AppError, AppResult};
+use crate::service;
 use crate::service::runs::{self, Run};
 
 use super::progress::{self, Throttle};
@@ -43,10 +45,10 @@ async fn execute_claimed(state: AppState, run_id: i64) {
     let outcome = run_engine(&state, run_id).await;
     let (pool, worker) = (&state.pool, worker.as_str());
     let result = match outcome {
-        Ok(outcome) => {
+        Ok((outcome, documents)) => {
             let storing = progress::overall(Stage::Storing, 0.0);
             report_progress(&state, run_id, Stage::Storing, storing).await;
-            let results = results_of(outcome);
+            let results = results_of(outcome, documents);
             store_results(pool, run_id, worker, &results)
                 .await
                 .map(|_| ())
@@ -61,11 +63,11 @@ async fn execute_claimed(state: AppState, run_id: i64) {
         }
         Err(Failure::Stopped(Stop::Lost)) => Ok(()),
         Err(Failure::Stopped(Stop::Cancelled)) => {
-            end_unsuccessfully(pool, run_id, worker, status::CANCELLED, None).await
+            end_unsuccessfully(pool, run_id, worker, RunStatus::Cancelled, None).await
         }
         Err(Failure::Error(message)) => {
             tracing::info!(%message, "run failed");
-            end_unsuccessfully(pool, run_id, worker, status::FAILED, Some(&message)).await
+            end_unsuccessfully(pool, run_id, worker, RunStatus::Failed, Some(&message)).await
         }
     };
     if let Err(e) = result {
@@ -77,7 +79,7 @@ async fn execute_claimed(state: AppState, run_id: i64) {
     };
     if let Ok(Some(row)) = db::runs::find(&mut conn, run_id).await {
         if let Ok(run) = Run::from_row(row) {
-            progress::publish_state(&mut conn, &run).await;
+            service::progress::publish_state(&mut conn, &run).await;
             tracing::info!(status = run.status.as_str(), "run ended");
         }
     }
@@ -88,7 +90,7 @@ async fn end_unsuccessfully(
     pool: &DbPool,
     run_id: i64,
     worker: &str,
-    final_status: &str,
+    final_status: RunStatus,
     error: Option<&str>,
 ) -> AppResult<()> {
     retrying("record the end of the run", || async move {
@@ -195,7 +197,8 @@ impl From<diesel::result::Error> for Failure {
     }
 }
 
-async fn run_engine(state: &AppState, run_id: i64) -> Result<Outcome, Failure> {
+/// The engine's outcome and the documents it will be stored as.
+async fn run_engine(state: &AppState, run_id: i64) -> Result<(Outcome, Documents), Failure> {
     let mut conn = state
         .pool
         .get()
@@ -242,7 +245,7 @@ async fn run_engine(state: &AppState, run_id: i64) -> Result<Outcome, Failure> {
         Ok(Ok(outcome)) => match stop.reason() {
             Some(reason) => Err(Failure::Stopped(reason)),
             None => runs::check_readable(&outcome)
-                .map(|()| outcome)
+                .map(|documents| (outcome, documents))
                 .map_err(Failure::Error),
         },
         Ok(Err(EngineFailure::Cancelled)) => {
@@ -347,17 +350,17 @@ async fn report_progress(state: &AppState, run_id: i64, stage: Stage, fraction: 
     let Ok(mut conn) = state.pool.get().await else {
         return;
     };
-    if let Err(e) = db::runs::set_progress(&mut conn, run_id, stage.as_str(), fraction).await {
+    if let Err(e) = db::runs::set_progress(&mut conn, run_id, stage, fraction).await {
         tracing::warn!(error = %e, "could not store progress");
     }
     let event = ProgressEvent {
         run_id,
-        status: status::RUNNING.to_string(),
-        stage: Some(stage.as_str().to_string()),
+        status: RunStatus::Running,
+        stage: Some(stage),
         fraction,
         message: stage.describe().to_string(),
     };
-    progress::publish(&mut conn, &event).await;
+    service::progress::publish(&mut conn, &event).await;
 }
 
 /// Builds engine parameters from a stored run, by the same conversion [`service::runs::train`]
@@ -374,17 +377,10 @@ pub fn params_of(run: &Run) -> Result<Params, String> {
 const RUN_VOCABULARY: Vocabulary = Vocabulary::Form;
 
 /// What a successful run stores, in the database's encodings.
-fn results_of(outcome: Outcome) -> db::runs::RunResults {
-    let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
+fn results_of(outcome: Outcome, documents: Documents) -> db::runs::RunResults {
     db::runs::RunResults {
-        feature_config: json(serde_json::to_value(&outcome.feature_config)),
-        metrics: json(serde_json::to_value(&outcome.metrics)),
-        profiles: json(serde_json::to_value(&outcome.profiles)),
-        k_sweep: outcome
-            .k_sweep
-            .as_ref()
-            .map(|s| json(serde_json::to_value(s))),
-        timings: json(serde_json::to_value(&outcome.timings)),
+        documents,
+        timings: serde_json::to_value(&outcome.timings).unwrap_or_default(),
         linkage_matrix: runs::encode_linkage(&outcome.linkage),
         map_points: runs::encode_points(&outcome.map),
         labels: outcome.labels.iter().map(|&l| l as i32).collect(),

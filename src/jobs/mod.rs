@@ -1,6 +1,5 @@
-//! Background work: the run queue worker, the clustering job and the progress hub.
+//! Background work: the run queue worker and the clustering job.
 
 pub mod cluster;
-pub mod hub;
 pub mod progress;
 pub mod worker;

@@ -1,12 +1,7 @@
 //! Turning engine progress into run progress: one overall fraction across stages, throttled so
 //! subscribers hear every stage change and at least every 5% without flooding the database.
 
-use diesel_async::AsyncPgConnection;
-
-use crate::db;
-use crate::db::notify::ProgressEvent;
 use crate::engine::Stage;
-use crate::service::runs::{Run, RunStatus};
 
 /// Share of a typical run's time spent in each stage; used to make one overall fraction.
 fn stage_span(stage: Stage) -> (f64, f64) {
@@ -51,44 +46,6 @@ impl Throttle {
                 Some(overall)
             }
         }
-    }
-}
-
-/// The event describing a run's current stored state.
-pub fn event_of(run: &Run) -> ProgressEvent {
-    let message = match run.status {
-        RunStatus::Queued => "Waiting for a worker".to_string(),
-        RunStatus::Running => run
-            .stage
-            .as_deref()
-            .and_then(Stage::parse)
-            .map_or("Starting".to_string(), |s| s.describe().to_string()),
-        RunStatus::Succeeded => "Done".to_string(),
-        RunStatus::Failed => run.error.clone().unwrap_or_else(|| "Failed".to_string()),
-        RunStatus::Cancelled => "Cancelled".to_string(),
-    };
-    ProgressEvent {
-        run_id: run.id,
-        status: run.status.as_str().to_string(),
-        stage: run.stage.clone(),
-        fraction: if run.status == RunStatus::Succeeded {
-            1.0
-        } else {
-            run.progress
-        },
-        message,
-    }
-}
-
-/// Tells every process about a run's stored state. Failure to notify is logged, not fatal:
-/// subscribers also re-read the database.
-pub async fn publish_state(conn: &mut AsyncPgConnection, run: &Run) {
-    publish(conn, &event_of(run)).await;
-}
-
-pub async fn publish(conn: &mut AsyncPgConnection, event: &ProgressEvent) {
-    if let Err(e) = db::notify::publish(conn, event).await {
-        tracing::warn!(run = event.run_id, error = %e, "could not publish progress");
     }
 }
 

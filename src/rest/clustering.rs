@@ -18,14 +18,19 @@ use serde_json::{Value, json};
 
 use super::json::{Id, JsonBody};
 use crate::app::AppState;
+use crate::db::stored::v1;
 use crate::engine::render::{Format, Theme};
+use crate::engine::spec;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
 use crate::service::charts::{self, Chart};
-use crate::service::runs::{ColumnUse, Draft, Run, RunQuery, RunStatus, TrainRequest, Vocabulary};
+use crate::service::runs::{
+    ColumnUse, Draft, Run, RunQuery, RunStatus, Setting, TrainRequest, Vocabulary,
+};
 use crate::service::{self, PageRequest};
 
-/// The predecessor's run shape, plus status, progress, profiles and timings.
+/// The predecessor's run shape, plus status, progress, profiles and timings. Results are the
+/// run's stored documents ([`v1`]), so they keep their shape whatever the engine's structs do.
 pub fn run_json(run: &Run) -> Value {
     let metrics = run.metrics.as_ref().map(|m| {
         let sizes: serde_json::Map<String, Value> = m
@@ -34,7 +39,7 @@ pub fn run_json(run: &Run) -> Value {
             .enumerate()
             .map(|(k, n)| (k.to_string(), json!(n)))
             .collect();
-        let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
+        let mut v = serde_json::to_value(v1::Metrics::from(m)).unwrap_or(Value::Null);
         v["cluster_sizes"] = Value::Object(sizes);
         v
     });
@@ -55,10 +60,10 @@ pub fn run_json(run: &Run) -> Value {
         "progress": run.progress,
         "error": run.error,
         "damage": run.damage,
-        "feature_config": run.feature_config,
+        "feature_config": run.feature_config.as_ref().map(v1::FeatureConfig::from),
         "metrics": metrics,
-        "profiles": run.profiles,
-        "k_sweep": run.k_sweep,
+        "profiles": run.profiles.iter().map(v1::SegmentProfile::from).collect::<Vec<_>>(),
+        "k_sweep": run.k_sweep.as_ref().map(v1::KSweep::from),
         "timings": run.timings,
         "dendrogram_path": succeeded.then(|| format!("/api/v1/clustering/runs/{}/dendrogram", run.id)),
         "created_at": run.created_at,
@@ -76,11 +81,13 @@ pub struct TrainBody {
     linkage: Method,
     #[serde(default)]
     metric: Metric,
-    n_clusters: Option<i64>,
+    /// Counts are read as numbers and then held to the whole-number rule, so `2.5` is refused
+    /// in the rule's words rather than serde's.
+    n_clusters: Option<serde_json::Number>,
     distance_threshold: Option<f64>,
     #[serde(default)]
     use_pca: bool,
-    pca_components: Option<i64>,
+    pca_components: Option<serde_json::Number>,
     pca_variance: Option<f64>,
     features: Option<Vec<String>>,
     #[serde(default)]
@@ -88,6 +95,31 @@ pub struct TrainBody {
     /// `{"column": "numeric" | "categorical" | "ignore"}`: overrides of detected kinds.
     #[serde(default)]
     kinds: BTreeMap<String, ColumnUse>,
+}
+
+impl TrainBody {
+    fn request(self) -> AppResult<TrainRequest> {
+        let whole = |setting, n: Option<serde_json::Number>| {
+            n.map(|n| spec::whole(setting, &n.to_string()))
+                .transpose()
+                .map_err(|e| AppError::refused(e, Vocabulary::Rest))
+        };
+        Ok(TrainRequest {
+            dataset_id: self.dataset_id,
+            settings: Draft {
+                method: self.linkage,
+                metric: self.metric,
+                n_clusters: whole(Setting::Clusters, self.n_clusters)?,
+                distance_threshold: self.distance_threshold,
+                use_pca: self.use_pca,
+                pca_components: whole(Setting::PcaComponents, self.pca_components)?,
+                pca_variance: self.pca_variance,
+                include: self.features,
+                exclude: self.exclude,
+                kinds: self.kinds,
+            },
+        })
+    }
 }
 
 fn ward() -> Method {
@@ -108,22 +140,7 @@ pub async fn train(
     Query(q): Query<TrainQuery>,
     JsonBody(body): JsonBody<TrainBody>,
 ) -> AppResult<Response> {
-    let req = TrainRequest {
-        dataset_id: body.dataset_id,
-        settings: Draft {
-            method: body.linkage,
-            metric: body.metric,
-            n_clusters: body.n_clusters,
-            distance_threshold: body.distance_threshold,
-            use_pca: body.use_pca,
-            pca_components: body.pca_components,
-            pca_variance: body.pca_variance,
-            include: body.features,
-            exclude: body.exclude,
-            kinds: body.kinds,
-        },
-    };
-    let queued = service::runs::train(&state, req, Vocabulary::Rest).await?;
+    let queued = service::runs::train(&state, body.request()?, Vocabulary::Rest).await?;
     let wait = Duration::from_secs(q.wait.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT));
     let run = wait_for_end(&state, queued.id, wait).await?;
     let location = format!("/api/v1/clustering/runs/{}", run.id);
@@ -147,7 +164,8 @@ pub async fn train(
 async fn wait_for_end(state: &AppState, id: i64, wait: Duration) -> AppResult<Run> {
     use futures::StreamExt;
     let events = service::progress::follow(state, id).await?;
-    let ended = events.any(|e| async move { service::progress::is_final(&e) });
+    // An error ends the wait too: reading the run below reports it.
+    let ended = events.any(|e| async move { e.map_or(true, |e| service::progress::is_final(&e)) });
     let _ = tokio::time::timeout(wait, ended).await;
     service::runs::get(state, id).await
 }
@@ -164,7 +182,12 @@ pub async fn list(
 ) -> AppResult<Json<Vec<Value>>> {
     let query = RunQuery {
         dataset_id: q.dataset_id,
-        status: q.status.as_deref().map(RunStatus::parse).transpose()?,
+        status: q
+            .status
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(AppError::BadInput)?,
     };
     let page = PageRequest {
         first: Some(service::page::MAX_PAGE),

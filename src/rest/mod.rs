@@ -5,10 +5,12 @@ mod clustering;
 pub mod datasets;
 mod json;
 
+use std::sync::Arc;
+
 use axum::Router;
 
 use crate::app::AppState;
-use crate::http::{Door, Routes, Surface};
+use crate::http::{Door, Gate, Routes, Surface};
 
 /// The routes under `/api/v1`, with the access each needs.
 pub fn routes() -> Routes<AppState> {
@@ -55,9 +57,9 @@ pub fn routes() -> Routes<AppState> {
         )
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, gate: &Arc<Gate>) -> Router {
     routes()
-        .into_router(&state)
+        .into_router(gate)
         .fallback(not_found)
         .with_state(state)
 }

@@ -11,48 +11,58 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
+use diesel_async::AsyncPgConnection;
+
 use crate::app::AppState;
-use crate::db::notify::ProgressEvent;
+use crate::db;
+use crate::db::notify::{Heard, ProgressEvent};
 use crate::error::{AppError, AppResult};
-use crate::jobs::progress::event_of;
-use crate::service::runs::{self, RunStatus};
+use crate::service::runs::{self, Run, RunStatus};
 
 /// Without news for this long, a follower re-reads the run.
 pub const RECHECK: Duration = Duration::from_secs(5);
 
 /// Progress events of run `id` until it ends (or the server shuts down, or the run is
-/// deleted). Fails at once if the run does not exist.
+/// deleted). Fails at once if the run does not exist. A stored run this version cannot read ends
+/// the stream with that `INTERNAL` error; a lost database connection only delays the next event.
 pub async fn follow(
     state: &AppState,
     id: i64,
-) -> AppResult<impl Stream<Item = ProgressEvent> + Send + use<>> {
+) -> AppResult<impl Stream<Item = AppResult<ProgressEvent>> + Send + use<>> {
     // Subscribe before reading the state, so nothing between the two is lost.
-    let mut events = state.hub.subscribe();
+    let mut heard = state.hub.subscribe();
     let current = runs::get(state, id).await?;
     let state = state.clone();
     Ok(async_stream::stream! {
         let mut last = event_of(&current);
         let mut done = current.status.is_final();
-        yield last.clone();
+        yield Ok(last.clone());
         // Re-read when this run has been quiet for RECHECK, however busy other runs are.
         let mut recheck_at = tokio::time::Instant::now() + RECHECK;
         while !done {
             let next = tokio::select! {
                 _ = state.shutdown.cancelled() => break,
-                received = tokio::time::timeout_at(recheck_at, events.recv()) => received,
+                received = tokio::time::timeout_at(recheck_at, heard.recv()) => received,
             };
-            recheck_at = match next {
-                Ok(Ok(ref event)) if event.run_id != id => recheck_at,
-                _ => tokio::time::Instant::now() + RECHECK,
-            };
-            let event = match next {
-                Ok(Ok(event)) if event.run_id == id => event,
+            let news = match next {
+                Ok(Ok(Heard::Progress(event))) if event.run_id == id => Some(event),
+                // Unreadable news of this run (or of an unknown one): the database has the truth.
+                Ok(Ok(Heard::Unreadable { run_id })) if run_id.is_none_or(|r| r == id) => None,
                 Ok(Ok(_)) => continue,
                 Ok(Err(RecvError::Closed)) => break,
                 // Lagged, or quiet for a while: the database has the truth.
-                Ok(Err(RecvError::Lagged(_))) | Err(_) => match runs::get(&state, id).await {
+                Ok(Err(RecvError::Lagged(_))) | Err(_) => None,
+            };
+            recheck_at = tokio::time::Instant::now() + RECHECK;
+            let event = match news {
+                Some(event) => event,
+                None => match runs::get(&state, id).await {
                     Ok(run) => event_of(&run),
                     Err(AppError::NotFound(_)) => break,
+                    Err(e @ AppError::Internal(_)) => {
+                        yield Err(e);
+                        break;
+                    }
                     Err(_) => continue,
                 },
             };
@@ -61,12 +71,47 @@ pub async fn follow(
                 continue;
             }
             done = is_final(&event);
-            yield event.clone();
+            yield Ok(event.clone());
             last = event;
         }
     })
 }
 
 pub fn is_final(event: &ProgressEvent) -> bool {
-    RunStatus::parse(&event.status).is_ok_and(RunStatus::is_final)
+    event.status.is_final()
+}
+
+/// The event describing a run's current stored state.
+pub fn event_of(run: &Run) -> ProgressEvent {
+    let message = match run.status {
+        RunStatus::Queued => "Waiting for a worker".to_string(),
+        RunStatus::Running => run.stage.map_or("Starting", |s| s.describe()).to_string(),
+        RunStatus::Succeeded => "Done".to_string(),
+        RunStatus::Failed => run.error.clone().unwrap_or_else(|| "Failed".to_string()),
+        RunStatus::Cancelled => "Cancelled".to_string(),
+    };
+    ProgressEvent {
+        run_id: run.id,
+        status: run.status,
+        stage: run.stage,
+        fraction: if run.status == RunStatus::Succeeded {
+            1.0
+        } else {
+            run.progress
+        },
+        message,
+    }
+}
+
+/// Tells every process about a run's stored state. Failure to notify is logged, not fatal:
+/// followers also re-read the database.
+pub async fn publish_state(conn: &mut AsyncPgConnection, run: &Run) {
+    publish(conn, &event_of(run)).await;
+}
+
+/// Tells every process about one progress event (see [`publish_state`]).
+pub async fn publish(conn: &mut AsyncPgConnection, event: &ProgressEvent) {
+    if let Err(e) = db::notify::publish(conn, event).await {
+        tracing::warn!(run = event.run_id, error = %e, "could not publish progress");
+    }
 }

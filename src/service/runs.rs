@@ -7,54 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::db;
-use crate::db::runs::{RunFilter, status};
+use crate::db::runs::RunFilter;
+use crate::db::stored::Documents;
+use crate::db::text::Named;
 use crate::engine::pipeline::{FeatureConfig, Metrics};
 use crate::engine::profile::SegmentProfile;
 use crate::engine::quality::KSweep;
-use crate::engine::{Merge, Method, Metric};
+use crate::engine::{Merge, Method, Metric, Stage};
 use crate::engine::{linkage, spec};
 use crate::error::{AppError, AppResult};
 use crate::service::{Page, PageRequest, datasets};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RunStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Queued => status::QUEUED,
-            RunStatus::Running => status::RUNNING,
-            RunStatus::Succeeded => status::SUCCEEDED,
-            RunStatus::Failed => status::FAILED,
-            RunStatus::Cancelled => status::CANCELLED,
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<RunStatus> {
-        Ok(match s {
-            status::QUEUED => RunStatus::Queued,
-            status::RUNNING => RunStatus::Running,
-            status::SUCCEEDED => RunStatus::Succeeded,
-            status::FAILED => RunStatus::Failed,
-            status::CANCELLED => RunStatus::Cancelled,
-            other => {
-                return Err(AppError::BadInput(format!(
-                    "unknown run status `{other}`; expected queued, running, succeeded, failed or cancelled"
-                )));
-            }
-        })
-    }
-
-    pub fn is_final(self) -> bool {
-        status::is_final(self.as_str())
-    }
-}
+pub use crate::db::runs::RunStatus;
 
 /// Columns the caller chose, as stored in `clustering_runs.params`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -85,7 +49,7 @@ pub struct Run {
     pub pca_variance: Option<f64>,
     pub features: FeatureChoice,
     pub status: RunStatus,
-    pub stage: Option<String>,
+    pub stage: Option<Stage>,
     pub progress: f64,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -101,68 +65,21 @@ pub struct Run {
     pub damage: Option<String>,
 }
 
-/// The stored results of a run, decoded with the types [`Run`] holds. The job checks a new
-/// result with the same decoder before storing it ([`check_readable`]), so what is stored is
-/// what is read.
-struct Results {
-    feature_config: Option<FeatureConfig>,
-    metrics: Option<Metrics>,
-    profiles: Vec<SegmentProfile>,
-    k_sweep: Option<KSweep>,
-}
-
-impl Results {
-    /// Decodes each part; a part that cannot be read is left empty and named in the error.
-    fn decode(
-        feature_config: Option<serde_json::Value>,
-        metrics: Option<serde_json::Value>,
-        profiles: Option<serde_json::Value>,
-        k_sweep: Option<serde_json::Value>,
-    ) -> (Results, Vec<String>) {
-        let mut damage = Vec::new();
-        let results = Results {
-            feature_config: part("feature configuration", feature_config, &mut damage),
-            metrics: part("metrics", metrics, &mut damage),
-            profiles: part("segment profiles", profiles, &mut damage).unwrap_or_default(),
-            k_sweep: part("k sweep", k_sweep, &mut damage),
-        };
-        (results, damage)
-    }
-}
-
-/// One stored part, or `None` (and what went wrong in `damage`) when it cannot be read.
-fn part<T: serde::de::DeserializeOwned>(
-    what: &str,
-    value: Option<serde_json::Value>,
-    damage: &mut Vec<String>,
-) -> Option<T> {
-    serde_json::from_value(value?)
-        .map_err(|e| damage.push(format!("its {what} ({e})")))
-        .ok()
-}
-
-/// Fails when part of a fresh engine outcome would not read back as a [`Run`] (a value JSON
-/// cannot hold, such as NaN, where a number is required): the run then fails with this
-/// message instead of being stored as a run no list could show.
-pub fn check_readable(outcome: &crate::engine::pipeline::Outcome) -> Result<(), String> {
-    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| e.to_string());
-    let (_, damage) = Results::decode(
-        Some(json(serde_json::to_value(&outcome.feature_config))?),
-        Some(json(serde_json::to_value(&outcome.metrics))?),
-        Some(json(serde_json::to_value(&outcome.profiles))?),
-        outcome
-            .k_sweep
-            .as_ref()
-            .map(|s| json(serde_json::to_value(s)))
-            .transpose()?,
-    );
-    if damage.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
+/// Fails when a fresh engine outcome would not read back as a [`Run`] (a value JSON cannot
+/// hold, such as NaN, where a number is required): the run then fails with this message instead
+/// of being stored as a run no list could show.
+pub fn check_readable(outcome: &crate::engine::pipeline::Outcome) -> Result<Documents, String> {
+    let documents = Documents::of(outcome).map_err(|e| e.to_string());
+    let damage = match &documents {
+        Ok(documents) => documents.clone().read().1,
+        Err(e) => vec![e.clone()],
+    };
+    match documents {
+        Ok(documents) if damage.is_empty() => Ok(documents),
+        _ => Err(format!(
             "the results could not be stored: {}; this is a bug, please report it",
             damage.join(", ")
-        ))
+        )),
     }
 }
 
@@ -177,8 +94,13 @@ impl Run {
         };
         let features = serde_json::from_value(row.params)
             .map_err(|e| internal("feature choice", e.to_string()))?;
-        let (results, damage) =
-            Results::decode(row.feature_config, row.metrics, row.profiles, row.k_sweep);
+        let (results, damage) = Documents {
+            feature_config: row.feature_config,
+            metrics: row.metrics,
+            profiles: row.profiles,
+            k_sweep: row.k_sweep,
+        }
+        .read();
         let damage = (!damage.is_empty()).then(|| {
             let message = format!(
                 "the stored results of run {id} cannot be read: {}; train the run again",
@@ -190,18 +112,16 @@ impl Run {
         Ok(Run {
             id,
             dataset_id: row.dataset_id,
-            method: row.linkage.parse().map_err(|e| internal("linkage", e))?,
-            metric: row.metric.parse().map_err(|e| internal("metric", e))?,
+            method: row.linkage.0,
+            metric: row.metric.0,
             n_clusters: row.n_clusters,
             distance_threshold: row.distance_threshold,
             use_pca: row.use_pca,
             pca_components: row.pca_components,
             pca_variance: row.pca_variance,
             features,
-            // A status the schema's CHECK allows but this version does not know is a fault
-            // of the stored row, not of the request that read it.
-            status: RunStatus::parse(&row.status).map_err(|e| internal("status", e.to_string()))?,
-            stage: row.stage,
+            status: row.status,
+            stage: row.stage.map(|s| s.0),
             progress: row.progress,
             error: row.error,
             created_at: row.created_at,
@@ -265,8 +185,8 @@ pub async fn train(
     let settings = req.settings;
     let new = db::runs::NewRun {
         dataset_id: req.dataset_id,
-        linkage: settings.method.as_str().to_string(),
-        metric: settings.metric.as_str().to_string(),
+        linkage: Named(settings.method),
+        metric: Named(settings.metric),
         n_clusters: settings.n_clusters.map(|k| k as i32),
         distance_threshold: settings.distance_threshold,
         // As the checked parameters have it: a size given turns PCA on.
@@ -289,7 +209,7 @@ pub async fn train(
                 req.dataset_id
             ))
         })?;
-    tracing::info!(run = row.id, dataset = row.dataset_id, linkage = %row.linkage, "queued run");
+    tracing::info!(run = row.id, dataset = row.dataset_id, linkage = %row.linkage.0, "queued run");
     Run::from_row(row)
 }
 
@@ -301,10 +221,7 @@ fn validate(
     settings: &spec::Draft,
     vocabulary: spec::Vocabulary,
 ) -> AppResult<crate::engine::Params> {
-    let refuse = |e: spec::SpecError| match e.setting() {
-        Some(setting) => AppError::BadSetting(setting, e.message(vocabulary)),
-        None => AppError::BadInput(e.message(vocabulary)),
-    };
+    let refuse = |e| AppError::refused(e, vocabulary);
     let params = settings.params().map_err(refuse)?;
     let shape = spec::Profiles {
         rows: usize::try_from(dataset.row_count).unwrap_or(0),
@@ -338,7 +255,7 @@ pub async fn list(state: &AppState, query: &RunQuery, page: &PageRequest) -> App
     let limit = page.limit();
     let filter = RunFilter {
         dataset_id: query.dataset_id,
-        status: query.status.map(|s| s.as_str().to_string()),
+        status: query.status,
     };
     let mut conn = state.conn().await?;
     let rows = db::runs::page(&mut conn, &filter, page.after_key()?, limit as i64 + 1).await?;
@@ -358,7 +275,7 @@ pub async fn cancel(state: &AppState, id: i64) -> AppResult<Run> {
         .ok_or_else(|| AppError::not_found(format!("run {id}")))?;
     let run = Run::from_row(row)?;
     if run.status == RunStatus::Cancelled {
-        crate::jobs::progress::publish_state(&mut conn, &run).await;
+        super::progress::publish_state(&mut conn, &run).await;
     }
     Ok(run)
 }

@@ -297,7 +297,7 @@ pub async fn upload(
                 e.body_text()
             ))
         })?;
-        let upload = crate::rest::datasets::read_upload(multipart, limit).await?;
+        let upload = crate::http::upload::read_upload(multipart, limit).await?;
         svc::upload(&state, upload).await
     }
     .await;

@@ -15,6 +15,7 @@ use futures::{Stream, StreamExt, stream};
 
 use crate::app::AppState;
 use crate::db::notify::ProgressEvent;
+use crate::error::AppResult;
 use crate::service;
 use crate::web::parse_id;
 use crate::web::run_views::{ProgressPartial, ProgressView};
@@ -33,14 +34,19 @@ pub async fn run_events(State(state): State<AppState>, Path(id): Path<String>) -
     }
 }
 
+/// The progress events, then `done`. A run that cannot be read ends the stream early (the error
+/// is logged where it was found); `done` makes the page load the run, which shows the error.
 fn sse_events(
-    events: impl Stream<Item = ProgressEvent> + Send,
+    events: impl Stream<Item = AppResult<ProgressEvent>> + Send,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send {
     let done = stream::once(async {
         // Any data will do: browsers drop events whose data is empty.
         Ok(Event::default().event("done").data("end"))
     });
-    events.map(|event| Ok(progress_event(&event))).chain(done)
+    events
+        .take_while(|event| std::future::ready(event.is_ok()))
+        .filter_map(|event| std::future::ready(event.ok().map(|e| Ok(progress_event(&e)))))
+        .chain(done)
 }
 
 /// The progress bar as an HTML fragment, with the status badge updated out of band.

@@ -2,6 +2,7 @@
 //! ([`crate::http::session`]); scripts skip this and send `Authorization: Bearer`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
@@ -11,8 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::http::Access;
 use crate::http::doors::{access_of, local_next};
+use crate::http::{Access, Gate};
 use crate::web::render::{Hx, page};
 use crate::web::routes;
 
@@ -31,9 +32,9 @@ pub struct LoginPage {
 page!(LoginPage);
 
 impl LoginPage {
-    fn new(state: &AppState, access: Option<Access>, next: String) -> LoginPage {
+    fn new(state: &AppState, gate: &Gate, access: Option<Access>, next: String) -> LoginPage {
         LoginPage {
-            tokens_required: state.gate.tokens_required(),
+            tokens_required: gate.tokens_required(),
             signed_in: access.map(Access::token_name),
             next,
             error: None,
@@ -53,11 +54,12 @@ pub struct NextQuery {
 pub async fn page(
     hx: Hx,
     State(state): State<AppState>,
+    Extension(gate): Extension<Arc<Gate>>,
     Query(q): Query<NextQuery>,
     request: Request,
 ) -> Response {
     let access = access_of(request.extensions());
-    let page = LoginPage::new(&state, access, local_next(q.next.as_deref()));
+    let page = LoginPage::new(&state, &gate, access, local_next(q.next.as_deref()));
     hx.render(&page, StatusCode::OK)
 }
 
@@ -74,15 +76,15 @@ pub struct SignIn {
 pub async fn sign_in(
     hx: Hx,
     State(state): State<AppState>,
+    Extension(gate): Extension<Arc<Gate>>,
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     Form(form): Form<SignIn>,
 ) -> Response {
     let next = local_next(form.next.as_deref());
-    let gate = &state.gate;
     if !gate.tokens_required() {
         return Redirect::to(&next).into_response();
     }
-    let mut page = LoginPage::new(&state, None, next.clone());
+    let mut page = LoginPage::new(&state, &gate, None, next.clone());
     // Without a peer address (a router served without connection info) all share one budget.
     let ip = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.0.ip());
     if !gate.allow_login_attempt(ip) {
@@ -119,10 +121,6 @@ pub async fn sign_in(
 }
 
 /// `POST /logout`: removes the session cookie and shows the sign-in form.
-pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    (
-        state.gate.sessions.end(&headers),
-        Redirect::to(routes::LOGIN),
-    )
-        .into_response()
+pub async fn sign_out(Extension(gate): Extension<Arc<Gate>>, headers: HeaderMap) -> Response {
+    (gate.sessions.end(&headers), Redirect::to(routes::LOGIN)).into_response()
 }

@@ -16,13 +16,15 @@ mod run_form;
 mod run_views;
 mod runs;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::http::{Door, Routes, Surface};
+use crate::http::{Door, Gate, Routes, Surface};
 
 /// Every page route, with the access each needs.
 pub fn routes() -> Routes<AppState> {
@@ -48,9 +50,10 @@ pub fn routes() -> Routes<AppState> {
         .get(routes::RUN_TAB, Read, runs::tab)
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, gate: &Arc<Gate>) -> Router {
     routes()
-        .into_router(&state)
+        .pages(error_response)
+        .into_router(gate)
         .fallback(render::not_found)
         .with_state(state)
 }

@@ -267,26 +267,22 @@ impl Submission {
 
     /// A decimal field, by the setting's label on the form.
     fn decimal(&self, name: &str, setting: Setting) -> AppResult<Option<f64>> {
-        self.parsed(name, setting, "a number")
-    }
-
-    /// A whole-number field, by the setting's label on the form.
-    fn whole(&self, name: &str, setting: Setting) -> AppResult<Option<i64>> {
-        self.parsed(name, setting, "a whole number")
-    }
-
-    fn parsed<T: std::str::FromStr>(
-        &self,
-        name: &str,
-        setting: Setting,
-        what: &str,
-    ) -> AppResult<Option<T>> {
         self.get(name)
             .map(|v| {
-                v.parse::<T>().map_err(|_| {
+                v.parse().map_err(|_| {
                     let label = setting.name(Vocabulary::Form);
-                    AppError::BadSetting(setting, format!("{label} must be {what}, got `{v}`"))
+                    AppError::BadSetting(setting, format!("{label} must be a number, got `{v}`"))
                 })
+            })
+            .transpose()
+    }
+
+    /// A whole-number field, by the rule every interface applies to counts.
+    fn whole(&self, name: &str, setting: Setting) -> AppResult<Option<i64>> {
+        self.get(name)
+            .map(|v| {
+                crate::engine::spec::whole(setting, v)
+                    .map_err(|e| AppError::refused(e, Vocabulary::Form))
             })
             .transpose()
     }

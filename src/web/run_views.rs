@@ -25,7 +25,7 @@ pub struct RunRow {
     pub url: String,
     pub method: &'static str,
     pub segments: String,
-    pub status: &'static str,
+    pub status: RunStatus,
     pub percent: Option<u32>,
     pub silhouette: String,
     pub created: String,
@@ -56,7 +56,7 @@ impl RunsTable {
                     },
                     |k| k.to_string(),
                 ),
-                status: r.status.as_str(),
+                status: r.status,
                 percent: (r.status == RunStatus::Running)
                     .then(|| (r.progress * 100.0).round() as u32),
                 silhouette: r
@@ -148,7 +148,7 @@ pub struct TabLink {
 /// What every run page shows above its tabs.
 pub struct RunHead {
     pub id: i64,
-    pub status: &'static str,
+    pub status: RunStatus,
     pub is_final: bool,
     pub succeeded: bool,
     pub summary: String,
@@ -167,7 +167,7 @@ impl RunHead {
     pub fn new(run: &Run, dataset: &Dataset) -> RunHead {
         RunHead {
             id: run.id,
-            status: run.status.as_str(),
+            status: run.status,
             is_final: run.status.is_final(),
             // Results tabs only for runs whose results can be read.
             succeeded: run.status == RunStatus::Succeeded && run.damage.is_none(),
@@ -230,7 +230,7 @@ pub struct StageChip {
 
 pub struct ProgressView {
     pub heading: &'static str,
-    pub status: String,
+    pub status: RunStatus,
     /// Also update the status badge at the top of the page (for events, not the first render).
     pub oob: bool,
     pub percent: u32,
@@ -255,18 +255,18 @@ fn stage_label(stage: Stage) -> &'static str {
 
 impl ProgressView {
     pub fn new(event: &ProgressEvent) -> ProgressView {
-        let current = event.stage.as_deref().and_then(crate::engine::Stage::parse);
-        let done_all = event.status == RunStatus::Succeeded.as_str();
+        let current = event.stage;
+        let done_all = event.status == RunStatus::Succeeded;
         let position = current.and_then(|c| Stage::ALL.iter().position(|s| *s == c));
         ProgressView {
-            heading: match event.status.as_str() {
-                "queued" => "Waiting to start",
-                "succeeded" => "Done",
-                "failed" => "The run failed",
-                "cancelled" => "Cancelled",
-                _ => "Finding segments",
+            heading: match event.status {
+                RunStatus::Queued => "Waiting to start",
+                RunStatus::Running => "Finding segments",
+                RunStatus::Succeeded => "Done",
+                RunStatus::Failed => "The run failed",
+                RunStatus::Cancelled => "Cancelled",
             },
-            status: event.status.clone(),
+            status: event.status,
             oob: false,
             percent: (event.fraction.clamp(0.0, 1.0) * 100.0).round() as u32,
             message: event.message.clone(),

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::jobs::progress::event_of;
 use crate::service::datasets as datasets_svc;
+use crate::service::progress::event_of;
 use crate::service::runs::{self as svc, RunStatus};
 use crate::service::{PageRequest, assignments};
 use crate::web::format;

@@ -123,6 +123,15 @@ impl TestDb {
         self.text(&format!("SELECT ({sql})::text AS v")).await
     }
 
+    /// Runs a statement that returns no rows (`ALTER TABLE ...`), for states the API cannot make.
+    pub async fn execute(&self, sql: &str) {
+        let mut conn = AsyncPgConnection::establish(&self.url).await.unwrap();
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// Runs a statement that returns one row with a text column `v` (e.g. `INSERT ... RETURNING
     /// id::text AS v`), for setting up states the API cannot make.
     pub async fn text(&self, sql: &str) -> String {

@@ -1,0 +1,421 @@
+//! The JSON documents a finished run keeps in `clustering_runs` (`feature_config`, `metrics`,
+//! `profiles`, `k_sweep`), as versioned types of their own.
+//!
+//! Engine structs are free to change; these are not. A run stored by any earlier version must
+//! read back, so a field is only ever added (with a default saying what runs stored before it
+//! mean), never renamed or retyped in place; a change that cannot be made that way is a new
+//! version beside [`v1`], read by converting to the newest. Each document converts from the
+//! engine's result when a run is stored and back into it when it is read; `tests/stored_runs.rs`
+//! reads fixtures of runs stored by earlier versions through every interface.
+//!
+//! The REST API's results (`/api/v1/clustering/runs/{id}`) are these documents too: both are the
+//! predecessor's shape, kept as it was, so a new storage version must leave REST on `v1`'s shape.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::engine::pipeline::{FeatureConfig, Metrics, Outcome};
+use crate::engine::preprocess::Imputation;
+use crate::engine::profile::{CategoricalTrait, LevelShare, NumericTrait, SegmentProfile};
+use crate::engine::quality::{KPoint, KSweep};
+
+/// A finished run's documents, as the JSON of their columns (`None`: the column is NULL).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Documents {
+    pub feature_config: Option<Value>,
+    pub metrics: Option<Value>,
+    pub profiles: Option<Value>,
+    pub k_sweep: Option<Value>,
+}
+
+/// What a run's documents say, in the engine's types. A document that could not be read is
+/// left empty.
+#[derive(Clone, Debug, Default)]
+pub struct Results {
+    pub feature_config: Option<FeatureConfig>,
+    pub metrics: Option<Metrics>,
+    pub profiles: Vec<SegmentProfile>,
+    pub k_sweep: Option<KSweep>,
+}
+
+impl Documents {
+    /// The documents of a fresh engine outcome, in the newest version. Fails on a value JSON
+    /// cannot hold (NaN where a number is required).
+    pub fn of(outcome: &Outcome) -> serde_json::Result<Documents> {
+        fn json<T: Serialize>(document: T) -> serde_json::Result<Option<Value>> {
+            serde_json::to_value(document).map(Some)
+        }
+        let profiles: Vec<v1::SegmentProfile> = outcome.profiles.iter().map(Into::into).collect();
+        Ok(Documents {
+            feature_config: json(v1::FeatureConfig::from(&outcome.feature_config))?,
+            metrics: json(v1::Metrics::from(&outcome.metrics))?,
+            profiles: json(profiles)?,
+            k_sweep: match &outcome.k_sweep {
+                Some(sweep) => json(v1::KSweep::from(sweep))?,
+                None => None,
+            },
+        })
+    }
+
+    /// Reads each document; one that cannot be read is left out of the results and described
+    /// in the list returned beside them ("its metrics (missing field `n_samples`)").
+    pub fn read(self) -> (Results, Vec<String>) {
+        let mut damage = Vec::new();
+        let results = Results {
+            feature_config: read(
+                "feature configuration",
+                self.feature_config,
+                &mut damage,
+                |c: v1::FeatureConfig| FeatureConfig::try_from(c),
+            ),
+            metrics: read("metrics", self.metrics, &mut damage, |m: v1::Metrics| {
+                Ok(m.into())
+            }),
+            profiles: read(
+                "segment profiles",
+                self.profiles,
+                &mut damage,
+                |p: Vec<v1::SegmentProfile>| Ok(p.into_iter().map(Into::into).collect()),
+            )
+            .unwrap_or_default(),
+            k_sweep: read("k sweep", self.k_sweep, &mut damage, |s: v1::KSweep| {
+                Ok(s.into())
+            }),
+        };
+        (results, damage)
+    }
+}
+
+/// A stored document converted to the engine's type, or `None` (and what went wrong in
+/// `damage`) when it cannot be read.
+fn read<D: DeserializeOwned, T>(
+    what: &str,
+    value: Option<Value>,
+    damage: &mut Vec<String>,
+    convert: impl FnOnce(D) -> Result<T, String>,
+) -> Option<T> {
+    serde_json::from_value::<D>(value?)
+        .map_err(|e| e.to_string())
+        .and_then(convert)
+        .map_err(|e| damage.push(format!("its {what} ({e})")))
+        .ok()
+}
+
+pub mod v1 {
+    //! Version 1, the shape of every run stored since the first release.
+    use serde::{Deserialize, Serialize};
+
+    /// How the table was turned into features.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct FeatureConfig {
+        pub numeric_features: Vec<String>,
+        pub categorical_features: Vec<String>,
+        pub identifier_columns: Vec<String>,
+        pub constant_columns: Vec<String>,
+        pub excluded_columns: Vec<String>,
+        pub imputed: Vec<Imputation>,
+        pub pca_applied: bool,
+        pub pca_components: Option<usize>,
+        pub explained_variance_ratio: Vec<f64>,
+        pub n_encoded_features: usize,
+        pub encoded_feature_names: Vec<String>,
+        /// A linkage name (`ward`, ...).
+        pub method: String,
+        /// A metric name (`euclidean`, ...).
+        pub metric: String,
+    }
+
+    /// A column whose missing cells were filled.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct Imputation {
+        pub column: String,
+        pub count: usize,
+        /// A number (numeric columns) or a string (categorical ones).
+        pub value: serde_json::Value,
+    }
+
+    /// Quality and size figures.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct Metrics {
+        pub n_samples: usize,
+        pub n_clusters: usize,
+        pub n_encoded_features: usize,
+        pub silhouette_score: Option<f64>,
+        pub cluster_sizes: Vec<usize>,
+        pub segment_silhouettes: Vec<f64>,
+        pub cophenetic_correlation: Option<f64>,
+        /// Added 2026-11-24; absent from runs stored before, whose correlation was exact.
+        #[serde(default)]
+        pub cophenetic_sample_size: Option<usize>,
+        pub cut_height: f64,
+        /// Added 2026-12-02; absent from runs stored before (and when there is none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub warnings: Vec<String>,
+    }
+
+    /// One segment.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct SegmentProfile {
+        pub segment: usize,
+        pub name: String,
+        pub size: usize,
+        pub share: f64,
+        pub numeric: Vec<NumericTrait>,
+        pub categorical: Vec<CategoricalTrait>,
+        pub silhouette: Option<f64>,
+    }
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct NumericTrait {
+        pub feature: String,
+        pub mean: Option<f64>,
+        pub median: Option<f64>,
+        pub z: Option<f64>,
+        /// Added 2026-12-02; absent from runs stored before, which counted no missing members.
+        #[serde(default)]
+        pub missing: usize,
+    }
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct CategoricalTrait {
+        pub feature: String,
+        pub levels: Vec<LevelShare>,
+    }
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct LevelShare {
+        pub value: String,
+        pub count: usize,
+        pub share: f64,
+        pub lift: f64,
+    }
+
+    /// Other segment counts compared with the one asked for.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct KSweep {
+        pub points: Vec<KPoint>,
+        pub suggested_k: usize,
+        /// Added 2026-11-24; absent from runs stored before, whose silhouettes were exact.
+        #[serde(default)]
+        pub sample_size: Option<usize>,
+    }
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct KPoint {
+        pub k: usize,
+        pub silhouette: f64,
+        pub wss: f64,
+    }
+}
+
+impl From<&FeatureConfig> for v1::FeatureConfig {
+    fn from(c: &FeatureConfig) -> Self {
+        v1::FeatureConfig {
+            numeric_features: c.numeric_features.clone(),
+            categorical_features: c.categorical_features.clone(),
+            identifier_columns: c.identifier_columns.clone(),
+            constant_columns: c.constant_columns.clone(),
+            excluded_columns: c.excluded_columns.clone(),
+            imputed: c.imputed.iter().map(Into::into).collect(),
+            pca_applied: c.pca_applied,
+            pca_components: c.pca_components,
+            explained_variance_ratio: c.explained_variance_ratio.clone(),
+            n_encoded_features: c.n_encoded_features,
+            encoded_feature_names: c.encoded_feature_names.clone(),
+            method: c.method.as_str().to_string(),
+            metric: c.metric.as_str().to_string(),
+        }
+    }
+}
+
+impl TryFrom<v1::FeatureConfig> for FeatureConfig {
+    type Error = String;
+    fn try_from(c: v1::FeatureConfig) -> Result<Self, String> {
+        Ok(FeatureConfig {
+            numeric_features: c.numeric_features,
+            categorical_features: c.categorical_features,
+            identifier_columns: c.identifier_columns,
+            constant_columns: c.constant_columns,
+            excluded_columns: c.excluded_columns,
+            imputed: c.imputed.into_iter().map(Into::into).collect(),
+            pca_applied: c.pca_applied,
+            pca_components: c.pca_components,
+            explained_variance_ratio: c.explained_variance_ratio,
+            n_encoded_features: c.n_encoded_features,
+            encoded_feature_names: c.encoded_feature_names,
+            method: c.method.parse()?,
+            metric: c.metric.parse()?,
+        })
+    }
+}
+
+impl From<&Imputation> for v1::Imputation {
+    fn from(i: &Imputation) -> Self {
+        v1::Imputation {
+            column: i.column.clone(),
+            count: i.count,
+            value: i.value.clone(),
+        }
+    }
+}
+
+impl From<v1::Imputation> for Imputation {
+    fn from(i: v1::Imputation) -> Self {
+        Imputation {
+            column: i.column,
+            count: i.count,
+            value: i.value,
+        }
+    }
+}
+
+impl From<&Metrics> for v1::Metrics {
+    fn from(m: &Metrics) -> Self {
+        v1::Metrics {
+            n_samples: m.n_samples,
+            n_clusters: m.n_clusters,
+            n_encoded_features: m.n_encoded_features,
+            silhouette_score: m.silhouette_score,
+            cluster_sizes: m.cluster_sizes.clone(),
+            segment_silhouettes: m.segment_silhouettes.clone(),
+            cophenetic_correlation: m.cophenetic_correlation,
+            cophenetic_sample_size: m.cophenetic_sample_size,
+            cut_height: m.cut_height,
+            warnings: m.warnings.clone(),
+        }
+    }
+}
+
+impl From<v1::Metrics> for Metrics {
+    fn from(m: v1::Metrics) -> Self {
+        Metrics {
+            n_samples: m.n_samples,
+            n_clusters: m.n_clusters,
+            n_encoded_features: m.n_encoded_features,
+            silhouette_score: m.silhouette_score,
+            cluster_sizes: m.cluster_sizes,
+            segment_silhouettes: m.segment_silhouettes,
+            cophenetic_correlation: m.cophenetic_correlation,
+            cophenetic_sample_size: m.cophenetic_sample_size,
+            cut_height: m.cut_height,
+            warnings: m.warnings,
+        }
+    }
+}
+
+impl From<&SegmentProfile> for v1::SegmentProfile {
+    fn from(p: &SegmentProfile) -> Self {
+        v1::SegmentProfile {
+            segment: p.segment,
+            name: p.name.clone(),
+            size: p.size,
+            share: p.share,
+            numeric: p
+                .numeric
+                .iter()
+                .map(|t| v1::NumericTrait {
+                    feature: t.feature.clone(),
+                    mean: t.mean,
+                    median: t.median,
+                    z: t.z,
+                    missing: t.missing,
+                })
+                .collect(),
+            categorical: p
+                .categorical
+                .iter()
+                .map(|t| v1::CategoricalTrait {
+                    feature: t.feature.clone(),
+                    levels: t
+                        .levels
+                        .iter()
+                        .map(|l| v1::LevelShare {
+                            value: l.value.clone(),
+                            count: l.count,
+                            share: l.share,
+                            lift: l.lift,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            silhouette: p.silhouette,
+        }
+    }
+}
+
+impl From<v1::SegmentProfile> for SegmentProfile {
+    fn from(p: v1::SegmentProfile) -> Self {
+        SegmentProfile {
+            segment: p.segment,
+            name: p.name,
+            size: p.size,
+            share: p.share,
+            numeric: p
+                .numeric
+                .into_iter()
+                .map(|t| NumericTrait {
+                    feature: t.feature,
+                    mean: t.mean,
+                    median: t.median,
+                    z: t.z,
+                    missing: t.missing,
+                })
+                .collect(),
+            categorical: p
+                .categorical
+                .into_iter()
+                .map(|t| CategoricalTrait {
+                    feature: t.feature,
+                    levels: t
+                        .levels
+                        .into_iter()
+                        .map(|l| LevelShare {
+                            value: l.value,
+                            count: l.count,
+                            share: l.share,
+                            lift: l.lift,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            silhouette: p.silhouette,
+        }
+    }
+}
+
+impl From<&KSweep> for v1::KSweep {
+    fn from(s: &KSweep) -> Self {
+        v1::KSweep {
+            points: s
+                .points
+                .iter()
+                .map(|p| v1::KPoint {
+                    k: p.k,
+                    silhouette: p.silhouette,
+                    wss: p.wss,
+                })
+                .collect(),
+            suggested_k: s.suggested_k,
+            sample_size: s.sample_size,
+        }
+    }
+}
+
+impl From<v1::KSweep> for KSweep {
+    fn from(s: v1::KSweep) -> Self {
+        KSweep {
+            points: s
+                .points
+                .into_iter()
+                .map(|p| KPoint {
+                    k: p.k,
+                    silhouette: p.silhouette,
+                    wss: p.wss,
+                })
+                .collect(),
+            suggested_k: s.suggested_k,
+            sample_size: s.sample_size,
+        }
+    }
+}
