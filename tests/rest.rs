@@ -124,6 +124,67 @@ async fn upload_train_and_read_results_like_the_predecessor() {
         "row_index,cluster,customer_id,age,gender,region,total_spend,visit_frequency\n"
     ));
 
+    // Profiles as one tidy CSV, read back against the run's profiles.
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/v1/clustering/runs/{run_id}/profiles.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        format!("attachment; filename=\"segmentiq-run-{run_id}-profiles.csv\"")
+    );
+    let text = resp.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        segmentiq::engine::export::PROFILE_COLUMNS
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let profiles = run["profiles"].as_array().unwrap();
+    let expected_rows: usize = profiles
+        .iter()
+        .map(|p| {
+            p["numeric"].as_array().unwrap().len()
+                + p["categorical"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["levels"].as_array().unwrap().len())
+                    .sum::<usize>()
+        })
+        .sum();
+    assert_eq!(rows.len(), expected_rows, "{text}");
+    for p in profiles {
+        let numeric = &p["numeric"][0];
+        let row = rows
+            .iter()
+            .find(|r| r[0] == p["segment"].to_string() && &r[5] == numeric["feature"])
+            .unwrap_or_else(|| panic!("a row for {p}"));
+        assert_eq!(&row[1], p["name"].as_str().unwrap());
+        assert_eq!(row[2], p["size"].to_string());
+        assert_eq!(&row[6], "numeric");
+        let mean: f64 = row[7].parse().unwrap();
+        assert_eq!(mean, numeric["mean"].as_f64().unwrap());
+        let level = &p["categorical"][0]["levels"][0];
+        assert!(
+            rows.iter().any(|r| r[0] == p["segment"].to_string()
+                && &r[6] == "categorical"
+                && &r[11] == level["value"]
+                && r[14].parse::<f64>().unwrap() == level["lift"].as_f64().unwrap()),
+            "{level}"
+        );
+    }
+    let missing = app
+        .client
+        .get(app.url("/api/v1/clustering/runs/999999/profiles.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
     // Lists.
     let runs: Vec<serde_json::Value> = app.get_json("/api/v1/clustering/runs").await;
     assert_eq!(runs.len(), 1);

@@ -1,5 +1,6 @@
-//! Cells of the CSV files SegmentIQ writes (the web and REST downloads, the CLI's
-//! `assignments.csv`), made safe to open in a spreadsheet.
+//! The CSV files SegmentIQ writes besides the customers' segments: segment profiles
+//! ([`profiles_csv`]); and cells of every CSV (the web and REST downloads, the CLI's
+//! `assignments.csv`) made safe to open in a spreadsheet.
 //!
 //! Excel, LibreOffice and Google Sheets run a cell that starts with `=`, `+`, `-` or `@` as a
 //! formula (`=HYPERLINK(...)` can leak other cells to a web site), and some also do after a
@@ -8,6 +9,80 @@
 //! cell that is a plain number (`-3.5`, `+7`) is left alone: it is a value, not a formula.
 
 use std::borrow::Cow;
+
+use super::profile::SegmentProfile;
+
+/// The columns of [`profiles_csv`].
+pub const PROFILE_COLUMNS: [&str; 15] = [
+    "segment",
+    "segment_name",
+    "size",
+    "share",
+    "silhouette",
+    "feature",
+    "kind",
+    "mean",
+    "median",
+    "z",
+    "missing",
+    "level",
+    "count",
+    "level_share",
+    "lift",
+];
+
+/// Every segment's profile as one tidy table, ready for a spreadsheet or a BI tool: one row per
+/// segment and numeric feature (mean, median, z, missing members), then one per segment,
+/// categorical feature and top level (its count, its share of the segment, its lift over the
+/// whole table). Size, share and silhouette repeat on each of the segment's rows so any row can
+/// be read alone; an absent value is an empty cell.
+pub fn profiles_csv(profiles: &[SegmentProfile]) -> Vec<u8> {
+    let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut write = |cells: &[&str]| {
+        let cells = cells.iter().map(|cell| spreadsheet_safe(cell).into_owned());
+        // Writing to a Vec cannot fail.
+        let _ = out.write_record(cells);
+    };
+    write(&PROFILE_COLUMNS);
+    for p in profiles {
+        let (size, share, silhouette) = (
+            p.size.to_string(),
+            p.share.to_string(),
+            number(p.silhouette),
+        );
+        let segment = [p.segment.to_string(), p.name.clone()];
+        let head = |feature, kind| {
+            [&segment[0], &segment[1], &size, &share, &silhouette]
+                .map(String::as_str)
+                .into_iter()
+                .chain([feature, kind])
+        };
+        for t in &p.numeric {
+            let (mean, median, z, missing) = (
+                number(t.mean),
+                number(t.median),
+                number(t.z),
+                t.missing.to_string(),
+            );
+            let row: Vec<&str> = head(&t.feature, "numeric")
+                .chain([&*mean, &median, &z, &missing, "", "", "", ""])
+                .collect();
+            write(&row);
+        }
+        for t in &p.categorical {
+            for l in &t.levels {
+                let (count, share, lift) =
+                    (l.count.to_string(), l.share.to_string(), l.lift.to_string());
+                let row: Vec<&str> = head(&t.feature, "categorical")
+                    .chain(["", "", "", "", &l.value, &count, &share, &lift])
+                    .collect();
+                write(&row);
+            }
+        }
+    }
+    out.into_inner().unwrap_or_default()
+}
 
 /// `cell` as written to a CSV file: prefixed with `'` when a spreadsheet would run it.
 pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
@@ -31,6 +106,41 @@ fn is_plain_number(cell: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::profile::{CategoricalTrait, LevelShare, NumericTrait};
+
+    #[test]
+    fn profiles_are_one_tidy_table() {
+        let profiles = vec![SegmentProfile {
+            segment: 0,
+            name: "=Big spenders".into(),
+            size: 3,
+            share: 0.75,
+            numeric: vec![NumericTrait {
+                feature: "spend".into(),
+                mean: Some(10.5),
+                median: None,
+                z: Some(-1.25),
+                missing: 1,
+            }],
+            categorical: vec![CategoricalTrait {
+                feature: "region".into(),
+                levels: vec![LevelShare {
+                    value: "Oromia, East".into(),
+                    count: 2,
+                    share: 1.0,
+                    lift: 1.5,
+                }],
+            }],
+            silhouette: None,
+        }];
+        let csv = String::from_utf8(profiles_csv(&profiles)).unwrap();
+        assert_eq!(
+            csv,
+            "segment,segment_name,size,share,silhouette,feature,kind,mean,median,z,missing,level,count,level_share,lift\n\
+             0,'=Big spenders,3,0.75,,spend,numeric,10.5,,-1.25,1,,,,\n\
+             0,'=Big spenders,3,0.75,,region,categorical,,,,,\"Oromia, East\",2,1,1.5\n"
+        );
+    }
 
     #[test]
     fn formulas_become_text_and_numbers_stay() {

@@ -329,7 +329,22 @@ pub async fn assignments_csv(
     let dataset = service::datasets::get(&state, run.dataset_id).await?;
     let columns: Vec<String> = dataset.columns.iter().map(|c| c.name.clone()).collect();
     let stream = crate::service::assignments::csv_stream(state, id, q.cluster, columns);
-    let disposition = format!("attachment; filename=\"segmentiq-run-{id}-assignments.csv\"");
+    csv_attachment(
+        &format!("segmentiq-run-{id}-assignments.csv"),
+        Body::from_stream(stream),
+    )
+}
+
+/// Every segment's profile: one row per segment and numeric feature, and per segment,
+/// categorical feature and top level.
+pub async fn profiles_csv(State(state): State<AppState>, Id(id): Id) -> AppResult<Response> {
+    let csv = service::runs::profiles_csv(&state, id).await?;
+    csv_attachment(&format!("segmentiq-run-{id}-profiles.csv"), Body::from(csv))
+}
+
+/// A CSV download named `filename`.
+fn csv_attachment(filename: &str, body: Body) -> AppResult<Response> {
+    let disposition = format!("attachment; filename=\"{filename}\"");
     Ok((
         [
             (
@@ -341,7 +356,7 @@ pub async fn assignments_csv(
                 HeaderValue::from_str(&disposition).map_err(|e| AppError::Internal(e.into()))?,
             ),
         ],
-        Body::from_stream(stream),
+        body,
     )
         .into_response())
 }

@@ -26,6 +26,11 @@ pub fn routes() -> Routes<AppState> {
         .delete("/clustering/runs/{id}", Write, clustering::delete)
         .post("/clustering/runs/{id}/cancel", Write, clustering::cancel)
         .get(
+            "/clustering/runs/{id}/profiles.csv",
+            Read,
+            clustering::profiles_csv,
+        )
+        .get(
             "/clustering/runs/{id}/dendrogram",
             Read,
             clustering::dendrogram_png,

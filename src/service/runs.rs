@@ -14,7 +14,7 @@ use crate::engine::pipeline::{FeatureConfig, Metrics};
 use crate::engine::profile::SegmentProfile;
 use crate::engine::quality::KSweep;
 use crate::engine::{Merge, Method, Metric, Stage};
-use crate::engine::{linkage, spec};
+use crate::engine::{export, linkage, spec};
 use crate::error::{AppError, AppResult};
 use crate::service::{Page, PageRequest, datasets};
 
@@ -63,6 +63,21 @@ pub struct Run {
     pub timings: Option<serde_json::Value>,
     /// Set when stored results could not be read: what is missing, in a sentence for the user.
     pub damage: Option<String>,
+}
+
+/// Every segment's profile of a succeeded run as CSV ([`export::profiles_csv`]).
+pub async fn profiles_csv(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
+    let run = get(state, id).await?;
+    if let Some(damage) = run.damage {
+        return Err(AppError::Internal(anyhow::anyhow!(damage)));
+    }
+    if run.status != RunStatus::Succeeded {
+        return Err(AppError::Conflict(format!(
+            "run {id} is {}; profiles exist once it has succeeded",
+            run.status
+        )));
+    }
+    Ok(export::profiles_csv(&run.profiles))
 }
 
 /// Fails when a fresh engine outcome would not read back as a [`Run`] (a value JSON cannot
