@@ -158,10 +158,11 @@ async fn upload_train_and_read_results_like_the_predecessor() {
         .sum();
     assert_eq!(rows.len(), expected_rows, "{text}");
     for p in profiles {
+        let segment = p["segment"].to_string();
         let numeric = &p["numeric"][0];
         let row = rows
             .iter()
-            .find(|r| r[0] == p["segment"].to_string() && &r[5] == numeric["feature"])
+            .find(|r| r[0] == *segment && &r[5] == numeric["feature"])
             .unwrap_or_else(|| panic!("a row for {p}"));
         assert_eq!(&row[1], p["name"].as_str().unwrap());
         assert_eq!(row[2], p["size"].to_string());
@@ -170,7 +171,7 @@ async fn upload_train_and_read_results_like_the_predecessor() {
         assert_eq!(mean, numeric["mean"].as_f64().unwrap());
         let level = &p["categorical"][0]["levels"][0];
         assert!(
-            rows.iter().any(|r| r[0] == p["segment"].to_string()
+            rows.iter().any(|r| r[0] == *segment
                 && &r[6] == "categorical"
                 && &r[11] == level["value"]
                 && r[14].parse::<f64>().unwrap() == level["lift"].as_f64().unwrap()),
