@@ -162,7 +162,7 @@ async fn upload_train_and_read_results_like_the_predecessor() {
         let numeric = &p["numeric"][0];
         let row = rows
             .iter()
-            .find(|r| r[0] == *segment && &r[5] == numeric["feature"])
+            .find(|r| r[0] == *segment && r[5] == numeric["feature"])
             .unwrap_or_else(|| panic!("a row for {p}"));
         assert_eq!(&row[1], p["name"].as_str().unwrap());
         assert_eq!(row[2], p["size"].to_string());
@@ -173,7 +173,7 @@ async fn upload_train_and_read_results_like_the_predecessor() {
         assert!(
             rows.iter().any(|r| r[0] == *segment
                 && &r[6] == "categorical"
-                && &r[11] == level["value"]
+                && r[11] == level["value"]
                 && r[14].parse::<f64>().unwrap() == level["lift"].as_f64().unwrap()),
             "{level}"
         );
