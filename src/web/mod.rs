@@ -3,6 +3,8 @@
 //! Handlers are thin: they read the request, call the service, and render a template built
 //! from the service's types. Which view is sent is decided by [`render::Hx`] from htmx's
 //! request headers, so every page works as a deep link, after a reload and with back/forward.
+//! A failure is a [`render::PageError`], which renders itself as the error page (or its
+//! `<main>` content for htmx), so handlers pass failures on with `?`.
 
 pub mod assets;
 mod datasets;
@@ -18,7 +20,7 @@ mod runs;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -57,7 +59,9 @@ pub fn router(state: AppState) -> Router {
 
 /// An error as a page (or the page's `<main>` for htmx), for refusals made before a handler.
 pub fn error_response(headers: &HeaderMap, error: AppError) -> Response {
-    render::Hx::from_headers(headers).error(error)
+    render::Hx::from_headers(headers)
+        .error(error)
+        .into_response()
 }
 
 /// Ids in page URLs are numbers; anything else is a page that does not exist (404), not a

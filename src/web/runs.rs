@@ -4,17 +4,16 @@
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::jobs::progress::event_of;
-use crate::service::datasets as datasets_svc;
+use crate::service::datasets::{self as datasets_svc, Dataset};
 use crate::service::runs::{self as svc, RunStatus};
 use crate::service::{PageRequest, assignments};
 use crate::web::format;
-use crate::web::render::{Hx, fragment};
+use crate::web::render::{Hx, PageResult, fragment};
 use crate::web::run_form::{RunForm, Submission};
 use crate::web::run_views::*;
 use crate::web::{datasets, parse_id, routes};
@@ -23,15 +22,12 @@ pub async fn runs_partial(
     hx: Hx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Response {
-    let result = async {
-        let id = parse_id("dataset", &id)?;
-        datasets::dataset_runs(&state, id).await
-    };
-    match result.await {
-        Ok(runs) => fragment(&RunsPartial { runs }, StatusCode::OK),
-        Err(e) => hx.error(e),
-    }
+) -> PageResult {
+    let id = parse_id("dataset", &id).map_err(hx.fail())?;
+    let runs = datasets::dataset_runs(&state, id)
+        .await
+        .map_err(hx.fail())?;
+    Ok(fragment(&RunsPartial { runs }, StatusCode::OK))
 }
 
 /// `POST /datasets/{id}/runs`: starts a run from the form. A refused form comes back with its
@@ -41,32 +37,41 @@ pub async fn train(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
+    let id = parse_id("dataset", &id).map_err(hx.fail())?;
+    let dataset = datasets_svc::get(&state, id).await.map_err(hx.fail())?;
     let sent = Submission { fields };
-    let dataset = match async { datasets_svc::get(&state, parse_id("dataset", &id)?).await }.await {
-        Ok(d) => d,
-        Err(e) => return hx.error(e),
+    let started = async {
+        let request = sent.to_request(&dataset)?;
+        svc::train(&state, request, svc::Vocabulary::Form).await
     };
-    let started = match sent.to_request(&dataset) {
-        Ok(request) => svc::train(&state, request, svc::Vocabulary::Form).await,
-        Err(e) => Err(e),
-    };
-    match started {
-        Ok(run) => hx.redirect(&routes::run(run.id)),
+    match started.await {
+        Ok(run) => Ok(hx.redirect(&routes::run(run.id))),
         Err(e @ (AppError::BadInput(_) | AppError::BadSetting(..) | AppError::Conflict(_))) => {
-            let status = e.status();
-            let form = RunForm::refused(&dataset, &sent, &e);
-            if hx.partial {
-                fragment(&RunFormPartial { form }, status)
-            } else {
-                match datasets::dataset_page(&state, dataset.id, Some(form), hx.can_write).await {
-                    Ok(page) => hx.render(&page, status),
-                    Err(e) => hx.error(e),
-                }
-            }
+            form_refused(hx, &state, &dataset, &sent, e).await
         }
-        Err(e) => hx.error(e),
+        Err(e) => Err(hx.error(e)),
     }
+}
+
+/// A refused run form: the form again with the user's values and the reason beside the field
+/// it is about; for htmx the form alone, else the whole dataset page.
+async fn form_refused(
+    hx: Hx,
+    state: &AppState,
+    dataset: &Dataset,
+    sent: &Submission,
+    error: AppError,
+) -> PageResult {
+    let status = error.status();
+    let form = RunForm::refused(dataset, sent, &error);
+    if hx.partial {
+        return Ok(fragment(&RunFormPartial { form }, status));
+    }
+    let page = datasets::dataset_page(state, dataset.id, Some(form), hx.can_write)
+        .await
+        .map_err(hx.fail())?;
+    Ok(hx.render(&page, status))
 }
 
 // ---- Handlers -------------------------------------------------------------------------------
@@ -79,11 +84,8 @@ pub struct TabQuery {
 }
 
 /// `GET /runs/{id}`: the overview once it succeeded, else progress or the failure.
-pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let id = match parse_id("run", &id) {
-        Ok(id) => id,
-        Err(e) => return hx.error(e),
-    };
+pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
     render_tab(hx, &state, id, Tab::Overview, TabQuery::default()).await
 }
 
@@ -93,28 +95,19 @@ pub async fn tab(
     State(state): State<AppState>,
     Path((id, tab)): Path<(String, String)>,
     Query(q): Query<TabQuery>,
-) -> Response {
-    let parsed = parse_id("run", &id).and_then(|id| {
-        Tab::parse(&tab)
-            .map(|t| (id, t))
-            .ok_or_else(|| AppError::NotFound(format!("a run has no `{tab}` tab")))
-    });
-    match parsed {
-        Ok((id, tab)) => render_tab(hx, &state, id, tab, q).await,
-        Err(e) => hx.error(e),
-    }
+) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let tab = Tab::parse(&tab)
+        .ok_or_else(|| AppError::NotFound(format!("a run has no `{tab}` tab")))
+        .map_err(hx.fail())?;
+    render_tab(hx, &state, id, tab, q).await
 }
 
-async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) -> Response {
-    let loaded = async {
-        let run = svc::get(state, id).await?;
-        let dataset = datasets_svc::get(state, run.dataset_id).await?;
-        Ok::<_, AppError>((run, dataset))
-    };
-    let (run, dataset) = match loaded.await {
-        Ok(pair) => pair,
-        Err(e) => return hx.error(e),
-    };
+async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) -> PageResult {
+    let run = svc::get(state, id).await.map_err(hx.fail())?;
+    let dataset = datasets_svc::get(state, run.dataset_id)
+        .await
+        .map_err(hx.fail())?;
     let mut head = RunHead::new(&run, &dataset);
     head.can_write = hx.can_write;
     let tab_title = if tab == Tab::Overview {
@@ -132,9 +125,9 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
             progress: (!run.status.is_final()).then(|| ProgressView::new(&event_of(&run))),
             error: run.damage.clone().or_else(|| run.error.clone()),
         };
-        return hx.render(&page, StatusCode::OK);
+        return Ok(hx.ok(&page));
     }
-    match tab {
+    Ok(match tab {
         Tab::Overview => hx.render(
             &OverviewPage {
                 o: overview(&run, &dataset),
@@ -198,52 +191,40 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
                 .filter(|s| !s.is_empty())
             {
                 None => None,
-                Some(s) => match s.parse::<i32>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        return hx
-                            .error(AppError::BadInput(format!("`{s}` is not a segment number")));
-                    }
-                },
+                Some(s) => Some(
+                    s.parse::<i32>()
+                        .map_err(|_| AppError::BadInput(format!("`{s}` is not a segment number")))
+                        .map_err(hx.fail())?,
+                ),
             };
             let request = PageRequest {
                 first: Some(CUSTOMERS_PAGE),
                 after: q.after.clone(),
             };
-            match assignments::list(state, run.id, segment, &request).await {
-                Ok(page) => hx.render(
-                    &CustomersPage {
-                        c: customers(&run, &dataset, segment, q.after.is_some(), &page),
-                        run: head,
-                        tab: slug,
-                        tab_title,
-                    },
-                    StatusCode::OK,
-                ),
-                Err(e) => hx.error(e),
-            }
+            let page = assignments::list(state, run.id, segment, &request)
+                .await
+                .map_err(hx.fail())?;
+            hx.ok(&CustomersPage {
+                c: customers(&run, &dataset, segment, q.after.is_some(), &page),
+                run: head,
+                tab: slug,
+                tab_title,
+            })
         }
-    }
+    })
 }
 
 /// `POST /runs/{id}/cancel`.
-pub async fn cancel(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let result = async { svc::cancel(&state, parse_id("run", &id)?).await };
-    match result.await {
-        Ok(run) => hx.redirect(&routes::run(run.id)),
-        Err(e) => hx.error(e),
-    }
+pub async fn cancel(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let run = svc::cancel(&state, id).await.map_err(hx.fail())?;
+    Ok(hx.redirect(&routes::run(run.id)))
 }
 
 /// `POST /runs/{id}/delete`: back to the run's dataset afterwards.
-pub async fn delete(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let result = async {
-        let run = svc::get(&state, parse_id("run", &id)?).await?;
-        svc::delete(&state, run.id).await?;
-        Ok::<_, AppError>(run.dataset_id)
-    };
-    match result.await {
-        Ok(dataset_id) => hx.redirect(&routes::dataset(dataset_id)),
-        Err(e) => hx.error(e),
-    }
+pub async fn delete(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let run = svc::get(&state, id).await.map_err(hx.fail())?;
+    svc::delete(&state, run.id).await.map_err(hx.fail())?;
+    Ok(hx.redirect(&routes::dataset(run.dataset_id)))
 }
