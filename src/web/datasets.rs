@@ -11,12 +11,11 @@ use crate::app::AppState;
 use crate::engine::ingest::ColumnKind;
 use crate::error::{AppError, AppResult};
 use crate::service::datasets::{self as svc, Dataset, Upload};
-use crate::service::runs::{self as runs_svc, RunQuery};
 use crate::service::{Page, PageRequest};
+use crate::web::dataset_runs::{self, RunsTable};
 use crate::web::format;
 use crate::web::render::{Hx, PageResult, fragment, page};
 use crate::web::run_form::RunForm;
-use crate::web::run_views::RunsTable;
 use crate::web::{parse_id, routes};
 
 /// The bundled sample: the predecessor's demo table, so a first-time user can try everything
@@ -28,8 +27,6 @@ const SAMPLE_FILENAME: &str = "ethiopian_supermarket_customers.csv";
 const LIST_PAGE: usize = 50;
 /// Rows in a dataset's preview.
 const PREVIEW_ROWS: usize = 10;
-/// Runs listed on a dataset's page (newest first).
-pub const RUNS_SHOWN: usize = 20;
 
 // ---- Views ----------------------------------------------------------------------------------
 
@@ -364,29 +361,12 @@ pub async fn dataset_page(
     let dataset = svc::get(state, id).await?;
     let (preview, runs) = tokio::join!(
         svc::preview(state, id, PREVIEW_ROWS),
-        dataset_runs(state, id)
+        dataset_runs::table(state, id)
     );
     let form = form.unwrap_or_else(|| RunForm::new(&dataset));
     let mut page = DatasetPage::new(&dataset, preview?, runs?, form);
     page.can_write = can_write;
     Ok(page)
-}
-
-pub async fn dataset_runs(state: &AppState, id: i64) -> AppResult<RunsTable> {
-    let query = RunQuery {
-        dataset_id: Some(id),
-        status: None,
-    };
-    let page = runs_svc::list(
-        state,
-        &query,
-        &PageRequest {
-            first: Some(RUNS_SHOWN),
-            after: None,
-        },
-    )
-    .await?;
-    Ok(RunsTable::new(id, &page))
 }
 
 /// `POST /datasets/{id}/delete`: asked to confirm in the page first (`hx-confirm`).

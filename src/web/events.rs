@@ -18,7 +18,7 @@ use crate::db::notify::ProgressEvent;
 use crate::service;
 use crate::web::downloads::PlainError;
 use crate::web::parse_id;
-use crate::web::run_views::{ProgressPartial, ProgressView};
+use crate::web::run::status::{ProgressPartial, ProgressView};
 
 /// A refusal (no such run) is a plain status: `EventSource` cannot show a body, the status
 /// tells it to stop, and the page shows the rest.

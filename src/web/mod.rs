@@ -7,6 +7,7 @@
 //! `<main>` content for htmx), so handlers pass failures on with `?`.
 
 pub mod assets;
+mod dataset_runs;
 mod datasets;
 mod downloads;
 mod events;
@@ -14,9 +15,8 @@ mod format;
 mod login;
 mod render;
 pub mod routes;
+mod run;
 mod run_form;
-mod run_views;
-mod runs;
 
 use axum::Router;
 use axum::http::HeaderMap;
@@ -38,16 +38,16 @@ pub fn routes() -> Routes<AppState> {
         .post(routes::UPLOAD, Write, datasets::upload)
         .post(routes::SAMPLE, Write, datasets::sample)
         .get(routes::DATASET, Read, datasets::show)
-        .get(routes::DATASET_RUNS, Read, runs::runs_partial)
-        .post(routes::DATASET_RUNS, Write, runs::train)
+        .get(routes::DATASET_RUNS, Read, dataset_runs::runs_partial)
+        .post(routes::DATASET_RUNS, Write, dataset_runs::train)
         .post(routes::DATASET_DELETE, Write, datasets::delete)
-        .get(routes::RUN, Read, runs::show)
+        .get(routes::RUN, Read, run::show)
         .get(routes::RUN_EVENTS, Read, events::run_events)
-        .post(routes::RUN_CANCEL, Write, runs::cancel)
-        .post(routes::RUN_DELETE, Write, runs::delete)
+        .post(routes::RUN_CANCEL, Write, run::cancel)
+        .post(routes::RUN_DELETE, Write, run::delete)
         .get(routes::RUN_CHART, Read, downloads::chart)
         .get(routes::RUN_CSV, Read, downloads::customers_csv)
-        .get(routes::RUN_TAB, Read, runs::tab)
+        .get(routes::RUN_TAB, Read, run::tab)
 }
 
 pub fn router(state: AppState) -> Router {
