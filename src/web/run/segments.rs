@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use crate::engine::profile::feature_words;
+use crate::engine::profile::{Deviation, NumericTrait, SegmentTrait, feature_words};
 use crate::engine::render::segment_color_hex;
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
@@ -12,6 +12,9 @@ use crate::web::render::page;
 use crate::web::routes;
 
 use super::head::{RunHead, capitalized};
+
+/// Traits listed on a card, strongest first.
+const TRAITS_SHOWN: usize = 4;
 
 pub struct NumericRow {
     pub name: String,
@@ -55,96 +58,85 @@ pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> SegmentsPage {
     }
 }
 
-/// Plain-words reading of a z-score: how far the segment's mean is from everyone's.
-fn z_words(z: f64) -> Option<&'static str> {
-    match z {
-        z if z >= 1.0 => Some("well above average"),
-        z if z >= 0.5 => Some("above average"),
-        z if z <= -1.0 => Some("well below average"),
-        z if z <= -0.5 => Some("below average"),
-        _ => None,
+/// A trait in words: "Spend well above average", "Mostly Addis Ababa (62.0% region)".
+fn trait_words(t: &SegmentTrait) -> String {
+    match *t {
+        SegmentTrait::Numeric {
+            feature, deviation, ..
+        } => {
+            let reading = match deviation {
+                Deviation::WellAbove => "well above average",
+                Deviation::Above => "above average",
+                Deviation::Below => "below average",
+                Deviation::WellBelow => "well below average",
+            };
+            format!("{} {reading}", capitalized(&feature_words(feature)))
+        }
+        SegmentTrait::Category { feature, level } => format!(
+            "Mostly {} ({} {})",
+            level.value,
+            format::percent(level.share),
+            feature_words(feature)
+        ),
     }
 }
 
 fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
     run.profiles
         .iter()
-        .map(|p| {
-            let mut traits: Vec<(f64, String)> = p
-                .numeric
+        .map(|p| SegmentCard {
+            index: p.segment,
+            name: p.name.clone(),
+            color: segment_color_hex(p.segment),
+            size: format::thousands(p.size as i64),
+            share: format::percent(p.share),
+            share_width: format!("{:.1}", (p.share * 100.0).clamp(0.0, 100.0)),
+            silhouette: p.silhouette.map(format::score),
+            traits: p
+                .traits()
                 .iter()
-                .filter_map(|n| {
-                    let z = n.z?;
-                    z_words(z).map(|w| {
-                        (
-                            z.abs(),
-                            format!("{} {w}", capitalized(&feature_words(&n.feature))),
-                        )
+                .take(TRAITS_SHOWN)
+                .map(trait_words)
+                .collect(),
+            numeric: p.numeric.iter().map(|n| numeric_row(n, dataset)).collect(),
+            categorical: p
+                .categorical
+                .iter()
+                .filter_map(|c| {
+                    c.levels.first().map(|l| CategoryRow {
+                        name: c.feature.clone(),
+                        value: l.value.clone(),
+                        share: format::percent(l.share),
                     })
                 })
-                .collect();
-            for c in &p.categorical {
-                if let Some(top) = c.levels.first().filter(|l| l.share >= 0.4 && l.lift >= 1.5) {
-                    traits.push((
-                        top.lift,
-                        format!(
-                            "Mostly {} ({} {})",
-                            top.value,
-                            format::percent(top.share),
-                            feature_words(&c.feature)
-                        ),
-                    ));
-                }
-            }
-            traits.sort_by(|a, b| b.0.total_cmp(&a.0));
-            SegmentCard {
-                index: p.segment,
-                name: p.name.clone(),
-                color: segment_color_hex(p.segment),
-                size: format::thousands(p.size as i64),
-                share: format::percent(p.share),
-                share_width: format!("{:.1}", (p.share * 100.0).clamp(0.0, 100.0)),
-                silhouette: p.silhouette.map(format::score),
-                traits: traits.into_iter().take(4).map(|(_, t)| t).collect(),
-                numeric: p
-                    .numeric
-                    .iter()
-                    .map(|n| NumericRow {
-                        name: n.feature.clone(),
-                        // A segment whose members all lack the value says so.
-                        value: n.mean.map_or_else(
-                            || {
-                                format!(
-                                    "no values ({} missing)",
-                                    format::thousands(n.missing as i64)
-                                )
-                            },
-                            format::number,
-                        ),
-                        overall: dataset
-                            .column(&n.feature)
-                            .and_then(|c| c.numeric.as_ref())
-                            .map_or("—".into(), |s| format::number(s.mean)),
-                        class: match n.z {
-                            Some(z) if z >= 0.5 => "delta-up",
-                            Some(z) if z <= -0.5 => "delta-down",
-                            _ => "",
-                        },
-                    })
-                    .collect(),
-                categorical: p
-                    .categorical
-                    .iter()
-                    .filter_map(|c| {
-                        c.levels.first().map(|l| CategoryRow {
-                            name: c.feature.clone(),
-                            value: l.value.clone(),
-                            share: format::percent(l.share),
-                        })
-                    })
-                    .collect(),
-                customers_url: routes::run_customers(run.id, Some(p.segment as i32), None),
-            }
+                .collect(),
+            customers_url: routes::run_customers(run.id, Some(p.segment as i32), None),
         })
         .collect()
+}
+
+/// A numeric feature of a segment next to everyone's, marked up or down when it stands out.
+fn numeric_row(n: &NumericTrait, dataset: &Dataset) -> NumericRow {
+    NumericRow {
+        name: n.feature.clone(),
+        // A segment whose members all lack the value says so.
+        value: n.mean.map_or_else(
+            || {
+                format!(
+                    "no values ({} missing)",
+                    format::thousands(n.missing as i64)
+                )
+            },
+            format::number,
+        ),
+        overall: dataset
+            .column(&n.feature)
+            .and_then(|c| c.numeric.as_ref())
+            .map_or("—".into(), |s| format::number(s.mean)),
+        class: match n.deviation() {
+            Some(d) if d.is_above() => "delta-up",
+            Some(_) => "delta-down",
+            None => "",
+        },
+    }
 }
