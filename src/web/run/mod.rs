@@ -5,7 +5,7 @@
 
 mod customers;
 mod dendrogram;
-pub mod head;
+mod head;
 mod map;
 mod overview;
 mod quality;
