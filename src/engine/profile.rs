@@ -2,26 +2,39 @@
 //!
 //! Profiles are computed on the original values (not the scaled matrix) and over the cells that
 //! were actually present, so "mean spend 9,800 ETB" is a real average of real customers, not of
-//! imputed fill values. Each segment gets a short name built from its most distinctive traits:
+//! imputed fill values. What sets a segment apart is judged here, once, for every reader of a
+//! profile ([`SegmentProfile::traits`]; the pages only put it into words):
 //!
 //! * a numeric feature is a trait when its z-score `(segment mean - table mean) / table std`
-//!   (population std) is at least 0.5 in size, named "High <feature words>" or "Low ..."
-//!   ("Older"/"Younger" for an `age` column);
-//! * a categorical level is a trait when its share in the segment is at least 40% and at least
-//!   1.5 times its share in the whole table (lift), named by the level itself;
-//! * the name takes up to two numeric traits (largest |z| first) and one categorical trait
-//!   (largest lift), e.g. "High spend, high visit frequency, Addis Ababa"; segments without
-//!   traits are "Typical customers"; repeated names get " (2)", " (3)", ... so every name is
-//!   unique within a run.
+//!   (population std) is at least 0.5 in size, and *well* above or below average from 1.0
+//!   ([`Deviation`]);
+//! * a categorical level is over-represented when its share in the segment is at least 40% and
+//!   at least 1.5 times its share in the whole table (lift); the most common level of a
+//!   feature, when over-represented, is a trait ("mostly Addis Ababa").
+//!
+//! Each segment gets a short name from these: up to two numeric traits (largest |z| first),
+//! named "High <feature words>" or "Low ..." ("Older"/"Younger" for an `age` column), and the
+//! over-represented level with the largest lift among the listed ones, named by the level
+//! itself, e.g. "High spend, high visit frequency, Addis Ababa"; segments without traits are
+//! "Typical customers"; repeated names get " (2)", " (3)", ... so every name is unique within
+//! a run.
 
 use super::ingest::{ColumnData, Table, format_number};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// |z| from which a numeric feature counts as distinctive.
+/// |z| from which a numeric feature counts as distinctive: the segment's mean is half a table
+/// standard deviation from everyone's (what Cohen's conventions call a medium difference).
+/// Smaller differences are real but too slight to describe a segment by.
 const Z_TRAIT: f64 = 0.5;
-/// Lift and share from which a categorical level counts as distinctive.
+/// |z| from which a distinctive feature is *well* above or below average: a whole table
+/// standard deviation.
+const Z_STRONG: f64 = 1.0;
+/// Lift from which a categorical level is over-represented: half as common again in the
+/// segment as in the table, so a level that is merely common everywhere does not count.
 const LIFT_TRAIT: f64 = 1.5;
+/// Share from which an over-represented level can describe a segment: a level that is rare
+/// even within the segment (5% instead of 1%) does not say what its customers are like.
 const SHARE_TRAIT: f64 = 0.4;
 /// Levels listed per categorical feature in a profile.
 const LEVELS_LISTED: usize = 3;
@@ -42,9 +55,37 @@ pub struct NumericTrait {
 }
 
 impl NumericTrait {
-    /// |z|, counting an absent z as 0 (not distinctive).
-    fn strength(&self) -> f64 {
-        self.z.map_or(0.0, f64::abs)
+    /// How far the segment's mean is from everyone's, when far enough to set the segment
+    /// apart; `None` when it is not, or when the segment has no values.
+    pub fn deviation(&self) -> Option<Deviation> {
+        self.z.and_then(Deviation::of)
+    }
+}
+
+/// Which side of the table's mean a segment's mean lies on, and whether by a whole standard
+/// deviation or more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deviation {
+    WellAbove,
+    Above,
+    Below,
+    WellBelow,
+}
+
+impl Deviation {
+    /// The reading of a z-score; `None` within [`Z_TRAIT`] of the mean.
+    pub fn of(z: f64) -> Option<Deviation> {
+        match z {
+            z if z >= Z_STRONG => Some(Deviation::WellAbove),
+            z if z >= Z_TRAIT => Some(Deviation::Above),
+            z if z <= -Z_STRONG => Some(Deviation::WellBelow),
+            z if z <= -Z_TRAIT => Some(Deviation::Below),
+            _ => None,
+        }
+    }
+
+    pub fn is_above(self) -> bool {
+        matches!(self, Deviation::WellAbove | Deviation::Above)
     }
 }
 
@@ -62,6 +103,14 @@ pub struct LevelShare {
     pub share: f64,
     /// `share in segment / share in table`.
     pub lift: f64,
+}
+
+impl LevelShare {
+    /// Whether the level is common in the segment and clearly more common than in the table
+    /// ([`SHARE_TRAIT`], [`LIFT_TRAIT`]).
+    pub fn is_over_represented(&self) -> bool {
+        self.share >= SHARE_TRAIT && self.lift >= LIFT_TRAIT
+    }
 }
 
 /// The most common levels of a categorical feature within one segment.
@@ -84,6 +133,61 @@ pub struct SegmentProfile {
     pub categorical: Vec<CategoricalTrait>,
     /// Mean silhouette of the segment, when the silhouette is defined for the run.
     pub silhouette: Option<f64>,
+}
+
+/// One thing that sets a segment apart from the whole table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SegmentTrait<'a> {
+    /// A numeric feature whose segment mean is at least [`Z_TRAIT`] table standard deviations
+    /// from everyone's.
+    Numeric {
+        feature: &'a str,
+        z: f64,
+        deviation: Deviation,
+    },
+    /// The most common level of a categorical feature, over-represented in the segment: most
+    /// of the segment's customers have it, and many more than in the table.
+    Category {
+        feature: &'a str,
+        level: &'a LevelShare,
+    },
+}
+
+impl SegmentTrait<'_> {
+    /// How strongly the trait sets the segment apart: |z| for a number, the lift for a
+    /// category. The scales differ (a trait's |z| starts at 0.5, its lift at 1.5, so categories
+    /// tend to come first), but both grow with how unusual the segment is.
+    pub fn strength(&self) -> f64 {
+        match self {
+            SegmentTrait::Numeric { z, .. } => z.abs(),
+            SegmentTrait::Category { level, .. } => level.lift,
+        }
+    }
+}
+
+impl SegmentProfile {
+    /// What sets the segment apart, strongest first (equal strengths keep the profile's order:
+    /// numeric features, then categories). Computed from the profile rather than stored in it,
+    /// so runs stored before read the same and the rule can change without a migration.
+    pub fn traits(&self) -> Vec<SegmentTrait<'_>> {
+        let numeric = self.numeric.iter().filter_map(|n| {
+            Some(SegmentTrait::Numeric {
+                feature: &n.feature,
+                z: n.z?,
+                deviation: n.deviation()?,
+            })
+        });
+        let categories = self.categorical.iter().filter_map(|c| {
+            let top = c.levels.first().filter(|l| l.is_over_represented())?;
+            Some(SegmentTrait::Category {
+                feature: &c.feature,
+                level: top,
+            })
+        });
+        let mut traits: Vec<SegmentTrait<'_>> = numeric.chain(categories).collect();
+        traits.sort_by(|a, b| b.strength().total_cmp(&a.strength()));
+        traits
+    }
 }
 
 fn mean_std(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
@@ -243,18 +347,18 @@ pub fn profile_segments(
 
 /// The short generated name of a segment (see the module docs for the rule).
 fn segment_name(profile: &SegmentProfile) -> String {
-    let mut numeric: Vec<&NumericTrait> = profile
-        .numeric
+    let mut parts: Vec<String> = profile
+        .traits()
         .iter()
-        .filter(|t| t.strength() >= Z_TRAIT)
-        .collect();
-    numeric.sort_by(|a, b| b.strength().total_cmp(&a.strength()));
-    let mut parts: Vec<String> = numeric
-        .iter()
+        .filter_map(|t| match t {
+            SegmentTrait::Numeric {
+                feature, deviation, ..
+            } => Some((feature_words(feature), deviation.is_above())),
+            SegmentTrait::Category { .. } => None,
+        })
         .take(2)
-        .map(|t| {
-            let words = feature_words(&t.feature);
-            match (words.as_str(), t.z.is_some_and(|z| z > 0.0)) {
+        .map(|(words, above)| {
+            match (words.as_str(), above) {
                 // "Low age" reads oddly; age is the one trait with everyday words.
                 ("age", true) => "older".to_string(),
                 ("age", false) => "younger".to_string(),
@@ -267,7 +371,7 @@ fn segment_name(profile: &SegmentProfile) -> String {
         .categorical
         .iter()
         .flat_map(|c| c.levels.iter().map(move |l| (c.feature.as_str(), l)))
-        .filter(|(_, l)| l.lift >= LIFT_TRAIT && l.share >= SHARE_TRAIT)
+        .filter(|(_, l)| l.is_over_represented())
         // Highest lift, then highest share; on a full tie the earlier feature wins.
         .fold(None::<(&str, &LevelShare)>, |best, cand| match best {
             Some(b) if (b.1.lift, b.1.share) >= (cand.1.lift, cand.1.share) => Some(b),
@@ -326,6 +430,89 @@ mod tests {
         assert_eq!(region.levels[0].value, "Adama");
         assert_eq!(region.levels[0].share, 1.0);
         assert_eq!(region.levels[0].lift, 2.0);
+    }
+
+    /// The traits as (feature, reading) pairs, to compare in one assertion.
+    fn described(p: &SegmentProfile) -> Vec<(String, String)> {
+        p.traits()
+            .iter()
+            .map(|t| match t {
+                SegmentTrait::Numeric {
+                    feature, deviation, ..
+                } => (feature.to_string(), format!("{deviation:?}")),
+                SegmentTrait::Category { feature, level } => {
+                    (feature.to_string(), level.value.clone())
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn traits_are_what_stands_out_strongest_first() {
+        let t = table();
+        let p = profile_segments(&t, &[1, 1, 1, 0, 0, 0], 2, &[0, 1], &[2, 3], &[]);
+        // Segment 0: region lift 2, member "no" lift 1.5 (4 of 6 overall, all 3 here), spend
+        // z = 1.22, visits z = 0.99 (just short of "well above").
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            described(&p[0]),
+            pairs(&[
+                ("region", "Addis Ababa"),
+                ("member", "no"),
+                ("total_spend", "WellAbove"),
+                ("visitFrequency", "Above"),
+            ])
+        );
+        // Segment 1: equal lifts (2) keep the profile's order; z = -0.99 is not "well below".
+        assert_eq!(
+            described(&p[1]),
+            pairs(&[
+                ("region", "Adama"),
+                ("member", "yes"),
+                ("visitFrequency", "Below"),
+                ("total_spend", "Below"),
+            ])
+        );
+    }
+
+    #[test]
+    fn deviations_start_at_half_a_standard_deviation() {
+        assert_eq!(Deviation::of(0.49), None);
+        assert_eq!(Deviation::of(-0.49), None);
+        assert_eq!(Deviation::of(0.5), Some(Deviation::Above));
+        assert_eq!(Deviation::of(-0.5), Some(Deviation::Below));
+        assert_eq!(Deviation::of(1.0), Some(Deviation::WellAbove));
+        assert_eq!(Deviation::of(-1.0), Some(Deviation::WellBelow));
+        assert!(Deviation::Above.is_above() && !Deviation::WellBelow.is_above());
+    }
+
+    #[test]
+    fn only_the_most_common_level_is_a_trait() {
+        let level = |value: &str, share: f64, lift: f64| LevelShare {
+            value: value.into(),
+            count: 1,
+            share,
+            lift,
+        };
+        let p = SegmentProfile {
+            segment: 0,
+            name: String::new(),
+            size: 10,
+            share: 0.1,
+            numeric: Vec::new(),
+            categorical: vec![CategoricalTrait {
+                feature: "region".into(),
+                // "Adama" is over-represented but not the most common: the segment is not
+                // "mostly Adama".
+                levels: vec![level("Harar", 0.5, 1.0), level("Adama", 0.45, 2.0)],
+            }],
+            silhouette: None,
+        };
+        assert!(p.traits().is_empty());
     }
 
     #[test]

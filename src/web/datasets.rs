@@ -5,19 +5,17 @@ use askama::Template;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, header};
-use axum::response::Response;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::engine::ingest::ColumnKind;
 use crate::error::{AppError, AppResult};
 use crate::service::datasets::{self as svc, Dataset, Upload};
-use crate::service::runs::{self as runs_svc, RunQuery};
 use crate::service::{Page, PageRequest};
+use crate::web::dataset_runs::{self, RunsTable};
 use crate::web::format;
-use crate::web::render::{Hx, fragment, page};
+use crate::web::render::{Hx, PageResult, fragment, page};
 use crate::web::run_form::RunForm;
-use crate::web::run_views::RunsTable;
 use crate::web::{parse_id, routes};
 
 /// The bundled sample: the predecessor's demo table, so a first-time user can try everything
@@ -29,8 +27,6 @@ const SAMPLE_FILENAME: &str = "ethiopian_supermarket_customers.csv";
 const LIST_PAGE: usize = 50;
 /// Rows in a dataset's preview.
 const PREVIEW_ROWS: usize = 10;
-/// Runs listed on a dataset's page (newest first).
-pub const RUNS_SHOWN: usize = 20;
 
 // ---- Views ----------------------------------------------------------------------------------
 
@@ -241,8 +237,11 @@ pub struct ListQuery {
 }
 
 /// `GET /`: the list and the upload zone.
-pub async fn list(hx: Hx, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
-    hx.page(datasets_page(&state, q.after, None, hx.can_write).await)
+pub async fn list(hx: Hx, State(state): State<AppState>, Query(q): Query<ListQuery>) -> PageResult {
+    let page = datasets_page(&state, q.after, None, hx.can_write)
+        .await
+        .map_err(hx.fail())?;
+    Ok(hx.ok(&page))
 }
 
 async fn datasets_page(
@@ -280,70 +279,76 @@ pub async fn upload(
     State(state): State<AppState>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let limit = state.config.limits.max_upload_bytes;
-    let result = async {
-        // Refuse at once what cannot fit instead of reading megabytes to find out.
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
-            return Err(svc::too_large("the file", limit));
-        }
-        let multipart = multipart.map_err(|e| {
-            AppError::BadInput(format!(
-                "the upload is not a file form ({}); choose a CSV file and try again",
-                e.body_text()
-            ))
-        })?;
-        let upload = crate::http::upload::read_upload(multipart, limit).await?;
-        svc::upload(&state, upload).await
-    }
-    .await;
-    match result {
-        Ok(dataset) => hx.redirect(&routes::dataset(dataset.id)),
+) -> PageResult {
+    match receive(&state, &headers, multipart).await {
+        Ok(dataset) => Ok(hx.redirect(&routes::dataset(dataset.id))),
         Err(e @ (AppError::BadInput(_) | AppError::TooLarge(_))) => {
-            let status = e.status();
-            let message = e.to_string();
-            if hx.partial {
-                fragment(
-                    &UploadZonePartial {
-                        upload: UploadZone::new(&state, Some(message)),
-                    },
-                    status,
-                )
-            } else {
-                match datasets_page(&state, None, Some(message), hx.can_write).await {
-                    Ok(page) => hx.render(&page, status),
-                    Err(e) => hx.error(e),
-                }
-            }
+            upload_refused(hx, &state, e).await
         }
-        Err(e) => hx.error(e),
+        Err(e) => Err(hx.error(e)),
     }
 }
 
+/// Reads the uploaded file and stores it as a dataset.
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> AppResult<Dataset> {
+    let limit = state.config.limits.max_upload_bytes;
+    // Refuse at once what cannot fit instead of reading megabytes to find out.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
+        return Err(svc::too_large("the file", limit));
+    }
+    let multipart = multipart.map_err(|e| {
+        AppError::BadInput(format!(
+            "the upload is not a file form ({}); choose a CSV file and try again",
+            e.body_text()
+        ))
+    })?;
+    let upload = crate::http::upload::read_upload(multipart, limit).await?;
+    svc::upload(state, upload).await
+}
+
+/// A refused file: the reason inside the upload zone for htmx, else the datasets page with the
+/// reason in its zone.
+async fn upload_refused(hx: Hx, state: &AppState, error: AppError) -> PageResult {
+    let status = error.status();
+    let message = error.to_string();
+    if hx.partial {
+        let zone = UploadZonePartial {
+            upload: UploadZone::new(state, Some(message)),
+        };
+        return Ok(fragment(&zone, status));
+    }
+    let page = datasets_page(state, None, Some(message), hx.can_write)
+        .await
+        .map_err(hx.fail())?;
+    Ok(hx.render(&page, status))
+}
+
 /// `POST /datasets/sample`: stores the bundled sample as a new dataset.
-pub async fn sample(hx: Hx, State(state): State<AppState>) -> Response {
+pub async fn sample(hx: Hx, State(state): State<AppState>) -> PageResult {
     let upload = Upload {
         name: Some("Ethiopian supermarket customers (sample)".into()),
         filename: SAMPLE_FILENAME.into(),
         bytes: SAMPLE_CSV.to_vec(),
     };
-    match svc::upload(&state, upload).await {
-        Ok(dataset) => hx.redirect(&routes::dataset(dataset.id)),
-        Err(e) => hx.error(e),
-    }
+    let dataset = svc::upload(&state, upload).await.map_err(hx.fail())?;
+    Ok(hx.redirect(&routes::dataset(dataset.id)))
 }
 
 /// `GET /datasets/{id}`.
-pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let page = async {
-        let id = parse_id("dataset", &id)?;
-        dataset_page(&state, id, None, hx.can_write).await
-    };
-    hx.page(page.await)
+pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("dataset", &id).map_err(hx.fail())?;
+    let page = dataset_page(&state, id, None, hx.can_write)
+        .await
+        .map_err(hx.fail())?;
+    Ok(hx.ok(&page))
 }
 
 /// The dataset page with a given run form (a fresh one, or one sent back with its error).
@@ -356,7 +361,7 @@ pub async fn dataset_page(
     let dataset = svc::get(state, id).await?;
     let (preview, runs) = tokio::join!(
         svc::preview(state, id, PREVIEW_ROWS),
-        dataset_runs(state, id)
+        dataset_runs::table(state, id)
     );
     let form = form.unwrap_or_else(|| RunForm::new(&dataset));
     let mut page = DatasetPage::new(&dataset, preview?, runs?, form);
@@ -364,31 +369,9 @@ pub async fn dataset_page(
     Ok(page)
 }
 
-pub async fn dataset_runs(state: &AppState, id: i64) -> AppResult<RunsTable> {
-    let query = RunQuery {
-        dataset_id: Some(id),
-        status: None,
-    };
-    let page = runs_svc::list(
-        state,
-        &query,
-        &PageRequest {
-            first: Some(RUNS_SHOWN),
-            after: None,
-        },
-    )
-    .await?;
-    Ok(RunsTable::new(id, &page))
-}
-
 /// `POST /datasets/{id}/delete`: asked to confirm in the page first (`hx-confirm`).
-pub async fn delete(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let result = async {
-        let id = parse_id("dataset", &id)?;
-        svc::delete(&state, id).await
-    };
-    match result.await {
-        Ok(()) => hx.redirect(routes::DATASETS),
-        Err(e) => hx.error(e),
-    }
+pub async fn delete(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("dataset", &id).map_err(hx.fail())?;
+    svc::delete(&state, id).await.map_err(hx.fail())?;
+    Ok(hx.redirect(routes::DATASETS))
 }

@@ -21,26 +21,18 @@ use crate::web::parse_id;
 pub async fn chart(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
-) -> Response {
-    let rendered = async {
-        let id = parse_id("run", &id)?;
-        let chart = file
-            .strip_suffix(".svg")
-            .and_then(Chart::parse)
-            .ok_or_else(|| AppError::NotFound(format!("no chart `{file}`")))?;
-        charts::render(&state, id, chart, Format::Svg, Theme::Dark).await
-    };
-    match rendered.await {
-        Ok(svg) => (
-            [
-                (header::CONTENT_TYPE, "image/svg+xml"),
-                (header::CACHE_CONTROL, "private, max-age=300"),
-            ],
-            svg,
-        )
-            .into_response(),
-        Err(e) => plain_error(e),
-    }
+) -> Result<Response, PlainError> {
+    let id = parse_id("run", &id)?;
+    let chart = file
+        .strip_suffix(".svg")
+        .and_then(Chart::parse)
+        .ok_or_else(|| AppError::NotFound(format!("no chart `{file}`")))?;
+    let svg = charts::render(&state, id, chart, Format::Svg, Theme::Dark).await?;
+    let headers = [
+        (header::CONTENT_TYPE, "image/svg+xml"),
+        (header::CACHE_CONTROL, "private, max-age=300"),
+    ];
+    Ok((headers, svg).into_response())
 }
 
 #[derive(Deserialize)]
@@ -53,37 +45,23 @@ pub async fn customers_csv(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<CsvQuery>,
-) -> Response {
-    let prepared = async {
-        let run = runs::get(&state, parse_id("run", &id)?).await?;
-        let dataset = datasets::get(&state, run.dataset_id).await?;
-        let columns: Vec<String> = dataset.columns.iter().map(|c| c.name.clone()).collect();
-        Ok::<_, AppError>((run.id, columns))
-    };
-    let (run_id, columns) = match prepared.await {
-        Ok(found) => found,
-        Err(e) => return plain_error(e),
-    };
+) -> Result<Response, PlainError> {
+    let run = runs::get(&state, parse_id("run", &id)?).await?;
+    let dataset = datasets::get(&state, run.dataset_id).await?;
+    let columns: Vec<String> = dataset.columns.iter().map(|c| c.name.clone()).collect();
     let name = match q.segment {
-        Some(s) => format!("segmentiq-run-{run_id}-segment-{s}.csv"),
-        None => format!("segmentiq-run-{run_id}-customers.csv"),
+        Some(s) => format!("segmentiq-run-{}-segment-{s}.csv", run.id),
+        None => format!("segmentiq-run-{}-customers.csv", run.id),
     };
-    let disposition = attachment(&name);
-    let stream = assignments::csv_stream(state, run_id, q.segment, columns);
-    match disposition {
-        Ok(disposition) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/csv; charset=utf-8"),
-                ),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            Body::from_stream(stream),
-        )
-            .into_response(),
-        Err(e) => plain_error(e),
-    }
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        ),
+        (header::CONTENT_DISPOSITION, attachment(&name)?),
+    ];
+    let stream = assignments::csv_stream(state, run.id, q.segment, columns);
+    Ok((headers, Body::from_stream(stream)).into_response())
 }
 
 fn attachment(name: &str) -> AppResult<HeaderValue> {
@@ -91,10 +69,22 @@ fn attachment(name: &str) -> AppResult<HeaderValue> {
         .map_err(|e| AppError::Internal(e.into()))
 }
 
-/// Images and downloads are not pages: a short text with the status is all a browser shows.
-fn plain_error(e: AppError) -> Response {
-    if let AppError::Internal(inner) = &e {
-        tracing::error!(error = ?inner, "download failed");
+/// Why an image, a download or an event stream failed. These are not pages: a short text with
+/// the status is all a browser shows (and all `EventSource` needs to stop).
+pub struct PlainError(AppError);
+
+impl From<AppError> for PlainError {
+    fn from(error: AppError) -> Self {
+        PlainError(error)
     }
-    (e.status(), e.to_string()).into_response()
+}
+
+impl IntoResponse for PlainError {
+    fn into_response(self) -> Response {
+        let PlainError(error) = self;
+        if let AppError::Internal(inner) = &error {
+            tracing::error!(error = ?inner, "download failed");
+        }
+        (error.status(), error.to_string()).into_response()
+    }
 }

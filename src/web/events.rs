@@ -17,21 +17,19 @@ use crate::app::AppState;
 use crate::db::notify::ProgressEvent;
 use crate::error::AppResult;
 use crate::service;
+use crate::web::downloads::PlainError;
 use crate::web::parse_id;
-use crate::web::run_views::{ProgressPartial, ProgressView};
+use crate::web::run::status::{ProgressPartial, ProgressView};
 
-pub async fn run_events(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let followed = match parse_id("run", &id) {
-        Ok(id) => service::progress::follow(&state, id).await,
-        Err(e) => Err(e),
-    };
-    match followed {
-        Ok(events) => Sse::new(sse_events(events))
-            .keep_alive(KeepAlive::default())
-            .into_response(),
-        // EventSource cannot show a body; the status tells it to stop, the page shows the rest.
-        Err(e) => (e.status(), e.to_string()).into_response(),
-    }
+/// A refusal (no such run) is a plain status: `EventSource` cannot show a body, the status
+/// tells it to stop, and the page shows the rest.
+pub async fn run_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PlainError> {
+    let events = service::progress::follow(&state, parse_id("run", &id)?).await?;
+    let sse = Sse::new(sse_events(events)).keep_alive(KeepAlive::default());
+    Ok(sse.into_response())
 }
 
 /// The progress events, then `done`. A run that cannot be read ends the stream early (the error

@@ -88,16 +88,7 @@ pub async fn sign_in(
     // Without a peer address (a router served without connection info) all share one budget.
     let ip = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.0.ip());
     if !gate.allow_login_attempt(ip) {
-        page.error = Some(format!(
-            "Too many sign-in attempts from your address; wait a minute and try again \
-             (the limit is {} a minute).",
-            state.config.access.login_attempts_per_minute
-        ));
-        let mut response = hx.render(&page, StatusCode::TOO_MANY_REQUESTS);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
-        return response;
+        return too_many_attempts(hx, &state, page);
     }
     let granted = gate
         .check_token(form.token.trim())
@@ -118,6 +109,20 @@ pub async fn sign_in(
             hx.render(&page, StatusCode::UNAUTHORIZED)
         }
     }
+}
+
+/// The form again, saying when the address may try again (429 with `Retry-After`).
+fn too_many_attempts(hx: Hx, state: &AppState, mut page: LoginPage) -> Response {
+    page.error = Some(format!(
+        "Too many sign-in attempts from your address; wait a minute and try again \
+         (the limit is {} a minute).",
+        state.config.access.login_attempts_per_minute
+    ));
+    let mut response = hx.render(&page, StatusCode::TOO_MANY_REQUESTS);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+    response
 }
 
 /// `POST /logout`: removes the session cookie and shows the sign-in form.

@@ -3,8 +3,11 @@
 //! Handlers are thin: they read the request, call the service, and render a template built
 //! from the service's types. Which view is sent is decided by [`render::Hx`] from htmx's
 //! request headers, so every page works as a deep link, after a reload and with back/forward.
+//! A failure is a [`render::PageError`], which renders itself as the error page (or its
+//! `<main>` content for htmx), so handlers pass failures on with `?`.
 
 pub mod assets;
+mod dataset_runs;
 mod datasets;
 mod downloads;
 mod events;
@@ -12,15 +15,14 @@ mod format;
 mod login;
 mod render;
 pub mod routes;
+mod run;
 mod run_form;
-mod run_views;
-mod runs;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -38,16 +40,16 @@ pub fn routes() -> Routes<AppState> {
         .post(routes::UPLOAD, Write, datasets::upload)
         .post(routes::SAMPLE, Write, datasets::sample)
         .get(routes::DATASET, Read, datasets::show)
-        .get(routes::DATASET_RUNS, Read, runs::runs_partial)
-        .post(routes::DATASET_RUNS, Write, runs::train)
+        .get(routes::DATASET_RUNS, Read, dataset_runs::runs_partial)
+        .post(routes::DATASET_RUNS, Write, dataset_runs::train)
         .post(routes::DATASET_DELETE, Write, datasets::delete)
-        .get(routes::RUN, Read, runs::show)
+        .get(routes::RUN, Read, run::show)
         .get(routes::RUN_EVENTS, Read, events::run_events)
-        .post(routes::RUN_CANCEL, Write, runs::cancel)
-        .post(routes::RUN_DELETE, Write, runs::delete)
+        .post(routes::RUN_CANCEL, Write, run::cancel)
+        .post(routes::RUN_DELETE, Write, run::delete)
         .get(routes::RUN_CHART, Read, downloads::chart)
         .get(routes::RUN_CSV, Read, downloads::customers_csv)
-        .get(routes::RUN_TAB, Read, runs::tab)
+        .get(routes::RUN_TAB, Read, run::tab)
 }
 
 pub fn router(state: AppState, gate: &Arc<Gate>) -> Router {
@@ -60,7 +62,9 @@ pub fn router(state: AppState, gate: &Arc<Gate>) -> Router {
 
 /// An error as a page (or the page's `<main>` for htmx), for refusals made before a handler.
 pub fn error_response(headers: &HeaderMap, error: AppError) -> Response {
-    render::Hx::from_headers(headers).error(error)
+    render::Hx::from_headers(headers)
+        .error(error)
+        .into_response()
 }
 
 /// Ids in page URLs are numbers; anything else is a page that does not exist (404), not a

@@ -70,26 +70,21 @@ macro_rules! page {
 }
 pub(crate) use page;
 
-impl Hx {
-    /// Renders a page, or the error page when loading it failed.
-    pub fn page<P: Page>(self, page: Result<P, AppError>) -> Response {
-        match page {
-            Ok(p) => self.render(&p, StatusCode::OK),
-            Err(e) => self.error(e),
-        }
-    }
+/// A page handler's answer: the page, or a [`PageError`] that renders itself.
+pub type PageResult = Result<Response, PageError>;
 
-    pub fn render<P: Page>(self, page: &P, status: StatusCode) -> Response {
-        let html = if self.partial {
-            page.render_partial()
-        } else {
-            page.render()
-        };
-        html_response(html, status)
-    }
+/// Why a page could not be shown, with what is needed to show that instead: the error page, or
+/// only its `<main>` content for htmx, as the request asked. Handlers return it with `?` after
+/// `.map_err(hx.fail())`, so no handler spells out its error page.
+pub struct PageError {
+    hx: Hx,
+    error: AppError,
+}
 
+impl IntoResponse for PageError {
     /// The error as a page (inside `<main>` for htmx), with the error's status.
-    pub fn error(self, error: AppError) -> Response {
+    fn into_response(self) -> Response {
+        let PageError { hx, error } = self;
         log(&error);
         let status = error.status();
         let heading = match status {
@@ -104,7 +99,33 @@ impl Hx {
             heading,
             message: sentence(&error.to_string()),
         };
-        self.render(&page, status)
+        hx.render(&page, status)
+    }
+}
+
+impl Hx {
+    /// The page, whole or as the content htmx swaps in.
+    pub fn ok<P: Page>(self, page: &P) -> Response {
+        self.render(page, StatusCode::OK)
+    }
+
+    pub fn render<P: Page>(self, page: &P, status: StatusCode) -> Response {
+        let html = if self.partial {
+            page.render_partial()
+        } else {
+            page.render()
+        };
+        html_response(html, status)
+    }
+
+    /// `error`, to be shown as this request's error page.
+    pub fn error(self, error: AppError) -> PageError {
+        PageError { hx: self, error }
+    }
+
+    /// For `.map_err(hx.fail())?`: any failure of the call becomes this request's error page.
+    pub fn fail(self) -> impl FnOnce(AppError) -> PageError {
+        move |error| self.error(error)
     }
 
     /// After a form post: htmx is told to load `url` into `<main>` and push it to the history;
@@ -184,7 +205,7 @@ pub struct ErrorPage {
 page!(ErrorPage);
 
 /// Answers paths no page has.
-pub async fn not_found(hx: Hx) -> Response {
+pub async fn not_found(hx: Hx) -> PageError {
     hx.error(AppError::NotFound(
         "there is no page at this address; it may have been deleted".into(),
     ))

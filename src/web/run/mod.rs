@@ -1,0 +1,139 @@
+//! A run's pages: live progress while it runs, then one tab per view of the results, each at
+//! its own URL. Each tab's module holds the view its template reads and the function that builds
+//! it from the service's run and dataset (the templates never see database rows or engine
+//! internals); [`head`] is what every tab shows above itself.
+
+mod customers;
+mod dendrogram;
+mod head;
+mod map;
+mod overview;
+mod quality;
+mod segments;
+pub mod status;
+
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::service::datasets as datasets_svc;
+use crate::service::runs as svc;
+use crate::web::render::{Hx, PageResult};
+use crate::web::{parse_id, routes};
+use head::RunHead;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Segments,
+    Dendrogram,
+    Map,
+    Quality,
+    Customers,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Overview,
+        Tab::Segments,
+        Tab::Dendrogram,
+        Tab::Map,
+        Tab::Quality,
+        Tab::Customers,
+    ];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Tab::Overview => "overview",
+            Tab::Segments => "segments",
+            Tab::Dendrogram => "dendrogram",
+            Tab::Map => "map",
+            Tab::Quality => "quality",
+            Tab::Customers => "customers",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Segments => "Segments",
+            Tab::Dendrogram => "Dendrogram",
+            Tab::Map => "Map",
+            Tab::Quality => "Quality",
+            Tab::Customers => "Customers",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tab> {
+        Tab::ALL.into_iter().find(|t| t.slug() == s)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct TabQuery {
+    /// Customers tab: one segment only. Kept as text so an empty choice means "all".
+    segment: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /runs/{id}`: the overview once it succeeded, else progress or the failure.
+pub async fn show(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    render_tab(hx, &state, id, Tab::Overview, TabQuery::default()).await
+}
+
+/// `GET /runs/{id}/{tab}`.
+pub async fn tab(
+    hx: Hx,
+    State(state): State<AppState>,
+    Path((id, tab)): Path<(String, String)>,
+    Query(q): Query<TabQuery>,
+) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let tab = Tab::parse(&tab)
+        .ok_or_else(|| AppError::NotFound(format!("a run has no `{tab}` tab")))
+        .map_err(hx.fail())?;
+    render_tab(hx, &state, id, tab, q).await
+}
+
+/// A tab of a run whose results can be read; any tab of another run shows its progress or why
+/// it has no results.
+async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) -> PageResult {
+    let run = svc::get(state, id).await.map_err(hx.fail())?;
+    let dataset = datasets_svc::get(state, run.dataset_id)
+        .await
+        .map_err(hx.fail())?;
+    let head = RunHead::new(&run, &dataset, tab, hx.can_write);
+    if !head.succeeded {
+        return Ok(hx.ok(&status::page(head, &run)));
+    }
+    Ok(match tab {
+        Tab::Overview => hx.ok(&overview::page(head, &run, &dataset)),
+        Tab::Segments => hx.ok(&segments::page(head, &run, &dataset)),
+        Tab::Dendrogram => hx.ok(&dendrogram::page(head, &run, &dataset)),
+        Tab::Map => hx.ok(&map::page(head, &run)),
+        Tab::Quality => hx.ok(&quality::page(head, &run, &dataset)),
+        Tab::Customers => {
+            let page = customers::page(state, head, &run, &dataset, &q)
+                .await
+                .map_err(hx.fail())?;
+            hx.ok(&page)
+        }
+    })
+}
+
+/// `POST /runs/{id}/cancel`.
+pub async fn cancel(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let run = svc::cancel(&state, id).await.map_err(hx.fail())?;
+    Ok(hx.redirect(&routes::run(run.id)))
+}
+
+/// `POST /runs/{id}/delete`: back to the run's dataset afterwards.
+pub async fn delete(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let run = svc::get(&state, id).await.map_err(hx.fail())?;
+    svc::delete(&state, run.id).await.map_err(hx.fail())?;
+    Ok(hx.redirect(&routes::dataset(run.dataset_id)))
+}

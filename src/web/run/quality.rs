@@ -1,0 +1,119 @@
+//! The quality tab: the silhouette of every customer, and how other segment counts compare,
+//! with a form that runs the suggested count.
+
+use askama::Template;
+
+use crate::service::datasets::Dataset;
+use crate::service::runs::Run;
+use crate::web::format;
+use crate::web::render::page;
+use crate::web::routes;
+use crate::web::run_form::kind_field;
+
+use super::head::RunHead;
+
+pub struct SweepPoint {
+    pub k: usize,
+    pub silhouette: String,
+    pub wss: String,
+    pub suggested: bool,
+    pub current: bool,
+}
+
+pub struct SweepView {
+    pub suggested: usize,
+    pub points: Vec<SweepPoint>,
+    /// A form that runs the same settings with the suggested count, when it differs.
+    pub rerun: Option<Rerun>,
+}
+
+/// Hidden fields of the run form, repeating a run's settings with another segment count.
+pub struct Rerun {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/run_quality.html", blocks = ["title", "content"])]
+pub struct QualityPage {
+    run: RunHead,
+    silhouette_url: String,
+    silhouette: String,
+    k_sweep_url: String,
+    sweep: Option<SweepView>,
+}
+page!(QualityPage);
+
+pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> QualityPage {
+    QualityPage {
+        run: head,
+        silhouette_url: routes::chart(run.id, "silhouette"),
+        silhouette: run
+            .metrics
+            .as_ref()
+            .and_then(|m| m.silhouette_score)
+            .map_or("—".into(), format::score),
+        k_sweep_url: routes::chart(run.id, "k-sweep"),
+        sweep: sweep(run, dataset),
+    }
+}
+
+fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
+    let sweep = run.k_sweep.as_ref()?;
+    let current = run.segment_count().map(|k| k as usize);
+    Some(SweepView {
+        suggested: sweep.suggested_k,
+        rerun: (current != Some(sweep.suggested_k)).then(|| rerun(run, dataset, sweep.suggested_k)),
+        points: sweep
+            .points
+            .iter()
+            .map(|p| SweepPoint {
+                k: p.k,
+                silhouette: format::score(p.silhouette),
+                wss: format::number(p.wss),
+                suggested: p.k == sweep.suggested_k,
+                current: Some(p.k) == current,
+            })
+            .collect(),
+    })
+}
+
+fn rerun(run: &Run, dataset: &Dataset, k: usize) -> Rerun {
+    let mut fields = vec![
+        ("method", run.method.as_str().to_string()),
+        ("metric", run.metric.as_str().to_string()),
+        ("mode", "k".to_string()),
+        ("n_clusters", k.to_string()),
+        ("features_sent", "1".to_string()),
+    ];
+    if run.use_pca {
+        fields.push(("use_pca", "on".into()));
+        if let Some(c) = run.pca_components {
+            fields.push(("pca_components", c.to_string()));
+        }
+        if let Some(v) = run.pca_variance {
+            fields.push(("pca_variance", v.to_string()));
+        }
+    }
+    let chosen = &run.features;
+    let mut fields: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
+    for (column, used) in &chosen.kinds {
+        fields.push((kind_field(column), used.as_str().to_string()));
+    }
+    for c in &dataset.columns {
+        let included = chosen
+            .include
+            .as_ref()
+            .is_none_or(|inc| inc.contains(&c.name));
+        if included && !chosen.exclude.contains(&c.name) {
+            fields.push(("feature".to_string(), c.name.clone()));
+        }
+    }
+    Rerun {
+        action: routes::dataset_runs(dataset.id),
+        fields,
+    }
+}
