@@ -155,6 +155,7 @@ fn concrete(door: &DoorInfo, fx: &Fixture) -> String {
         .path
         .replace("{id}", &id.to_string())
         .replace("{tab}", "customers")
+        .replace("{segment}", "0")
         .replace("{file}", "sizes.svg")
         .replace("{chart}", "sizes.svg")
         .replace("{*path}", "app.css");
@@ -173,8 +174,8 @@ fn request(app: &TestApp, door: &DoorInfo, path: &str) -> RequestBuilder {
     let request = client().request(method, app.url(path));
     match (door.surface, door.method.as_str()) {
         (Surface::Graphql, _) => request.json(&json!({ "query": "{ datasets { totalCount } }" })),
-        (Surface::Api, "POST") => request.json(&json!({})),
-        (Surface::Page, "POST") => request.form(&[("field", "value")]),
+        (Surface::Api, "POST" | "PUT") => request.json(&json!({})),
+        (Surface::Page, "POST") => request.form(&[("name", ""), ("note", "")]),
         _ => request,
     }
 }

@@ -368,7 +368,9 @@ async fn power_bi_queries_get_every_customer() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("row_index,cluster,customer_id,age,gender,region,total_spend,visit_frequency")
+        Some(
+            "row_index,cluster,segment_name,customer_id,age,gender,region,total_spend,visit_frequency"
+        )
     );
     assert_eq!(lines.count(), ROWS);
 

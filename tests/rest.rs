@@ -121,7 +121,7 @@ async fn upload_train_and_read_results_like_the_predecessor() {
     let text = csv.text().await.unwrap();
     assert_eq!(text.lines().count(), 61);
     assert!(text.starts_with(
-        "row_index,cluster,customer_id,age,gender,region,total_spend,visit_frequency\n"
+        "row_index,cluster,segment_name,customer_id,age,gender,region,total_spend,visit_frequency\n"
     ));
 
     // Profiles as one tidy CSV, read back against the run's profiles.

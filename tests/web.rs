@@ -267,7 +267,10 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
         .await
         .unwrap();
     assert_eq!(csv.lines().count(), 61, "header and 60 customers: {csv}");
-    assert!(csv.starts_with("row_index,cluster,customer_id"), "{csv}");
+    assert!(
+        csv.starts_with("row_index,cluster,segment_name,customer_id"),
+        "{csv}"
+    );
     let (status, _, _) = app
         .get_page(&format!("{run_path}/customers?segment=9"), true)
         .await;

@@ -64,13 +64,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    segment_labels (run_id, segment) {
+        run_id -> Int8,
+        segment -> Int4,
+        name -> Nullable<Text>,
+        note -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(cluster_assignments -> clustering_runs (run_id));
 diesel::joinable!(clustering_runs -> datasets (dataset_id));
 diesel::joinable!(dataset_rows -> datasets (dataset_id));
+diesel::joinable!(segment_labels -> clustering_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cluster_assignments,
     clustering_runs,
     dataset_rows,
     datasets,
+    segment_labels,
 );

@@ -6,6 +6,7 @@ use async_graphql::SimpleObject;
 use crate::engine::pipeline::FeatureConfig;
 use crate::engine::profile::SegmentProfile;
 use crate::engine::quality::KSweep;
+use crate::service::runs::Run;
 
 /// Which columns became features, and how.
 #[derive(SimpleObject)]
@@ -77,8 +78,12 @@ impl From<&FeatureConfig> for FeatureConfigObject {
 pub struct SegmentObject {
     /// Segment number (0 = largest).
     segment: i32,
-    /// Generated from its most distinctive traits, e.g. "High spend, frequent visits".
+    /// The analyst's name for it (`renameSegment`), or else the generated one.
     name: String,
+    /// Generated from its most distinctive traits, e.g. "High spend, frequent visits".
+    generated_name: String,
+    /// The analyst's note on it (`renameSegment`).
+    note: Option<String>,
     size: i64,
     /// Fraction of all customers.
     share: f64,
@@ -122,11 +127,14 @@ pub struct LevelShareObject {
     lift: f64,
 }
 
-impl From<&SegmentProfile> for SegmentObject {
-    fn from(p: &SegmentProfile) -> Self {
+impl SegmentObject {
+    /// Segment `p` of `run`, with the analyst's name and note.
+    pub fn of(run: &Run, p: &SegmentProfile) -> Self {
         SegmentObject {
             segment: p.segment as i32,
             name: p.name.clone(),
+            generated_name: run.generated_name(p).to_string(),
+            note: run.note(p.segment).map(str::to_string),
             size: p.size as i64,
             share: p.share,
             silhouette: p.silhouette,

@@ -223,7 +223,11 @@ impl RunObject {
     }
     /// Segment profiles, largest segment first.
     async fn segments(&self) -> Vec<SegmentObject> {
-        self.0.profiles.iter().map(Into::into).collect()
+        let run = &self.0;
+        run.profiles
+            .iter()
+            .map(|p| SegmentObject::of(run, p))
+            .collect()
     }
     /// Silhouette and within-segment sum of squares for k = 2..12 from the same tree.
     async fn k_sweep(&self) -> Option<KSweepObject> {
@@ -353,6 +357,26 @@ impl RunMutation {
         Ok(RunObject(
             service::runs::cancel(ids::state(ctx)?, id).await?,
         ))
+    }
+
+    /// Names a segment of a succeeded run and/or notes something about it. The name is used
+    /// wherever the segment is shown (pages, charts, CSV files, GraphQL, REST); the generated one
+    /// stays as `generatedName`. An argument left out keeps what is there; an empty text removes
+    /// it (the generated name again, or no note). Names hold at most 80 characters, notes 2,000.
+    async fn rename_segment(
+        &self,
+        ctx: &Context<'_>,
+        run_id: ID,
+        segment: i32,
+        name: Option<String>,
+        note: Option<String>,
+    ) -> async_graphql::Result<SegmentObject> {
+        let id = ids::parse(&run_id, "run")?;
+        let label = service::runs::SegmentLabel { name, note };
+        let state = ids::state(ctx)?;
+        let run = service::runs::label_segment(state, id, segment.into(), label).await?;
+        let profile = run.segment(segment.into())?;
+        Ok(SegmentObject::of(&run, profile))
     }
 
     /// Deletes a run and its assignments. Returns the deleted id.

@@ -133,6 +133,10 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         self.push(Method::POST, path, door, axum::routing::post(h))
     }
 
+    pub fn put<H: Handler<T, S>, T: 'static>(self, path: &'static str, door: Door, h: H) -> Self {
+        self.push(Method::PUT, path, door, axum::routing::put(h))
+    }
+
     pub fn delete<H: Handler<T, S>, T: 'static>(
         self,
         path: &'static str,

@@ -1,7 +1,8 @@
 //! What every HTTP door shares, whichever interface it belongs to (GraphQL, REST, pages): who
 //! the caller is ([`access`]), the pages' sign-in cookie ([`session`]), the cross-site check
 //! ([`origin`]), the table of routes with the access each needs ([`doors`]), the security
-//! headers every response carries ([`headers`]) and the reading of uploaded files ([`upload`]).
+//! headers every response carries ([`headers`]), the reading of uploaded files ([`upload`]) and
+//! file downloads ([`download`]).
 //!
 //! The model, in one place: `API_TOKEN` gives full access, `API_READ_TOKEN` read-only access.
 //! Scripts send `Authorization: Bearer <token>`; browsers sign in at `/login` and carry an
@@ -11,6 +12,7 @@
 
 pub mod access;
 pub mod doors;
+pub mod download;
 pub mod headers;
 pub mod origin;
 pub mod session;

@@ -19,13 +19,15 @@ use serde_json::{Value, json};
 use super::json::{Id, JsonBody};
 use crate::app::AppState;
 use crate::db::stored::v1;
+use crate::engine::profile::SegmentProfile;
 use crate::engine::render::{Format, Theme};
 use crate::engine::spec;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
+use crate::http::download::csv_attachment;
 use crate::service::charts::{self, Chart};
 use crate::service::runs::{
-    ColumnUse, Draft, Run, RunQuery, RunStatus, Setting, TrainRequest, Vocabulary,
+    ColumnUse, Draft, Run, RunQuery, RunStatus, SegmentLabel, Setting, TrainRequest, Vocabulary,
 };
 use crate::service::{self, PageRequest};
 
@@ -63,6 +65,7 @@ pub fn run_json(run: &Run) -> Value {
         "feature_config": run.feature_config.as_ref().map(v1::FeatureConfig::from),
         "metrics": metrics,
         "profiles": run.profiles.iter().map(v1::SegmentProfile::from).collect::<Vec<_>>(),
+        "segments": run.profiles.iter().map(|p| segment_json(run, p)).collect::<Vec<_>>(),
         "k_sweep": run.k_sweep.as_ref().map(v1::KSweep::from),
         "timings": run.timings,
         "dendrogram_path": succeeded.then(|| format!("/api/v1/clustering/runs/{}/dendrogram", run.id)),
@@ -335,28 +338,50 @@ pub async fn assignments_csv(
     )
 }
 
+/// `{"name": "...", "note": "..."}`: either may be left out (kept as it is); an empty text
+/// removes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentLabelBody {
+    name: Option<String>,
+    note: Option<String>,
+}
+
+/// Names a segment and/or notes something about it; answers with the segment's label.
+pub async fn label_segment(
+    State(state): State<AppState>,
+    Path((id, segment)): Path<(String, String)>,
+    JsonBody(body): JsonBody<SegmentLabelBody>,
+) -> AppResult<Json<Value>> {
+    let id = super::json::parse_id(&id)?;
+    let segment: i64 = segment.parse().map_err(|_| {
+        AppError::NotFound(format!(
+            "`{segment}` is not a segment; segments are numbers"
+        ))
+    })?;
+    let label = SegmentLabel {
+        name: body.name,
+        note: body.note,
+    };
+    let run = service::runs::label_segment(&state, id, segment, label).await?;
+    Ok(Json(segment_json(&run, run.segment(segment)?)))
+}
+
+/// A segment's names and note.
+fn segment_json(run: &Run, p: &SegmentProfile) -> Value {
+    json!({
+        "segment": p.segment,
+        "name": p.name,
+        "generated_name": run.generated_name(p),
+        "note": run.note(p.segment),
+        "size": p.size,
+        "share": p.share,
+    })
+}
+
 /// Every segment's profile: one row per segment and numeric feature, and per segment,
 /// categorical feature and top level.
 pub async fn profiles_csv(State(state): State<AppState>, Id(id): Id) -> AppResult<Response> {
     let csv = service::runs::profiles_csv(&state, id).await?;
     csv_attachment(&format!("segmentiq-run-{id}-profiles.csv"), Body::from(csv))
-}
-
-/// A CSV download named `filename`.
-fn csv_attachment(filename: &str, body: Body) -> AppResult<Response> {
-    let disposition = format!("attachment; filename=\"{filename}\"");
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&disposition).map_err(|e| AppError::Internal(e.into()))?,
-            ),
-        ],
-        body,
-    )
-        .into_response())
 }

@@ -34,9 +34,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         let raw = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|e: PathRejection| AppError::BadInput(e.body_text()))?;
-        raw.0
-            .parse()
-            .map(Id)
-            .map_err(|_| AppError::NotFound(format!("`{}` is not an id; ids are numbers", raw.0)))
+        parse_id(&raw.0).map(Id)
     }
+}
+
+/// A numeric id from a path segment; anything else is a 404.
+pub fn parse_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::NotFound(format!("`{raw}` is not an id; ids are numbers")))
 }

@@ -25,6 +25,11 @@ pub fn routes() -> Routes<AppState> {
         .get("/clustering/runs/{id}", Read, clustering::get)
         .delete("/clustering/runs/{id}", Write, clustering::delete)
         .post("/clustering/runs/{id}/cancel", Write, clustering::cancel)
+        .put(
+            "/clustering/runs/{id}/segments/{segment}",
+            Write,
+            clustering::label_segment,
+        )
         .get(
             "/clustering/runs/{id}/profiles.csv",
             Read,

@@ -118,14 +118,13 @@ impl Download {
 /// with an error, so the client sees a broken download rather than a silently short file.
 fn pages(
     state: AppState,
-    run_id: i64,
+    run: runs::Run,
     cluster: Option<i32>,
     offset: usize,
     limit: usize,
 ) -> impl futures::Stream<Item = Result<Vec<Assignment>, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
         let io = |e: AppError| std::io::Error::other(e.to_string());
-        let run = runs::get(&state, run_id).await.map_err(io)?;
         let mut download = Download::new(&run, cluster, offset, limit);
         while let Some(query) = download.next_query() {
             let rows = async {
@@ -140,8 +139,12 @@ fn pages(
     }
 }
 
-/// A run's assignments as CSV bytes, `row_index,cluster` then `columns` from each row's
-/// payload.
+fn io(e: AppError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// A run's assignments as CSV bytes: `row_index,cluster,segment_name` (the analyst's name, or
+/// else the generated one) then `columns` from each row's payload.
 pub fn csv_stream(
     state: AppState,
     run_id: i64,
@@ -149,14 +152,21 @@ pub fn csv_stream(
     columns: Vec<String>,
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
-        let mut header = vec!["row_index".to_string(), "cluster".to_string()];
+        let run = runs::get(&state, run_id).await.map_err(io)?;
+        let names: std::collections::HashMap<i32, String> = run
+            .profiles
+            .iter()
+            .map(|p| (p.segment as i32, spreadsheet_safe(&p.name).into_owned()))
+            .collect();
+        let mut header = ["row_index", "cluster", "segment_name"].map(str::to_string).to_vec();
         header.extend(columns.iter().map(|c| spreadsheet_safe(c).into_owned()));
         yield csv_line(&header);
-        for await rows in pages(state, run_id, cluster, 0, usize::MAX) {
+        for await rows in pages(state, run, cluster, 0, usize::MAX) {
             let rows = rows?;
             let mut chunk = Vec::with_capacity(rows.len() * 64);
             for a in &rows {
-                let mut fields = vec![a.row_index.to_string(), a.cluster.to_string()];
+                let name = names.get(&a.cluster).cloned().unwrap_or_default();
+                let mut fields = vec![a.row_index.to_string(), a.cluster.to_string(), name];
                 fields.extend(columns.iter().map(|c| cell_text(a.payload.get(c))));
                 chunk.extend_from_slice(&csv_line(&fields));
             }
@@ -175,9 +185,10 @@ pub fn json_stream(
     limit: usize,
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
+        let run = runs::get(&state, run_id).await.map_err(io)?;
         yield bytes::Bytes::from_static(b"[");
         let mut sent = 0usize;
-        for await rows in pages(state, run_id, cluster, offset, limit) {
+        for await rows in pages(state, run, cluster, offset, limit) {
             let mut chunk = Vec::new();
             for a in rows? {
                 if sent > 0 {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::db;
 use crate::db::runs::RunFilter;
+use crate::db::segment_labels::SegmentLabelRow;
 use crate::db::stored::Documents;
 use crate::db::text::Named;
 use crate::engine::pipeline::{FeatureConfig, Metrics};
@@ -63,20 +64,102 @@ pub struct Run {
     pub timings: Option<serde_json::Value>,
     /// Set when stored results could not be read: what is missing, in a sentence for the user.
     pub damage: Option<String>,
+    /// The generated names of segments the analyst renamed (their profiles carry the new name).
+    pub generated_names: BTreeMap<usize, String>,
+    /// The analyst's notes, by segment.
+    pub notes: BTreeMap<usize, String>,
+}
+
+/// What the analyst asks to change about a segment: `None` keeps what is there, an empty text
+/// removes it (the generated name again, or no note).
+#[derive(Clone, Debug, Default)]
+pub struct SegmentLabel {
+    pub name: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Longest segment name: it must fit chart legends and table cells.
+pub const MAX_SEGMENT_NAME: usize = 80;
+/// Longest note on a segment.
+pub const MAX_SEGMENT_NOTE: usize = 2000;
+
+/// Names a segment of a succeeded run and/or notes something about it; returns the run as it
+/// is now shown.
+pub async fn label_segment(
+    state: &AppState,
+    id: i64,
+    segment: i64,
+    label: SegmentLabel,
+) -> AppResult<Run> {
+    let run = succeeded(state, id, "segments can be named").await?;
+    let profile = run.segment(segment)?;
+    let segment = profile.segment;
+    let keep = |asked: Option<String>, current: Option<&str>| match asked {
+        Some(text) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+        None => current.map(str::to_string),
+    };
+    let renamed = (run.generated_names.contains_key(&segment)).then_some(profile.name.as_str());
+    let row = SegmentLabelRow {
+        run_id: id,
+        segment: segment as i32,
+        name: checked_text("name", keep(label.name, renamed), MAX_SEGMENT_NAME, false)?,
+        note: checked_text(
+            "note",
+            keep(label.note, run.note(segment)),
+            MAX_SEGMENT_NOTE,
+            true,
+        )?,
+    };
+    let mut conn = state.conn().await?;
+    db::segment_labels::set(&mut conn, &row).await?;
+    drop(conn);
+    get(state, id).await
+}
+
+/// `text` if it is at most `max` characters without control characters (`lines` allows line
+/// breaks).
+fn checked_text(
+    what: &str,
+    text: Option<String>,
+    max: usize,
+    lines: bool,
+) -> AppResult<Option<String>> {
+    let Some(text) = text else { return Ok(None) };
+    let length = text.chars().count();
+    if length > max {
+        return Err(AppError::BadInput(format!(
+            "the {what} is {length} characters long; at most {max} fit"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !(lines && matches!(c, '\n' | '\r' | '\t')))
+    {
+        return Err(AppError::BadInput(format!(
+            "the {what} holds a control character; write it as plain text"
+        )));
+    }
+    Ok(Some(text))
+}
+
+/// The run, if it has succeeded and its results read; otherwise why `what` cannot be done.
+async fn succeeded(state: &AppState, id: i64, what: &str) -> AppResult<Run> {
+    let run = get(state, id).await?;
+    if let Some(damage) = &run.damage {
+        return Err(AppError::Internal(anyhow::anyhow!(damage.clone())));
+    }
+    if run.status != RunStatus::Succeeded {
+        return Err(AppError::Conflict(format!(
+            "run {id} is {}; {what} once it has succeeded",
+            run.status
+        )));
+    }
+    Ok(run)
 }
 
 /// Every segment's profile of a succeeded run as CSV ([`export::profiles_csv`]).
 pub async fn profiles_csv(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
-    let run = get(state, id).await?;
-    if let Some(damage) = run.damage {
-        return Err(AppError::Internal(anyhow::anyhow!(damage)));
-    }
-    if run.status != RunStatus::Succeeded {
-        return Err(AppError::Conflict(format!(
-            "run {id} is {}; profiles exist once it has succeeded",
-            run.status
-        )));
-    }
+    let run = succeeded(state, id, "profiles exist").await?;
     Ok(export::profiles_csv(&run.profiles))
 }
 
@@ -148,7 +231,54 @@ impl Run {
             k_sweep: results.k_sweep,
             timings: row.timings,
             damage,
+            generated_names: BTreeMap::new(),
+            notes: BTreeMap::new(),
         })
+    }
+
+    /// Applies the analyst's names and notes: a renamed segment's profile carries its new name
+    /// everywhere it is shown, and its generated name is kept beside it.
+    fn labelled(mut self, labels: impl IntoIterator<Item = SegmentLabelRow>) -> Run {
+        for label in labels {
+            let segment = usize::try_from(label.segment).unwrap_or(usize::MAX);
+            let Some(profile) = self.profiles.iter_mut().find(|p| p.segment == segment) else {
+                continue;
+            };
+            if let Some(name) = label.name {
+                let generated = std::mem::replace(&mut profile.name, name);
+                self.generated_names.insert(segment, generated);
+            }
+            if let Some(note) = label.note {
+                self.notes.insert(segment, note);
+            }
+        }
+        self
+    }
+
+    /// The name SegmentIQ gave `profile`'s segment, whatever the analyst calls it now.
+    pub fn generated_name<'a>(&'a self, profile: &'a SegmentProfile) -> &'a str {
+        self.generated_names
+            .get(&profile.segment)
+            .map_or(&profile.name, String::as_str)
+    }
+
+    /// Segment number `segment`, or which numbers there are.
+    pub fn segment(&self, segment: i64) -> AppResult<&SegmentProfile> {
+        self.profiles
+            .iter()
+            .find(|p| i64::try_from(p.segment) == Ok(segment))
+            .ok_or_else(|| {
+                AppError::BadInput(format!(
+                    "run {} has segments 0 to {}; there is no segment {segment}",
+                    self.id,
+                    self.profiles.len().saturating_sub(1)
+                ))
+            })
+    }
+
+    /// The analyst's note on a segment.
+    pub fn note(&self, segment: usize) -> Option<&str> {
+        self.notes.get(&segment).map(String::as_str)
     }
 
     /// The settings the run was queued with, for the engine ([`spec::Draft::params`]) and for
@@ -257,7 +387,8 @@ pub async fn get(state: &AppState, id: i64) -> AppResult<Run> {
     let row = db::runs::find(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("run {id}")))?;
-    Run::from_row(row)
+    let labels = db::segment_labels::of_runs(&mut conn, &[id]).await?;
+    Ok(Run::from_row(row)?.labelled(labels))
 }
 
 #[derive(Clone, Debug, Default)]
@@ -275,9 +406,15 @@ pub async fn list(state: &AppState, query: &RunQuery, page: &PageRequest) -> App
     let mut conn = state.conn().await?;
     let rows = db::runs::page(&mut conn, &filter, page.after_key()?, limit as i64 + 1).await?;
     let total = db::runs::count(&mut conn, &filter).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let labels = db::segment_labels::of_runs(&mut conn, &ids).await?;
     let items = rows
         .into_iter()
-        .map(|row| Ok((row.id, Run::from_row(row)?)))
+        .map(|row| {
+            let id = row.id;
+            let own = labels.iter().filter(|l| l.run_id == id).cloned();
+            Ok((id, Run::from_row(row)?.labelled(own)))
+        })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Page::from_probe(items, limit, total))
 }

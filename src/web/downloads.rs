@@ -6,13 +6,14 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::engine::render::{Format, Theme};
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
+use crate::http::download::csv_attachment;
 use crate::service::charts::{self, Chart};
 use crate::service::{assignments, datasets, runs};
 use crate::web::parse_id;
@@ -53,20 +54,19 @@ pub async fn customers_csv(
         Some(s) => format!("segmentiq-run-{}-segment-{s}.csv", run.id),
         None => format!("segmentiq-run-{}-customers.csv", run.id),
     };
-    let headers = [
-        (
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        ),
-        (header::CONTENT_DISPOSITION, attachment(&name)?),
-    ];
     let stream = assignments::csv_stream(state, run.id, q.segment, columns);
-    Ok((headers, Body::from_stream(stream)).into_response())
+    Ok(csv_attachment(&name, Body::from_stream(stream))?)
 }
 
-fn attachment(name: &str) -> AppResult<HeaderValue> {
-    HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|e| AppError::Internal(e.into()))
+/// `GET /runs/{id}/profiles.csv`: every segment's profile as one table.
+pub async fn profiles_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PlainError> {
+    let id = parse_id("run", &id)?;
+    let csv = runs::profiles_csv(&state, id).await?;
+    let name = format!("segmentiq-run-{id}-profiles.csv");
+    Ok(csv_attachment(&name, Body::from(csv))?)
 }
 
 /// Why an image, a download or an event stream failed. These are not pages: a short text with

@@ -49,6 +49,8 @@ pub fn routes() -> Routes<AppState> {
         .post(routes::RUN_DELETE, Write, run::delete)
         .get(routes::RUN_CHART, Read, downloads::chart)
         .get(routes::RUN_CSV, Read, downloads::customers_csv)
+        .get(routes::RUN_PROFILES_CSV, Read, downloads::profiles_csv)
+        .post(routes::RUN_SEGMENT, Write, run::label_segment)
         .get(routes::RUN_TAB, Read, run::tab)
 }
 

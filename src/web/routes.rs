@@ -15,6 +15,8 @@ pub const RUN_CANCEL: &str = "/runs/{id}/cancel";
 pub const RUN_DELETE: &str = "/runs/{id}/delete";
 pub const RUN_CHART: &str = "/runs/{id}/charts/{file}";
 pub const RUN_CSV: &str = "/runs/{id}/customers.csv";
+pub const RUN_PROFILES_CSV: &str = "/runs/{id}/profiles.csv";
+pub const RUN_SEGMENT: &str = "/runs/{id}/segments/{segment}";
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
 
@@ -44,6 +46,14 @@ pub fn run_tab(id: i64, tab: &str) -> String {
 
 pub fn run_events(id: i64) -> String {
     format!("/runs/{id}/events")
+}
+
+pub fn run_profiles_csv(id: i64) -> String {
+    format!("/runs/{id}/profiles.csv")
+}
+
+pub fn run_segment(id: i64, segment: usize) -> String {
+    format!("/runs/{id}/segments/{segment}")
 }
 
 pub fn run_cancel(id: i64) -> String {

@@ -322,6 +322,18 @@ async function mainFlow(page, phone) {
   check(cards === 4, `${cards} segment cards, expected 4`);
   await shoot(page, phone, "05-run-segments");
 
+  // Name the first segment and keep a note on it; the card and the overview use the name.
+  await page.click("#segment-0 summary");
+  await page.fill("#segment-0-name-input", "Loyal families");
+  await page.fill("#segment-0-note-input", "Call before Genna");
+  await page.click("#segment-0 button[type=submit]");
+  await page.waitForSelector("#segment-0-note");
+  const named = (await page.textContent("#segment-0-name")).trim();
+  check(named === "Loyal families", `the first card is called "${named}"`);
+  const note = (await page.textContent("#segment-0-note")).trim();
+  check(note === "Call before Genna", `the first card's note is "${note}"`);
+  check(page.url().startsWith(`${runUrl}/segments`), `naming moved the page to ${page.url()}`);
+
   await openTab(page, "dendrogram", runUrl);
   await imagesLoaded(page, "#dendrogram-img");
   const before = await page.evaluate(() => document.getElementById("dendrogram-img").clientWidth);

@@ -12,7 +12,7 @@ mod quality;
 mod segments;
 pub mod status;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -121,6 +121,37 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
             hx.ok(&page)
         }
     })
+}
+
+/// The segment form: both fields are always sent, so an emptied field removes what it held.
+#[derive(Deserialize)]
+pub struct SegmentLabelForm {
+    name: String,
+    note: String,
+}
+
+/// `POST /runs/{id}/segments/{segment}`: names a segment and keeps a note on it; back to the
+/// segments tab, at its card.
+pub async fn label_segment(
+    hx: Hx,
+    State(state): State<AppState>,
+    Path((id, segment)): Path<(String, String)>,
+    Form(form): Form<SegmentLabelForm>,
+) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let segment = parse_id("segment", &segment).map_err(hx.fail())?;
+    let label = svc::SegmentLabel {
+        name: Some(form.name),
+        note: Some(form.note),
+    };
+    svc::label_segment(&state, id, segment, label)
+        .await
+        .map_err(hx.fail())?;
+    let back = format!(
+        "{}#segment-{segment}",
+        routes::run_tab(id, Tab::Segments.slug())
+    );
+    Ok(hx.redirect(&back))
 }
 
 /// `POST /runs/{id}/cancel`.

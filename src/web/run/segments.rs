@@ -32,6 +32,11 @@ pub struct CategoryRow {
 pub struct SegmentCard {
     pub index: usize,
     pub name: String,
+    /// The generated name, when the analyst renamed the segment.
+    pub generated_name: Option<String>,
+    pub note: Option<String>,
+    /// Where the rename form posts.
+    pub label_action: String,
     pub color: String,
     pub size: String,
     pub share: String,
@@ -48,6 +53,7 @@ pub struct SegmentCard {
 pub struct SegmentsPage {
     run: RunHead,
     segments: Vec<SegmentCard>,
+    profiles_csv_url: String,
 }
 page!(SegmentsPage);
 
@@ -55,6 +61,7 @@ pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> SegmentsPage {
     SegmentsPage {
         run: head,
         segments: segment_cards(run, dataset),
+        profiles_csv_url: routes::run_profiles_csv(run.id),
     }
 }
 
@@ -87,6 +94,12 @@ fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
         .map(|p| SegmentCard {
             index: p.segment,
             name: p.name.clone(),
+            generated_name: run
+                .generated_names
+                .contains_key(&p.segment)
+                .then(|| run.generated_name(p).to_string()),
+            note: run.note(p.segment).map(str::to_string),
+            label_action: routes::run_segment(run.id, p.segment),
             color: segment_color_hex(p.segment),
             size: format::thousands(p.size as i64),
             share: format::percent(p.share),

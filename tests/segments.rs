@@ -1,0 +1,238 @@
+//! Naming segments and noting things about them: stored with the run, shown by every interface
+//! and in every file, refused clearly when the request cannot be kept.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{Value, json};
+
+/// Uploads the customers and trains a 4-segment Ward run through REST; returns the run.
+async fn trained(app: &TestApp) -> Value {
+    let (status, dataset) = app
+        .upload("customers.csv", common::customers_csv(60).as_bytes())
+        .await;
+    assert_eq!(status, 201, "{dataset}");
+    let (status, run) = app
+        .train(
+            json!({ "dataset_id": dataset["id"], "linkage": "ward", "n_clusters": 4 }),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    run
+}
+
+async fn put(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let resp = app
+        .client
+        .put(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_segment_is_called_so_everywhere() {
+    let app = TestApp::start().await;
+    let run = trained(&app).await;
+    let id = run["id"].as_i64().unwrap();
+    let generated = run["profiles"][0]["name"].as_str().unwrap().to_string();
+
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { renameSegment(runId: $id, segment: 0, name: \"  Loyal families \", note: \"Call before Genna\") { segment name generatedName note size } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let segment = &body["data"]["renameSegment"];
+    assert_eq!(segment["name"], "Loyal families");
+    assert_eq!(segment["generatedName"], generated.as_str());
+    assert_eq!(segment["note"], "Call before Genna");
+    assert_eq!(segment["size"], run["profiles"][0]["size"]);
+
+    // GraphQL and REST read it back; the REST profiles carry the name too.
+    let body = app
+        .graphql(
+            "query($id: ID!) { run(id: $id) { segments { segment name generatedName note } } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    let segments = &body["data"]["run"]["segments"];
+    assert_eq!(segments[0]["name"], "Loyal families", "{body}");
+    assert!(segments[1]["note"].is_null());
+    assert_eq!(segments[1]["name"], segments[1]["generatedName"]);
+    let rest: Value = app.get_json(&format!("/api/v1/clustering/runs/{id}")).await;
+    assert_eq!(rest["profiles"][0]["name"], "Loyal families");
+    assert_eq!(
+        rest["segments"][0],
+        json!({ "segment": 0, "name": "Loyal families", "generated_name": generated, "note": "Call before Genna", "size": run["profiles"][0]["size"], "share": run["profiles"][0]["share"] })
+    );
+
+    // Files: the customers' CSV (REST and the page's download) and the profiles CSV.
+    for path in [
+        format!("/api/v1/clustering/runs/{id}/assignments.csv"),
+        format!("/runs/{id}/customers.csv"),
+    ] {
+        let csv = app.get_text(&path).await;
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        assert_eq!(&reader.headers().unwrap()[2], "segment_name", "{path}");
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 60, "{path}");
+        for row in &rows {
+            let named = &row[1] == "0";
+            assert_eq!(&row[2] == "Loyal families", named, "{path}: {row:?}");
+        }
+    }
+    let profiles = app
+        .get_text(&format!("/api/v1/clustering/runs/{id}/profiles.csv"))
+        .await;
+    assert!(
+        profiles
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("0,Loyal families,"),
+        "{profiles}"
+    );
+
+    // The pages show the name and the note.
+    for tab in ["", "/segments"] {
+        let page = app.get_text(&format!("/runs/{id}{tab}")).await;
+        assert!(page.contains("Loyal families"), "/runs/{id}{tab}");
+    }
+    let page = app.get_text(&format!("/runs/{id}/segments")).await;
+    assert!(page.contains("Call before Genna"), "{page}");
+
+    // REST: rename another; an empty name brings the generated one back, the note stays.
+    let path = format!("/api/v1/clustering/runs/{id}/segments/0");
+    let (status, label) = put(&app, &path, json!({ "name": "" })).await;
+    assert_eq!(status, 200, "{label}");
+    assert_eq!(label["name"], generated.as_str());
+    assert_eq!(label["note"], "Call before Genna");
+    let (status, label) = put(&app, &path, json!({ "note": "" })).await;
+    assert_eq!(status, 200, "{label}");
+    assert!(label["note"].is_null());
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT count(*) FROM segment_labels WHERE run_id = {id}"
+            ))
+            .await,
+        "0",
+        "a label with neither name nor note is removed"
+    );
+
+    // Deleting the run deletes its labels.
+    put(&app, &path, json!({ "name": "Gone soon" })).await;
+    let resp = app
+        .client
+        .delete(app.url(&format!("/api/v1/clustering/runs/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM segment_labels").await,
+        "0"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_cannot_be_kept_are_refused_and_change_nothing() {
+    let app = TestApp::start().await;
+    let run = trained(&app).await;
+    let id = run["id"].as_i64().unwrap();
+    let path = format!("/api/v1/clustering/runs/{id}/segments/1");
+    let (status, _) = put(&app, &path, json!({ "name": "Weekend shoppers" })).await;
+    assert_eq!(status, 200);
+
+    let long = "x".repeat(81);
+    for (body, status, said) in [
+        (
+            json!({ "name": long }),
+            422,
+            "the name is 81 characters long; at most 80 fit",
+        ),
+        (
+            json!({ "name": "a\u{0007}b" }),
+            422,
+            "the name holds a control character; write it as plain text",
+        ),
+        (
+            json!({ "note": "y".repeat(2001) }),
+            422,
+            "the note is 2001 characters long; at most 2000 fit",
+        ),
+        (json!({ "nmae": "typo" }), 422, "unknown field `nmae`"),
+    ] {
+        let (got, answer) = put(&app, &path, body.clone()).await;
+        assert_eq!(got, status, "{body}: {answer}");
+        let detail = answer["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(said), "{body}: {answer}");
+    }
+    let (status, answer) = put(
+        &app,
+        &format!("/api/v1/clustering/runs/{id}/segments/7"),
+        json!({ "name": "x" }),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        answer["detail"],
+        format!("run {id} has segments 0 to 3; there is no segment 7")
+    );
+    let (status, _) = put(
+        &app,
+        &format!("/api/v1/clustering/runs/{id}/segments/first"),
+        json!({ "name": "x" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = put(
+        &app,
+        "/api/v1/clustering/runs/999999/segments/0",
+        json!({ "name": "x" }),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // GraphQL says the same in its shape.
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { renameSegment(runId: $id, segment: -1, name: \"x\") { name } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+
+    // A run that has not succeeded has no segments to name.
+    let queued = app
+        .db
+        .text(&format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status) \
+             VALUES ({}, 'ward', 2, 'failed') RETURNING id::text AS v",
+            run["dataset_id"]
+        ))
+        .await;
+    let (status, answer) = put(
+        &app,
+        &format!("/api/v1/clustering/runs/{queued}/segments/0"),
+        json!({ "name": "x" }),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+
+    // Nothing refused was stored.
+    let rest: Value = app.get_json(&format!("/api/v1/clustering/runs/{id}")).await;
+    assert_eq!(rest["segments"][1]["name"], "Weekend shoppers");
+    assert!(rest["segments"][1]["note"].is_null());
+    app.stop().await;
+}
