@@ -318,6 +318,31 @@ impl RunQuery {
 #[derive(Default)]
 pub struct RunMutation;
 
+impl TrainRunInput {
+    /// The request as every interface states it (the rules are applied by the service).
+    fn request(self) -> async_graphql::Result<TrainRequest> {
+        Ok(TrainRequest {
+            dataset_id: ids::parse(&self.dataset_id, "dataset")?,
+            settings: Draft {
+                method: self.linkage.into(),
+                metric: self.metric.into(),
+                n_clusters: self.n_clusters.map(i64::from),
+                distance_threshold: self.distance_threshold,
+                use_pca: self.use_pca,
+                pca_components: self.pca_components.map(i64::from),
+                pca_variance: self.pca_variance,
+                include: self.features,
+                exclude: self.exclude,
+                kinds: self
+                    .kinds
+                    .into_iter()
+                    .map(|k| (k.column, k.kind.into()))
+                    .collect(),
+            },
+        })
+    }
+}
+
 #[Object]
 impl RunMutation {
     /// Queues a clustering run and returns it at once (status QUEUED); follow it with the
@@ -327,25 +352,7 @@ impl RunMutation {
         ctx: &Context<'_>,
         input: TrainRunInput,
     ) -> async_graphql::Result<RunObject> {
-        let req = TrainRequest {
-            dataset_id: ids::parse(&input.dataset_id, "dataset")?,
-            settings: Draft {
-                method: input.linkage.into(),
-                metric: input.metric.into(),
-                n_clusters: input.n_clusters.map(i64::from),
-                distance_threshold: input.distance_threshold,
-                use_pca: input.use_pca,
-                pca_components: input.pca_components.map(i64::from),
-                pca_variance: input.pca_variance,
-                include: input.features,
-                exclude: input.exclude,
-                kinds: input
-                    .kinds
-                    .into_iter()
-                    .map(|k| (k.column, k.kind.into()))
-                    .collect(),
-            },
-        };
+        let req = input.request()?;
         Ok(RunObject(
             service::runs::train(ids::state(ctx)?, req, Vocabulary::Graphql).await?,
         ))

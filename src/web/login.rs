@@ -93,23 +93,18 @@ pub async fn sign_in(
     let granted = gate
         .check_token(form.token.trim())
         .and_then(|access| Some((access, gate.fingerprint(access)?)));
-    match granted {
-        Some((access, fingerprint)) => {
-            tracing::info!(access = access.tag(), %ip, "signed in");
-            let jar = gate.sessions.start(access, fingerprint);
-            (jar, Redirect::to(&next)).into_response()
-        }
-        None => {
-            tracing::warn!(%ip, "sign-in with a wrong token");
-            page.error = Some(
-                "That is neither the full-access token (API_TOKEN) nor the read-only token \
-                 (API_READ_TOKEN). Check it for typos and try again."
-                    .into(),
-            );
-            hx.render(&page, StatusCode::UNAUTHORIZED)
-        }
-    }
+    let Some((access, fingerprint)) = granted else {
+        tracing::warn!(%ip, "sign-in with a wrong token");
+        page.error = Some(WRONG_TOKEN.into());
+        return hx.render(&page, StatusCode::UNAUTHORIZED);
+    };
+    tracing::info!(access = access.tag(), %ip, "signed in");
+    let jar = gate.sessions.start(access, fingerprint);
+    (jar, Redirect::to(&next)).into_response()
 }
+
+const WRONG_TOKEN: &str = "That is neither the full-access token (API_TOKEN) nor the read-only \
+                           token (API_READ_TOKEN). Check it for typos and try again.";
 
 /// The form again, saying when the address may try again (429 with `Retry-After`).
 fn too_many_attempts(hx: Hx, state: &AppState, mut page: LoginPage) -> Response {
