@@ -409,3 +409,96 @@ async fn the_run_form_points_at_the_field_and_takes_column_kinds() {
     );
     app.stop().await;
 }
+
+/// The runs table tells runs apart by every setting, sits above the run form once there are
+/// runs, and a cancelled run is shown as cancelled, not as a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runs_table_shows_every_setting_and_cancelled_runs_calmly() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("shoppers.csv", customers_csv(40).as_bytes())
+        .await;
+    let id = dataset["id"].as_i64().unwrap();
+    let (status, _, page) = app.get_page(&format!("/datasets/{id}"), false).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.find("id=\"run-form\"") < page.find("id=\"runs\""),
+        "without runs, the form comes first"
+    );
+    for body in [
+        serde_json::json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 }),
+        serde_json::json!({ "dataset_id": id, "linkage": "average", "metric": "manhattan",
+            "n_clusters": 2, "pca_components": 2, "exclude": ["region"],
+            "kinds": { "visit_frequency": "categorical" } }),
+        serde_json::json!({ "dataset_id": id, "linkage": "ward", "distance_threshold": 8.0,
+            "use_pca": true, "pca_variance": 0.9 }),
+    ] {
+        let (status, run) = app.train(body, true).await;
+        assert_eq!(status, 201, "{run}");
+    }
+    let cancelled = app
+        .db
+        .text(&format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, finished_at) \
+             VALUES ({id}, 'complete', 5, 'cancelled', now()) RETURNING id::text AS v"
+        ))
+        .await;
+
+    let (_, _, page) = app.get_page(&format!("/datasets/{id}"), false).await;
+    let table = &page[page.find("id=\"runs-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let rows: Vec<Vec<String>> = table
+        .split("<tr>")
+        .skip(2)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let text = &cell[cell.find('>').unwrap() + 1..];
+                    let mut plain = String::new();
+                    let mut in_tag = false;
+                    for c in text.chars() {
+                        match c {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => plain.push(c),
+                            _ => {}
+                        }
+                    }
+                    plain.trim().to_string()
+                })
+                .collect()
+        })
+        .collect();
+    // Newest first: the cancelled run, the height cut, the average run, the first Ward run.
+    assert_eq!(rows.len(), 4, "{table}");
+    assert_eq!(rows[0][1..6], ["complete", "euclidean", "5", "off", "all"]);
+    assert!(rows[0][6].starts_with("cancelled"), "{:?}", rows[0]);
+    assert_eq!(rows[1][1..3], ["ward", "euclidean"]);
+    assert!(rows[1][3].ends_with("(cut at 8)"), "{:?}", rows[1]);
+    assert_eq!(rows[1][4], "90.0% of variance", "{:?}", rows[1]);
+    assert_eq!(
+        rows[2][1..6],
+        [
+            "average",
+            "manhattan",
+            "2",
+            "2 components",
+            "without region; visit_frequency as categorical"
+        ]
+    );
+    assert_eq!(rows[3][1..6], ["ward", "euclidean", "3", "off", "all"]);
+    assert!(
+        page.find("id=\"runs\"") < page.find("id=\"run-form\""),
+        "with runs, the table comes first"
+    );
+
+    let (status, _, page) = app.get_page(&format!("/runs/{cancelled}"), false).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"run-cancelled\""), "{page}");
+    assert!(
+        !page.contains("id=\"run-error\""),
+        "a cancelled run is not an error"
+    );
+    app.stop().await;
+}

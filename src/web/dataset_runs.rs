@@ -22,7 +22,13 @@ pub struct RunRow {
     pub id: i64,
     pub url: String,
     pub method: &'static str,
+    pub metric: &'static str,
+    /// Segments asked for, or the height cut and the segments it made.
     pub segments: String,
+    /// "off", "3 components" or "90% of variance".
+    pub pca: String,
+    /// Which columns the run used, when not every one as detected.
+    pub columns: String,
     pub status: RunStatus,
     pub percent: Option<u32>,
     pub silhouette: String,
@@ -47,13 +53,10 @@ impl RunsTable {
                 id: r.id,
                 url: routes::run(r.id),
                 method: r.method.as_str(),
-                segments: r.segment_count().map_or_else(
-                    || {
-                        r.distance_threshold
-                            .map_or("—".into(), |h| format!("cut at {}", format::number(h)))
-                    },
-                    |k| k.to_string(),
-                ),
+                metric: r.metric.as_str(),
+                segments: segments(r),
+                pca: pca(r),
+                columns: columns(r),
                 status: r.status,
                 percent: (r.status == RunStatus::Running)
                     .then(|| (r.progress * 100.0).round() as u32),
@@ -72,6 +75,49 @@ impl RunsTable {
             total: page.total_count,
             refresh_url: routes::dataset_runs(dataset_id),
         }
+    }
+}
+
+/// The segments asked for, or the height cut (and how many segments it made, once known).
+fn segments(r: &Run) -> String {
+    match (r.n_clusters, r.distance_threshold) {
+        (Some(k), _) => k.to_string(),
+        (None, Some(h)) => match r.metrics.as_ref() {
+            Some(m) => format!("{} (cut at {})", m.n_clusters, format::number(h)),
+            None => format!("cut at {}", format::number(h)),
+        },
+        (None, None) => "—".into(),
+    }
+}
+
+fn pca(r: &Run) -> String {
+    match (r.use_pca, r.pca_components, r.pca_variance) {
+        (false, ..) => "off".into(),
+        (true, Some(c), _) => format!("{c} components"),
+        (true, None, Some(v)) => format!("{} of variance", format::percent(v)),
+        (true, None, None) => "on".into(),
+    }
+}
+
+/// "all", or what the run was told: only some columns, without some, kinds overridden.
+fn columns(r: &Run) -> String {
+    let f = &r.features;
+    let mut parts = Vec::new();
+    if let Some(only) = &f.include {
+        parts.push(format!("only {}", only.join(", ")));
+    }
+    if !f.exclude.is_empty() {
+        parts.push(format!("without {}", f.exclude.join(", ")));
+    }
+    parts.extend(
+        f.kinds
+            .iter()
+            .map(|(column, used)| format!("{column} as {}", used.as_str())),
+    );
+    if parts.is_empty() {
+        "all".into()
+    } else {
+        parts.join("; ")
     }
 }
 
