@@ -236,3 +236,79 @@ async fn names_that_cannot_be_kept_are_refused_and_change_nothing() {
     assert!(rest["segments"][1]["note"].is_null());
     app.stop().await;
 }
+
+/// Two runs of one dataset compared: the adjusted Rand index and where every customer went,
+/// over GraphQL and on the page the runs table links to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_are_compared_customer_by_customer() {
+    let app = TestApp::start().await;
+    let first = trained(&app).await;
+    let (status, second) = app
+        .train(
+            json!({ "dataset_id": first["dataset_id"], "linkage": "average", "n_clusters": 3 }),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{second}");
+    let (a, b) = (first["id"].to_string(), second["id"].to_string());
+    let query = "query($a: ID!, $b: ID!) { compareRuns(a: $a, b: $b) { a { id } b { id } adjustedRandIndex migration { from to count } } }";
+
+    let body = app.graphql(query, json!({ "a": a, "b": a })).await;
+    let same = &body["data"]["compareRuns"];
+    assert_eq!(same["adjustedRandIndex"], 1.0, "{body}");
+    let moves = same["migration"].as_array().unwrap();
+    assert_eq!(moves.len(), 4, "{body}");
+    assert!(moves.iter().all(|m| m["from"] == m["to"]), "{body}");
+
+    let body = app.graphql(query, json!({ "a": a, "b": b })).await;
+    let c = &body["data"]["compareRuns"];
+    assert_eq!(c["b"]["id"], b.as_str(), "{body}");
+    let ari = c["adjustedRandIndex"].as_f64().unwrap();
+    assert!((-1.0..=1.0).contains(&ari), "{body}");
+    let moves = c["migration"].as_array().unwrap();
+    let total: i64 = moves.iter().map(|m| m["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 60, "every customer once: {body}");
+    assert!(
+        moves
+            .iter()
+            .all(|m| m["from"].as_i64().unwrap() < 4 && m["to"].as_i64().unwrap() < 3)
+    );
+    // Row sums are the first run's segment sizes.
+    for (k, profile) in first["profiles"].as_array().unwrap().iter().enumerate() {
+        let size: i64 = moves
+            .iter()
+            .filter(|m| m["from"] == k)
+            .map(|m| m["count"].as_i64().unwrap())
+            .sum();
+        assert_eq!(size, profile["size"].as_i64().unwrap(), "segment {k}");
+    }
+
+    // Runs of two datasets cannot be compared.
+    let other = trained(&app).await;
+    let body = app
+        .graphql(query, json!({ "a": a, "b": other["id"].to_string() }))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("compare two runs of one dataset"),
+        "{body}"
+    );
+
+    // The runs table links the newer run to the older one; the page shows the same figures.
+    let dataset_page = app
+        .get_text(&format!("/datasets/{}", first["dataset_id"]))
+        .await;
+    let link = format!("/runs/{b}/compare?with={a}");
+    assert!(dataset_page.contains(&link), "{dataset_page}");
+    let page = app.get_text(&link).await;
+    let shown = format!("id=\"ari\">{ari:.3}<");
+    assert!(page.contains(&shown), "{shown} in {page}");
+    assert!(page.contains("id=\"migration\""), "{page}");
+    app.stop().await;
+}

@@ -8,6 +8,7 @@
 //! one-hot encode -> optional PCA -> linkage -> cut -> silhouette and quality -> profiles.
 //! Renders ([`render`]) are drawn on request from a stored linkage matrix and labels.
 
+pub mod compare;
 pub mod cut;
 pub mod distance;
 pub mod export;

@@ -313,6 +313,54 @@ impl RunQuery {
         let id = ids::parse(&id, "run")?;
         Ok(RunObject(service::runs::get(ids::state(ctx)?, id).await?))
     }
+
+    /// Two succeeded runs of one dataset side by side: where each customer of a segment of `a`
+    /// went in `b`, and the adjusted Rand index of the two segmentations.
+    async fn compare_runs(
+        &self,
+        ctx: &Context<'_>,
+        a: ID,
+        b: ID,
+    ) -> async_graphql::Result<RunComparison> {
+        let (a, b) = (ids::parse(&a, "run")?, ids::parse(&b, "run")?);
+        let (a, b, comparison) = service::runs::compare(ids::state(ctx)?, a, b).await?;
+        Ok(RunComparison {
+            a: RunObject(a),
+            b: RunObject(b),
+            adjusted_rand_index: comparison.adjusted_rand_index,
+            migration: comparison
+                .migration
+                .iter()
+                .map(|m| SegmentMove {
+                    from: m.from as i32,
+                    to: m.to as i32,
+                    count: m.count as i64,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// How two runs of one dataset segment its customers.
+#[derive(SimpleObject)]
+pub struct RunComparison {
+    a: RunObject,
+    b: RunObject,
+    /// 1 when both put the same customers together (whatever the segment numbers), about 0 when
+    /// they agree no more than chance would, below 0 when less (scikit-learn's
+    /// `adjusted_rand_score`).
+    adjusted_rand_index: f64,
+    /// Customers in segment `from` of run `a` and segment `to` of run `b`, for every pair that
+    /// shares any.
+    migration: Vec<SegmentMove>,
+}
+
+/// Customers in one segment of each run.
+#[derive(SimpleObject)]
+pub struct SegmentMove {
+    from: i32,
+    to: i32,
+    count: i64,
 }
 
 #[derive(Default)]

@@ -11,6 +11,7 @@ use crate::db::runs::RunFilter;
 use crate::db::segment_labels::SegmentLabelRow;
 use crate::db::stored::Documents;
 use crate::db::text::Named;
+use crate::engine::compare::Comparison;
 use crate::engine::pipeline::{FeatureConfig, Metrics};
 use crate::engine::profile::SegmentProfile;
 use crate::engine::quality::KSweep;
@@ -155,6 +156,34 @@ async fn succeeded(state: &AppState, id: i64, what: &str) -> AppResult<Run> {
         )));
     }
     Ok(run)
+}
+
+/// Two succeeded runs of one dataset and how their segments compare, customer by customer.
+pub async fn compare(state: &AppState, a: i64, b: i64) -> AppResult<(Run, Run, Comparison)> {
+    let first = succeeded(state, a, "it can be compared").await?;
+    let second = succeeded(state, b, "it can be compared").await?;
+    if first.dataset_id != second.dataset_id {
+        return Err(AppError::BadInput(format!(
+            "run {a} segments dataset {} and run {b} dataset {}; compare two runs of one dataset",
+            first.dataset_id, second.dataset_id
+        )));
+    }
+    let mut conn = state.conn().await?;
+    let labels = |rows: Vec<(i32, Option<f64>)>| -> Vec<usize> {
+        rows.into_iter().map(|(l, _)| l as usize).collect()
+    };
+    let left = labels(db::assignments::labels(&mut conn, a).await?);
+    let right = labels(db::assignments::labels(&mut conn, b).await?);
+    drop(conn);
+    if left.len() != right.len() {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "runs {a} and {b} of one dataset assign {} and {} customers",
+            left.len(),
+            right.len()
+        )));
+    }
+    let comparison = crate::engine::compare::compare(&left, &right);
+    Ok((first, second, comparison))
 }
 
 /// Every segment's profile of a succeeded run as CSV ([`export::profiles_csv`]).

@@ -21,6 +21,8 @@ const RUNS_SHOWN: usize = 20;
 pub struct RunRow {
     pub id: i64,
     pub url: String,
+    /// The comparison with the next older succeeded run, when both succeeded.
+    pub compare: Option<(i64, String)>,
     pub method: &'static str,
     pub metric: &'static str,
     /// Segments asked for, or the height cut and the segments it made.
@@ -46,12 +48,25 @@ pub struct RunsTable {
 
 impl RunsTable {
     pub fn new(dataset_id: i64, page: &Page<Run>) -> RunsTable {
+        let done: Vec<&Run> = page
+            .items
+            .iter()
+            .map(|(_, r)| r)
+            .filter(|r| r.status == RunStatus::Succeeded && r.damage.is_none())
+            .collect();
+        // Newest first: the next older succeeded run follows this one among `done`.
+        let older = |r: &Run| {
+            let at = done.iter().position(|d| d.id == r.id)?;
+            let other = done.get(at + 1)?;
+            Some((other.id, routes::run_compare(r.id, other.id)))
+        };
         let rows: Vec<RunRow> = page
             .items
             .iter()
             .map(|(_, r)| RunRow {
                 id: r.id,
                 url: routes::run(r.id),
+                compare: older(r),
                 method: r.method.as_str(),
                 metric: r.metric.as_str(),
                 segments: segments(r),

@@ -16,6 +16,7 @@ pub const RUN_DELETE: &str = "/runs/{id}/delete";
 pub const RUN_CHART: &str = "/runs/{id}/charts/{file}";
 pub const RUN_CSV: &str = "/runs/{id}/customers.csv";
 pub const RUN_PROFILES_CSV: &str = "/runs/{id}/profiles.csv";
+pub const RUN_COMPARE: &str = "/runs/{id}/compare";
 pub const RUN_SEGMENT: &str = "/runs/{id}/segments/{segment}";
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
@@ -46,6 +47,10 @@ pub fn run_tab(id: i64, tab: &str) -> String {
 
 pub fn run_events(id: i64) -> String {
     format!("/runs/{id}/events")
+}
+
+pub fn run_compare(id: i64, with: i64) -> String {
+    format!("/runs/{id}/compare?with={with}")
 }
 
 pub fn run_profiles_csv(id: i64) -> String {

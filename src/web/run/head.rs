@@ -79,7 +79,7 @@ pub fn capitalized(s: &str) -> String {
 }
 
 /// "Ward linkage, Euclidean distance, 4 segments, PCA to 90% variance".
-fn summary(run: &Run) -> String {
+pub fn summary(run: &Run) -> String {
     let mut parts = vec![
         format!("{} linkage", capitalized(run.method.as_str())),
         format!("{} distance", run.metric.as_str()),

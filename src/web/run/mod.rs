@@ -3,6 +3,7 @@
 //! it from the service's run and dataset (the templates never see database rows or engine
 //! internals); [`head`] is what every tab shows above itself.
 
+mod compare;
 mod customers;
 mod dendrogram;
 mod head;
@@ -152,6 +153,27 @@ pub async fn label_segment(
         routes::run_tab(id, Tab::Segments.slug())
     );
     Ok(hx.redirect(&back))
+}
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    with: String,
+}
+
+/// `GET /runs/{id}/compare?with={other}`.
+pub async fn compare(
+    hx: Hx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<CompareQuery>,
+) -> PageResult {
+    let a = parse_id("run", &id).map_err(hx.fail())?;
+    let b = parse_id("run", &q.with).map_err(hx.fail())?;
+    let (a, b, comparison) = svc::compare(&state, a, b).await.map_err(hx.fail())?;
+    let dataset = datasets_svc::get(&state, a.dataset_id)
+        .await
+        .map_err(hx.fail())?;
+    Ok(hx.ok(&compare::page(dataset.name, &a, &b, &comparison)))
 }
 
 /// `POST /runs/{id}/cancel`.
