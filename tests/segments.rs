@@ -40,6 +40,13 @@ async fn a_named_segment_is_called_so_everywhere() {
     let run = trained(&app).await;
     let id = run["id"].as_i64().unwrap();
     let generated = run["profiles"][0]["name"].as_str().unwrap().to_string();
+    let sizes_chart = |page: String| {
+        let at = page
+            .find("/charts/sizes.svg")
+            .expect("the overview shows the sizes chart");
+        page[at..].split('"').next().unwrap().to_string()
+    };
+    let chart_before = sizes_chart(app.get_text(&format!("/runs/{id}")).await);
 
     let body = app
         .graphql(
@@ -106,6 +113,19 @@ async fn a_named_segment_is_called_so_everywhere() {
     }
     let page = app.get_text(&format!("/runs/{id}/segments")).await;
     assert!(page.contains("Call before Genna"), "{page}");
+    // The chart's address changes with the names, so no browser shows a cached old name.
+    let chart_after = sizes_chart(app.get_text(&format!("/runs/{id}")).await);
+    assert_ne!(chart_before, chart_after);
+    let svg = app
+        .get_text(&format!(
+            "/runs/{id}{}",
+            &chart_after[chart_after.find("/charts").unwrap()..]
+        ))
+        .await;
+    assert!(
+        svg.contains("Loyal families"),
+        "the sizes chart labels the new name"
+    );
 
     // REST: rename another; an empty name brings the generated one back, the note stays.
     let path = format!("/api/v1/clustering/runs/{id}/segments/0");

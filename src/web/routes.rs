@@ -83,9 +83,18 @@ pub fn run_customers(id: i64, segment: Option<i32>, after: Option<&str>) -> Stri
     url
 }
 
-/// A chart of a run, drawn for the dark pages.
-pub fn chart(run_id: i64, chart: &str) -> String {
-    format!("/runs/{run_id}/charts/{chart}.svg")
+/// A chart of a run, drawn for the dark pages. Browsers keep charts for a few minutes; the
+/// address carries a digest of the segment names the charts label, so renaming a segment shows
+/// at once.
+pub fn chart(run: &crate::service::runs::Run, chart: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut names = std::collections::hash_map::DefaultHasher::new();
+    run.profiles.iter().for_each(|p| p.name.hash(&mut names));
+    format!(
+        "/runs/{}/charts/{chart}.svg?names={:x}",
+        run.id,
+        names.finish()
+    )
 }
 
 pub fn customers_csv(run_id: i64, segment: Option<i32>) -> String {

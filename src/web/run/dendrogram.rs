@@ -23,7 +23,7 @@ page!(DendrogramPage);
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> DendrogramPage {
     DendrogramPage {
         run: head,
-        svg_url: routes::chart(run.id, "dendrogram"),
+        svg_url: routes::chart(run, "dendrogram"),
         n_samples: format::thousands(dataset.row_count),
         n_clusters: run.segment_count().unwrap_or(0).max(0) as usize,
     }

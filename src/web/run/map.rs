@@ -22,7 +22,7 @@ page!(MapPage);
 pub fn page(head: RunHead, run: &Run) -> MapPage {
     MapPage {
         run: head,
-        map_url: routes::chart(run.id, "map"),
+        map_url: routes::chart(run, "map"),
         segments: size_rows(run),
     }
 }

@@ -107,7 +107,7 @@ fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
         }),
         cut_height: metrics.map(|m| format::number(m.cut_height)),
         warnings: metrics.map(|m| m.warnings.clone()).unwrap_or_default(),
-        sizes_chart: routes::chart(run.id, "sizes"),
+        sizes_chart: routes::chart(run, "sizes"),
         sizes_alt,
         segments: sizes,
         settings: settings(run),

@@ -47,13 +47,13 @@ page!(QualityPage);
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> QualityPage {
     QualityPage {
         run: head,
-        silhouette_url: routes::chart(run.id, "silhouette"),
+        silhouette_url: routes::chart(run, "silhouette"),
         silhouette: run
             .metrics
             .as_ref()
             .and_then(|m| m.silhouette_score)
             .map_or("—".into(), format::score),
-        k_sweep_url: routes::chart(run.id, "k-sweep"),
+        k_sweep_url: routes::chart(run, "k-sweep"),
         sweep: sweep(run, dataset),
     }
 }
