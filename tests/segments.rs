@@ -332,3 +332,45 @@ async fn two_runs_are_compared_customer_by_customer() {
     assert!(page.contains("id=\"migration\""), "{page}");
     app.stop().await;
 }
+
+/// The segment form on the page keeps what was typed and says why beside it when refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_form_keeps_a_refused_name_and_says_why() {
+    let app = TestApp::start().await;
+    let run = trained(&app).await;
+    let id = run["id"].as_i64().unwrap();
+    let long = "n".repeat(81);
+    let resp = app
+        .client
+        .post(app.url(&format!("/runs/{id}/segments/2")))
+        .form(&[("name", long.as_str()), ("note", "kept note")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("id=\"segment-2-error\""), "{page}");
+    assert!(
+        page.contains("the name is 81 characters long; at most 80 fit"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("value=\"{long}\"")),
+        "the typed name is kept"
+    );
+    assert!(
+        page.contains(">kept note</textarea>"),
+        "the typed note is kept"
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/runs/{id}/segments/9")))
+        .form(&[("name", "x"), ("note", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("there is no segment 9"), "{page}");
+    app.stop().await;
+}

@@ -142,17 +142,43 @@ pub async fn label_segment(
     let id = parse_id("run", &id).map_err(hx.fail())?;
     let segment = parse_id("segment", &segment).map_err(hx.fail())?;
     let label = svc::SegmentLabel {
-        name: Some(form.name),
-        note: Some(form.note),
+        name: Some(form.name.clone()),
+        note: Some(form.note.clone()),
     };
-    svc::label_segment(&state, id, segment, label)
+    match svc::label_segment(&state, id, segment, label).await {
+        Ok(_) => {
+            let tab = routes::run_tab(id, Tab::Segments.slug());
+            Ok(hx.redirect(&format!("{tab}#segment-{segment}")))
+        }
+        Err(AppError::BadInput(why)) => label_refused(hx, &state, id, segment, form, why).await,
+        Err(e) => Err(hx.error(e)),
+    }
+}
+
+/// The segments tab again (422), the refused form open with its reason and what was typed.
+async fn label_refused(
+    hx: Hx,
+    state: &AppState,
+    id: i64,
+    segment: i64,
+    form: SegmentLabelForm,
+    message: String,
+) -> PageResult {
+    let run = svc::get(state, id).await.map_err(hx.fail())?;
+    let dataset = datasets_svc::get(state, run.dataset_id)
         .await
         .map_err(hx.fail())?;
-    let back = format!(
-        "{}#segment-{segment}",
-        routes::run_tab(id, Tab::Segments.slug())
-    );
-    Ok(hx.redirect(&back))
+    let head = RunHead::new(&run, &dataset, Tab::Segments, hx.can_write);
+    let why = segments::Refused {
+        message,
+        name: form.name,
+        note: form.note,
+    };
+    let segment = usize::try_from(segment).unwrap_or(usize::MAX);
+    match segments::refused(head, &run, &dataset, segment, why) {
+        Ok(page) => Ok(hx.render(&page, axum::http::StatusCode::UNPROCESSABLE_ENTITY)),
+        Err(why) => Err(hx.error(AppError::BadInput(why.message))),
+    }
 }
 
 #[derive(Deserialize)]

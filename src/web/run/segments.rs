@@ -37,6 +37,8 @@ pub struct SegmentCard {
     pub note: Option<String>,
     /// Where the rename form posts.
     pub label_action: String,
+    /// Why the form's last submission was refused, with what was typed (shown in the form).
+    pub refused: Option<Refused>,
     pub color: String,
     pub size: String,
     pub share: String,
@@ -57,12 +59,36 @@ pub struct SegmentsPage {
 }
 page!(SegmentsPage);
 
+/// A refused name-and-note form: the message and what was typed, so nothing is lost.
+pub struct Refused {
+    pub message: String,
+    pub name: String,
+    pub note: String,
+}
+
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> SegmentsPage {
     SegmentsPage {
         run: head,
         segments: segment_cards(run, dataset),
         profiles_csv_url: routes::run_profiles_csv(run.id),
     }
+}
+
+/// The segments tab with segment `segment`'s form open, saying why it was refused; `Err` gives
+/// the reason back when the run has no such segment (there is no form to show it in).
+pub fn refused(
+    head: RunHead,
+    run: &Run,
+    dataset: &Dataset,
+    segment: usize,
+    why: Refused,
+) -> Result<SegmentsPage, Refused> {
+    let mut page = page(head, run, dataset);
+    match page.segments.iter_mut().find(|c| c.index == segment) {
+        Some(card) => card.refused = Some(why),
+        None => return Err(why),
+    }
+    Ok(page)
 }
 
 /// A trait in words: "Spend well above average", "Mostly Addis Ababa (62.0% region)".
@@ -100,6 +126,7 @@ fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
                 .then(|| run.generated_name(p).to_string()),
             note: run.note(p.segment).map(str::to_string),
             label_action: routes::run_segment(run.id, p.segment),
+            refused: None,
             color: segment_color_hex(p.segment),
             size: format::thousands(p.size as i64),
             share: format::percent(p.share),
