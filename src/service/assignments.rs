@@ -113,6 +113,11 @@ impl Download {
     }
 }
 
+/// A failure mid-download, as the stream error the HTTP body reports.
+fn io(e: AppError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
 /// A run's assignments in row order, one database page at a time; the downloads below are built
 /// on it so memory stays flat however large the run. A database error mid-way ends the stream
 /// with an error, so the client sees a broken download rather than a silently short file.
@@ -124,7 +129,6 @@ fn pages(
     limit: usize,
 ) -> impl futures::Stream<Item = Result<Vec<Assignment>, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
-        let io = |e: AppError| std::io::Error::other(e.to_string());
         let mut download = Download::new(&run, cluster, offset, limit);
         while let Some(query) = download.next_query() {
             let rows = async {
@@ -137,10 +141,6 @@ fn pages(
             yield rows.into_iter().map(Assignment::from).collect::<Vec<_>>();
         }
     }
-}
-
-fn io(e: AppError) -> std::io::Error {
-    std::io::Error::other(e.to_string())
 }
 
 /// A run's assignments as CSV bytes: `row_index,cluster,segment_name` (the analyst's name, or
