@@ -49,14 +49,6 @@ pub enum Heard {
 }
 
 impl Heard {
-    /// The run this is about, when known.
-    pub fn run_id(&self) -> Option<i64> {
-        match self {
-            Heard::Progress(event) => Some(event.run_id),
-            Heard::Unreadable { run_id } => *run_id,
-        }
-    }
-
     /// Reads a `PROGRESS_CHANNEL` payload.
     pub fn read(payload: &str) -> Heard {
         #[derive(Deserialize)]

@@ -155,11 +155,6 @@ impl Stage {
         Stage::Storing,
     ];
 
-    /// The stage whose [`Stage::as_str`] is `s`.
-    pub fn parse(s: &str) -> Option<Stage> {
-        Stage::ALL.into_iter().find(|stage| stage.as_str() == s)
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Parsing => "parsing",

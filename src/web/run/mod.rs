@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::service::datasets as datasets_svc;
 use crate::service::runs as svc;
-use crate::web::render::{Hx, PageResult};
+use crate::web::render::{Hx, PageError, PageResult};
 use crate::web::{parse_id, routes};
 use head::RunHead;
 
@@ -101,11 +101,7 @@ pub async fn tab(
 /// A tab of a run whose results can be read; any tab of another run shows its progress or why
 /// it has no results.
 async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) -> PageResult {
-    let run = svc::get(state, id).await.map_err(hx.fail())?;
-    let dataset = datasets_svc::get(state, run.dataset_id)
-        .await
-        .map_err(hx.fail())?;
-    let head = RunHead::new(&run, &dataset, tab, hx.can_write);
+    let (run, dataset, head) = load(hx, state, id, tab).await?;
     if !head.succeeded {
         return Ok(hx.ok(&status::page(head, &run)));
     }
@@ -164,11 +160,7 @@ async fn label_refused(
     form: SegmentLabelForm,
     message: String,
 ) -> PageResult {
-    let run = svc::get(state, id).await.map_err(hx.fail())?;
-    let dataset = datasets_svc::get(state, run.dataset_id)
-        .await
-        .map_err(hx.fail())?;
-    let head = RunHead::new(&run, &dataset, Tab::Segments, hx.can_write);
+    let (run, dataset, head) = load(hx, state, id, Tab::Segments).await?;
     let why = segments::Refused {
         message,
         name: form.name,
@@ -200,6 +192,21 @@ pub async fn compare(
         .await
         .map_err(hx.fail())?;
     Ok(hx.ok(&compare::page(dataset.name, &a, &b, &comparison)))
+}
+
+/// A run, its dataset and the head of its `tab`.
+async fn load(
+    hx: Hx,
+    state: &AppState,
+    id: i64,
+    tab: Tab,
+) -> Result<(svc::Run, datasets_svc::Dataset, RunHead), PageError> {
+    let run = svc::get(state, id).await.map_err(hx.fail())?;
+    let dataset = datasets_svc::get(state, run.dataset_id)
+        .await
+        .map_err(hx.fail())?;
+    let head = RunHead::new(&run, &dataset, tab, hx.can_write);
+    Ok((run, dataset, head))
 }
 
 /// `POST /runs/{id}/cancel`.
