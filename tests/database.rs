@@ -120,8 +120,8 @@ async fn check_pages(conn: &mut AsyncPgConnection, dataset_id: i64, run_id: i64)
             dataset_id,
             cluster,
             after,
-            offset: 0,
             limit: 1_001,
+            ..PageQuery::default()
         };
         let plan = explain::plan(conn, query.query(), true).await.unwrap();
         assert_reads_only_the_page(&plan, 1_001);

@@ -445,31 +445,8 @@ async fn the_runs_table_shows_every_setting_and_cancelled_runs_calmly() {
         .await;
 
     let (_, _, page) = app.get_page(&format!("/datasets/{id}"), false).await;
+    let rows = table_cells(&page, "runs-table");
     let table = &page[page.find("id=\"runs-table\"").unwrap()..];
-    let table = &table[..table.find("</table>").unwrap()];
-    let rows: Vec<Vec<String>> = table
-        .split("<tr>")
-        .skip(2)
-        .map(|row| {
-            row.split("<td")
-                .skip(1)
-                .map(|cell| {
-                    let text = &cell[cell.find('>').unwrap() + 1..];
-                    let mut plain = String::new();
-                    let mut in_tag = false;
-                    for c in text.chars() {
-                        match c {
-                            '<' => in_tag = true,
-                            '>' => in_tag = false,
-                            c if !in_tag => plain.push(c),
-                            _ => {}
-                        }
-                    }
-                    plain.trim().to_string()
-                })
-                .collect()
-        })
-        .collect();
     // Newest first: the cancelled run, the height cut, the average run, the first Ward run.
     assert_eq!(rows.len(), 4, "{table}");
     assert_eq!(rows[0][1..6], ["complete", "euclidean", "5", "off", "all"]);
@@ -500,5 +477,166 @@ async fn the_runs_table_shows_every_setting_and_cancelled_runs_calmly() {
         !page.contains("id=\"run-error\""),
         "a cancelled run is not an error"
     );
+    app.stop().await;
+}
+
+/// The text of every body cell of the table with id `id`, row by row.
+fn table_cells(page: &str, id: &str) -> Vec<Vec<String>> {
+    let table = &page[page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}: {page}"))..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let body = &table[table.find("<tbody>").unwrap()..];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let text = &cell[cell.find('>').unwrap() + 1..];
+                    let mut plain = String::new();
+                    let mut in_tag = false;
+                    for c in text.chars() {
+                        match c {
+                            '<' => in_tag = true,
+                            '>' => in_tag = false,
+                            c if !in_tag => plain.push(c),
+                            _ => {}
+                        }
+                    }
+                    plain.trim().to_string()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The customers tab of a finished run: numbered pages with "1–50 of 205", sorting by any
+/// column both ways, a search in the identifier column that takes its text literally, and
+/// mistakes in the address named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customers_table_pages_sorts_and_searches() {
+    let app = TestApp::start().await;
+    let csv = customers_csv(205);
+    let (_, dataset) = app.upload("shoppers.csv", csv.as_bytes()).await;
+    let id = dataset["id"].as_i64().unwrap();
+    let (status, run) = app
+        .train(
+            serde_json::json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 }),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let tab = format!("/runs/{}/customers", run["id"]);
+    let get = |query: &str| {
+        let path = format!("{tab}{query}");
+        let app = &app;
+        async move {
+            let (status, _, body) = app.get_page(&path, true).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            body
+        }
+    };
+    // Rows as (row index, segment text, fit, customer_id, total_spend).
+    let rows = |body: &str| -> Vec<Vec<String>> { table_cells(body, "customers-table") };
+    let row_indexes =
+        |body: &str| -> Vec<usize> { rows(body).iter().map(|r| r[0].parse().unwrap()).collect() };
+
+    let first = get("").await;
+    assert!(first.contains("1–50 of 205 customers"), "{first}");
+    assert!(first.contains("id=\"fit-explained\""), "{first}");
+    assert!(first.contains("Find by customer_id"), "{first}");
+    assert!(first.contains("aria-current=\"page\">1<"), "{first}");
+    assert!(first.contains(&format!("href=\"{tab}?page=5\"")), "{first}");
+    assert!(first.contains("id=\"next-page\""), "{first}");
+    assert!(!first.contains("id=\"previous-page\""), "{first}");
+    assert_eq!(row_indexes(&first), (0..50).collect::<Vec<_>>());
+
+    let last = get("?page=5").await;
+    assert!(last.contains("201–205 of 205 customers"), "{last}");
+    assert!(
+        last.contains(&format!("href=\"{tab}?page=4\" id=\"previous-page\"")),
+        "{last}"
+    );
+    assert!(!last.contains("id=\"next-page\""), "{last}");
+    assert_eq!(row_indexes(&last), (200..205).collect::<Vec<_>>());
+    // A page past the end (an old link after a filter) shows the last one.
+    assert_eq!(
+        row_indexes(&get("?page=99").await),
+        (200..205).collect::<Vec<_>>()
+    );
+
+    // Sorting by a numeric column, both ways, ties in row order; every page continues it.
+    let spend: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    let mut by_spend: Vec<usize> = (0..spend.len()).collect();
+    by_spend.sort_by(|&a, &b| spend[b].total_cmp(&spend[a]).then(a.cmp(&b)));
+    let desc = get("?sort=column%3Atotal_spend&dir=desc").await;
+    assert!(desc.contains("aria-sort=\"descending\""), "{desc}");
+    assert_eq!(row_indexes(&desc), by_spend[..50]);
+    let page2 = get("?sort=column%3Atotal_spend&dir=desc&page=2").await;
+    assert_eq!(row_indexes(&page2), by_spend[50..100]);
+    // The sorted heading links to the other direction, from the first page.
+    assert!(
+        desc.contains(&format!("href=\"{tab}?sort=column%3Atotal_spend\"")),
+        "{desc}"
+    );
+    by_spend.sort_by(|&a, &b| spend[a].total_cmp(&spend[b]).then(a.cmp(&b)));
+    assert_eq!(
+        row_indexes(&get("?sort=column%3Atotal_spend").await),
+        by_spend[..50]
+    );
+    // Text columns sort alphabetically; fit and segment sort as numbers.
+    let regions: Vec<String> = rows(&get("?sort=column%3Aregion&dir=desc").await)
+        .iter()
+        .map(|r| r[6].clone())
+        .collect();
+    assert!(regions.iter().all(|r| r == "Tigray"), "{regions:?}");
+    let fits: Vec<f64> = rows(&get("?sort=fit").await)
+        .iter()
+        .map(|r| r[2].replace('−', "-").parse().unwrap())
+        .collect();
+    assert!(fits.windows(2).all(|w| w[0] <= w[1]), "{fits:?}");
+    let segments: Vec<String> = rows(&get("?sort=segment&dir=desc").await)
+        .iter()
+        .map(|r| r[1].chars().next().unwrap().to_string())
+        .collect();
+    assert!(segments.iter().all(|s| s == "2"), "{segments:?}");
+
+    // Search: part of an identifier, any case, inside the chosen segment and order.
+    let found = get("?q=c0010").await;
+    assert!(found.contains("1–10 of 10 customers"), "{found}");
+    assert!(found.contains("id=\"clear-search\""), "{found}");
+    assert_eq!(row_indexes(&found), (100..110).collect::<Vec<_>>());
+    let sorted = get("?q=C0010&sort=row&dir=desc").await;
+    assert_eq!(row_indexes(&sorted), (100..110).rev().collect::<Vec<_>>());
+    let segment = rows(&found)[0][1].chars().next().unwrap();
+    let within = get(&format!("?q=C0010&segment={segment}")).await;
+    assert!(
+        rows(&within).iter().all(|r| r[1].starts_with(segment)),
+        "{within}"
+    );
+    // Wildcards are text: `%` and `_` match only themselves.
+    for pattern in ["%25", "_", "C0_10"] {
+        let none = get(&format!("?q={pattern}")).await;
+        assert!(none.contains("No customers match."), "{pattern}: {none}");
+        assert!(rows(&none).is_empty(), "{pattern}");
+    }
+
+    for (query, says) in [
+        ("?sort=column%3Anope", "no column `nope` to sort by"),
+        ("?sort=price", "`price` is not a sort"),
+        ("?dir=up", "`up` is not a sort direction"),
+        ("?page=0", "`0` is not a page number"),
+        ("?page=two", "`two` is not a page number"),
+        ("?segment=7", "there is no segment 7"),
+    ] {
+        let (status, _, body) = app.get_page(&format!("{tab}{query}"), true).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert!(body.contains(says), "{query}: {body}");
+    }
     app.stop().await;
 }

@@ -3,7 +3,7 @@
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Float8, Integer, Jsonb, Nullable};
+use diesel::sql_types::{Array, BigInt, Float8, Integer, Jsonb, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::cluster_assignments;
@@ -52,57 +52,106 @@ pub struct AssignmentRow {
     pub payload: serde_json::Value,
 }
 
-/// A page of a run's assignments in row order: after `after` (exclusive), skipping `offset`,
-/// at most `limit`, optionally one segment only.
+/// What a page of assignments is sorted by. Every order ends in row order, so a page boundary
+/// always falls in the same place.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SortKey {
+    #[default]
+    Row,
+    Segment,
+    /// The row's silhouette; rows without one come last.
+    Fit,
+    /// A column of the original row, compared as PostgreSQL compares JSON values (numbers by
+    /// value, text alphabetically); missing cells come last.
+    Column(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Order {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// Rows whose `column` contains `text`, ignoring case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Search {
+    pub column: String,
+    pub text: String,
+}
+
+impl Search {
+    /// The `ILIKE` pattern: the text with its wildcards escaped, anywhere in the cell.
+    fn pattern(&self) -> String {
+        let mut pattern = String::from("%");
+        for c in self.text.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        pattern
+    }
+}
+
+/// A page of a run's assignments: after `after` (exclusive; row order only), skipping
+/// `offset`, at most `limit`, optionally one segment only or the rows a search finds, in
+/// `order`.
 ///
-/// The statement is written so that its plan does not depend on table statistics, which are
+/// In the orders that need only `cluster_assignments` (row, segment, fit) and without a search,
+/// the statement is written so that its plan does not depend on table statistics, which are
 /// stale on servers without autovacuum: the page is cut from `cluster_assignments` first (its
 /// primary key serves `run_id` in row order), and each of those rows then fetches its payload
 /// by the full primary key of `dataset_rows`, with the run's dataset id as a bound value. The
 /// `LIMIT 1` keeps the lateral subquery from being flattened into an ordinary join, which the
 /// planner could otherwise turn into a scan of every row of the dataset (a hash join, or a
 /// nested loop on `dataset_id` alone when the statistics predate the dataset): a page reads as
-/// many payloads as it returns, whatever the statistics say.
-#[derive(Clone, Debug)]
+/// many payloads as it returns, whatever the statistics say. Sorting by a column of the row, or
+/// searching one, needs every payload of the run and joins them.
+#[derive(Clone, Debug, Default)]
 pub struct PageQuery {
     pub run_id: i64,
     /// The run's dataset, looked up beforehand (see above).
     pub dataset_id: i64,
     pub cluster: Option<i32>,
+    pub search: Option<Search>,
     pub after: Option<i32>,
+    pub order: Order,
     pub offset: i64,
     pub limit: i64,
 }
 
 impl PageQuery {
-    /// The statement with its bind values, for [`PageQuery::fetch`] and for `EXPLAIN`
-    /// ([`super::explain::plan`]).
-    pub fn query(&self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
-        let mut filters = String::new();
-        let mut next = 3;
-        let mut placeholder = |filters: &mut String, condition: &str| {
-            filters.push_str(&format!(" AND {condition} ${next}"));
-            next += 1;
+    /// Whether the statement reads the payloads of every selected row rather than the page's.
+    fn joins_payloads(&self) -> bool {
+        self.search.is_some() || matches!(self.order.key, SortKey::Column(_))
+    }
+
+    /// The `WHERE` conditions after `run_id = $1`, numbering placeholders from `$3` in the
+    /// order [`PageQuery::bind_filters`] binds them; `next` is left at the next free number.
+    fn filters(&self, next: &mut usize) -> String {
+        let mut param = || {
+            *next += 1;
+            format!("${}", *next - 1)
         };
+        let mut sql = String::new();
         if self.cluster.is_some() {
-            placeholder(&mut filters, "cluster_label =");
+            sql.push_str(&format!(" AND a.cluster_label = {}", param()));
         }
         if self.after.is_some() {
-            placeholder(&mut filters, "row_index >");
+            sql.push_str(&format!(" AND a.row_index > {}", param()));
         }
-        let sql = format!(
-            "SELECT a.row_index, a.cluster_label, a.silhouette, r.payload \
-             FROM (SELECT row_index, cluster_label, silhouette FROM cluster_assignments \
-                   WHERE run_id = $1{filters} \
-                   ORDER BY row_index LIMIT ${} OFFSET ${}) AS a \
-             CROSS JOIN LATERAL (SELECT payload FROM dataset_rows \
-                   WHERE dataset_id = $2 AND row_index = a.row_index LIMIT 1) AS r \
-             ORDER BY a.row_index",
-            next,
-            next + 1
-        );
-        let mut query = diesel::sql_query(sql)
-            .into_boxed()
+        if self.search.is_some() {
+            sql.push_str(&format!(" AND r.payload ->> {} ILIKE {}", param(), param()));
+        }
+        sql
+    }
+
+    fn bind_filters(
+        &self,
+        query: BoxedSqlQuery<'static, Pg, SqlQuery>,
+    ) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+        let mut query = query
             .bind::<BigInt, _>(self.run_id)
             .bind::<BigInt, _>(self.dataset_id);
         if let Some(cluster) = self.cluster {
@@ -110,6 +159,61 @@ impl PageQuery {
         }
         if let Some(after) = self.after {
             query = query.bind::<Integer, _>(after);
+        }
+        if let Some(search) = &self.search {
+            query = query
+                .bind::<Text, _>(search.column.clone())
+                .bind::<Text, _>(search.pattern());
+        }
+        query
+    }
+
+    /// The `ORDER BY` list, taking a placeholder for a column's name.
+    fn order_by(&self, next: &mut usize) -> String {
+        let direction = if self.order.descending { " DESC" } else { "" };
+        match &self.order.key {
+            SortKey::Row => format!("a.row_index{direction}"),
+            SortKey::Segment => format!("a.cluster_label{direction}, a.row_index"),
+            SortKey::Fit => format!("a.silhouette{direction} NULLS LAST, a.row_index"),
+            SortKey::Column(_) => {
+                let cell = format!("r.payload -> ${next}");
+                *next += 1;
+                format!(
+                    "coalesce(jsonb_typeof({cell}), 'null') = 'null', {cell}{direction}, a.row_index"
+                )
+            }
+        }
+    }
+
+    /// The statement with its bind values, for [`PageQuery::fetch`] and for `EXPLAIN`
+    /// ([`super::explain::plan`]).
+    pub fn query(&self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+        let mut next = 3;
+        let filters = self.filters(&mut next);
+        let order = self.order_by(&mut next);
+        let (limit, offset) = (next, next + 1);
+        let sql = if self.joins_payloads() {
+            format!(
+                "SELECT a.row_index, a.cluster_label, a.silhouette, r.payload \
+                 FROM cluster_assignments AS a JOIN dataset_rows AS r \
+                   ON r.dataset_id = $2 AND r.row_index = a.row_index \
+                 WHERE a.run_id = $1{filters} \
+                 ORDER BY {order} LIMIT ${limit} OFFSET ${offset}"
+            )
+        } else {
+            format!(
+                "SELECT a.row_index, a.cluster_label, a.silhouette, r.payload \
+                 FROM (SELECT row_index, cluster_label, silhouette FROM cluster_assignments AS a \
+                       WHERE a.run_id = $1{filters} \
+                       ORDER BY {order} LIMIT ${limit} OFFSET ${offset}) AS a \
+                 CROSS JOIN LATERAL (SELECT payload FROM dataset_rows \
+                       WHERE dataset_id = $2 AND row_index = a.row_index LIMIT 1) AS r \
+                 ORDER BY {order}"
+            )
+        };
+        let mut query = self.bind_filters(diesel::sql_query(sql).into_boxed());
+        if let SortKey::Column(column) = &self.order.key {
+            query = query.bind::<Text, _>(column.clone());
         }
         query
             .bind::<BigInt, _>(self.limit)
@@ -119,21 +223,35 @@ impl PageQuery {
     pub async fn fetch(&self, conn: &mut AsyncPgConnection) -> QueryResult<Vec<AssignmentRow>> {
         self.query().load(conn).await
     }
+
+    /// How many rows the query selects on all its pages (`after`, `offset` and `limit` aside).
+    pub async fn count(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+        let query = PageQuery {
+            after: None,
+            ..self.clone()
+        };
+        let filters = query.filters(&mut 3);
+        let join = if query.search.is_some() {
+            " JOIN dataset_rows AS r ON r.dataset_id = $2 AND r.row_index = a.row_index"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT count(*) AS count FROM cluster_assignments AS a{join} \
+             WHERE a.run_id = $1{filters}"
+        );
+        let counted: Count = query
+            .bind_filters(diesel::sql_query(sql).into_boxed())
+            .get_result(conn)
+            .await?;
+        Ok(counted.count)
+    }
 }
 
-pub async fn count(
-    conn: &mut AsyncPgConnection,
-    run_id: i64,
-    cluster: Option<i32>,
-) -> QueryResult<i64> {
-    let mut query = cluster_assignments::table
-        .filter(cluster_assignments::run_id.eq(run_id))
-        .count()
-        .into_boxed();
-    if let Some(cluster) = cluster {
-        query = query.filter(cluster_assignments::cluster_label.eq(cluster));
-    }
-    query.get_result(conn).await
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
 }
 
 /// Labels and silhouettes of every row in row order, for renders.

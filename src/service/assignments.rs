@@ -2,8 +2,11 @@
 
 use crate::app::AppState;
 use crate::db;
+pub use crate::db::assignments::{Order, SortKey};
+use crate::db::assignments::{PageQuery, Search};
 use crate::engine::export::spreadsheet_safe;
 use crate::error::{AppError, AppResult};
+use crate::service::datasets::Dataset;
 use crate::service::page::MAX_PAGE;
 use crate::service::runs::{self, RunStatus};
 use crate::service::{Page, PageRequest};
@@ -27,32 +30,118 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<Assignment>> {
     let run = runs::get(state, run_id).await?;
-    if let (Some(c), Some(k)) = (cluster, run.segment_count()) {
-        if run.status == RunStatus::Succeeded && (c < 0 || c >= k) {
-            return Err(AppError::BadInput(format!(
-                "run {run_id} has segments 0 to {}; there is no segment {c}",
-                k - 1
-            )));
-        }
-    }
+    check_segment(&run, cluster)?;
     let limit = page.limit();
-    let after = page.after_key()?.map(|k| k as i32);
-    let query = db::assignments::PageQuery {
+    let query = PageQuery {
         run_id,
         dataset_id: run.dataset_id,
         cluster,
-        after,
-        offset: 0,
+        after: page.after_key()?.map(|k| k as i32),
         limit: limit as i64 + 1,
+        ..PageQuery::default()
     };
     let mut conn = state.conn().await?;
     let rows = query.fetch(&mut conn).await?;
-    let total = db::assignments::count(&mut conn, run_id, cluster).await?;
+    let total = query.count(&mut conn).await?;
     let items = rows
         .into_iter()
         .map(|r| (r.row_index as i64, Assignment::from(r)))
         .collect();
     Ok(Page::from_probe(items, limit, total))
+}
+
+/// A finished run has segments `0..k`; asking for another is a mistake worth naming.
+fn check_segment(run: &runs::Run, cluster: Option<i32>) -> AppResult<()> {
+    if let (Some(c), Some(k)) = (cluster, run.segment_count()) {
+        if run.status == RunStatus::Succeeded && (c < 0 || c >= k) {
+            return Err(AppError::BadInput(format!(
+                "run {} has segments 0 to {}; there is no segment {c}",
+                run.id,
+                k - 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a table of customers asks for: one segment or all, customers whose identifier
+/// contains `search`, an order, and a numbered page.
+#[derive(Clone, Debug, Default)]
+pub struct TableRequest {
+    pub cluster: Option<i32>,
+    pub search: Option<String>,
+    pub order: Order,
+    /// From 1; a page past the last is the last.
+    pub page: usize,
+    pub page_size: usize,
+}
+
+/// One numbered page of a table of customers.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub rows: Vec<Assignment>,
+    /// Customers on all pages.
+    pub total: i64,
+    /// The page shown, from 1.
+    pub page: usize,
+    pub pages: usize,
+    /// Customers before this page.
+    pub offset: usize,
+}
+
+/// A numbered page of a run's customers, sorted and searched as asked. Searching looks in the
+/// dataset's identifier column; sorting takes any of its columns.
+pub async fn table(
+    state: &AppState,
+    run: &runs::Run,
+    dataset: &Dataset,
+    request: &TableRequest,
+) -> AppResult<Table> {
+    check_segment(run, request.cluster)?;
+    if let SortKey::Column(name) = &request.order.key {
+        if dataset.column(name).is_none() {
+            return Err(AppError::BadInput(format!(
+                "dataset {} has no column `{name}` to sort by",
+                dataset.name
+            )));
+        }
+    }
+    let search = match request.search.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(Search {
+            column: dataset.identifier().map(str::to_string).ok_or_else(|| {
+                AppError::BadInput(format!(
+                    "dataset {} has no identifier column to search",
+                    dataset.name
+                ))
+            })?,
+            text: text.to_string(),
+        }),
+    };
+    let size = request.page_size.clamp(1, MAX_PAGE);
+    let mut query = PageQuery {
+        run_id: run.id,
+        dataset_id: run.dataset_id,
+        cluster: request.cluster,
+        search,
+        order: request.order.clone(),
+        limit: size as i64,
+        ..PageQuery::default()
+    };
+    let mut conn = state.conn().await?;
+    let total = query.count(&mut conn).await?;
+    let pages = (total.max(1) as usize).div_ceil(size);
+    let page = request.page.clamp(1, pages);
+    let offset = (page - 1) * size;
+    query.offset = offset as i64;
+    let rows = query.fetch(&mut conn).await?;
+    Ok(Table {
+        rows: rows.into_iter().map(Assignment::from).collect(),
+        total,
+        page,
+        pages,
+        offset,
+    })
 }
 
 impl From<db::assignments::AssignmentRow> for Assignment {
@@ -71,19 +160,19 @@ impl From<db::assignments::AssignmentRow> for Assignment {
 /// request reads 10 rows, not a whole page.
 #[derive(Clone, Debug)]
 pub struct Download {
-    next: Option<db::assignments::PageQuery>,
+    next: Option<PageQuery>,
     remaining: usize,
 }
 
 impl Download {
     pub fn new(run: &runs::Run, cluster: Option<i32>, offset: usize, limit: usize) -> Download {
-        let first = db::assignments::PageQuery {
+        let first = PageQuery {
             run_id: run.id,
             dataset_id: run.dataset_id,
             cluster,
-            after: None,
             offset: i64::try_from(offset).unwrap_or(i64::MAX),
             limit: limit.min(MAX_PAGE) as i64,
+            ..PageQuery::default()
         };
         Download {
             next: (limit > 0).then_some(first),
@@ -92,7 +181,7 @@ impl Download {
     }
 
     /// The query for the next page, or `None` when the download is complete.
-    pub fn next_query(&self) -> Option<&db::assignments::PageQuery> {
+    pub fn next_query(&self) -> Option<&PageQuery> {
         self.next.as_ref()
     }
 

@@ -42,6 +42,15 @@ impl Dataset {
     pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// The column that names each customer (the first identifier column), which tables of
+    /// customers search.
+    pub fn identifier(&self) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|c| c.kind == ingest::ColumnKind::Identifier)
+            .map(|c| c.name.as_str())
+    }
 }
 
 /// A file as received from a client.

@@ -69,16 +69,18 @@ pub fn run_delete(id: i64) -> String {
     format!("/runs/{id}/delete")
 }
 
-/// The customers tab, optionally filtered to one segment and starting after a cursor.
-pub fn run_customers(id: i64, segment: Option<i32>, after: Option<&str>) -> String {
+/// The customers tab with its query (segment, search, sort, page), as `name=value` pairs left
+/// out when empty.
+pub fn run_customers(id: i64, query: &[(&str, &str)]) -> String {
     let mut url = format!("/runs/{id}/customers");
-    let mut sep = '?';
-    if let Some(s) = segment {
-        url.push_str(&format!("{sep}segment={s}"));
-        sep = '&';
+    let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query.iter().filter(|(_, v)| !v.is_empty()) {
+        pairs.append_pair(name, value);
     }
-    if let Some(a) = after {
-        url.push_str(&format!("{sep}after={a}"));
+    let pairs = pairs.finish();
+    if !pairs.is_empty() {
+        url.push('?');
+        url.push_str(&pairs);
     }
     url
 }
@@ -110,18 +112,18 @@ mod tests {
 
     #[test]
     fn customers_urls_join_their_query() {
-        assert_eq!(run_customers(3, None, None), "/runs/3/customers");
+        assert_eq!(run_customers(3, &[]), "/runs/3/customers");
         assert_eq!(
-            run_customers(3, Some(1), None),
+            run_customers(3, &[("segment", "1")]),
             "/runs/3/customers?segment=1"
         );
         assert_eq!(
-            run_customers(3, None, Some("MTA")),
-            "/runs/3/customers?after=MTA"
+            run_customers(3, &[("segment", ""), ("q", "C 1&2"), ("page", "2")]),
+            "/runs/3/customers?q=C+1%262&page=2"
         );
         assert_eq!(
-            run_customers(3, Some(0), Some("MTA")),
-            "/runs/3/customers?segment=0&after=MTA"
+            run_customers(3, &[("sort", "column:preferred_category")]),
+            "/runs/3/customers?sort=column%3Apreferred_category"
         );
     }
 }

@@ -362,14 +362,19 @@ async function mainFlow(page, phone) {
   await page.waitForURL(`${runUrl}/customers`);
   await page.waitForSelector("#customers-table");
 
-  // Customers: paging, filter, download.
+  // Customers: numbered pages (back at the top of the page after each), sorting, search.
   const total = await customersTotal(page);
   check(total === sampleRows, `customers tab counts ${total}, the file has ${sampleRows} rows`);
+  check(/^\s*1–50 of [\d,]+ customers/.test(await page.textContent("#customers-count")), "the count does not say 1–50 of all");
+  check(await page.isVisible("#fit-explained"), "Fit is not explained");
   const firstPage = await firstRowIndex(page);
   await page.click("#next-page");
-  await page.waitForURL(/after=/);
+  await page.waitForURL(/page=2/);
   const secondPage = await firstRowIndex(page);
   check(secondPage > firstPage, `next page starts at row ${secondPage}, after ${firstPage}`);
+  await page.waitForFunction(() => window.scrollY === 0, null, { timeout: 5000 }).catch(() => {});
+  check(await page.evaluate(() => window.scrollY) === 0, "paging left the page scrolled down at the pager");
+  check(await page.textContent(".pager [aria-current=page]") === "2", "the pager does not mark page 2");
   await shoot(page, phone, "09-run-customers");
 
   // Back and forward restore the pages; a reload gives the same page as a full load.
@@ -377,11 +382,39 @@ async function mainFlow(page, phone) {
   await page.waitForURL(`${runUrl}/customers`);
   check(await firstRowIndex(page) === firstPage, "back did not return to the first page of customers");
   await page.goForward();
-  await page.waitForURL(/after=/);
+  await page.waitForURL(/page=2/);
   check(await firstRowIndex(page) === secondPage, "forward did not return to the second page");
   await page.reload();
   check(await firstRowIndex(page) === secondPage, "reload lost the page of customers");
   check(await page.locator("header.site-header").count() === 1, "a reload rendered a partial page");
+  await page.click("#previous-page");
+  await page.waitForURL(`${runUrl}/customers`);
+  check(await firstRowIndex(page) === firstPage, "Previous did not return to the first page");
+
+  // Sorting: a heading sorts by its column, a second click turns the order round.
+  await page.click("#customers-table th >> text=total_spend");
+  await page.waitForURL(/sort=column%3Atotal_spend/);
+  const spends = async () => (await page.locator("#customers-table tbody tr td:nth-child(8)").allTextContents()).map((t) => Number(t.replace(/,/g, "")));
+  const up = await spends();
+  check(up.every((v, i) => i === 0 || up[i - 1] <= v), `total_spend ascending is ${up.slice(0, 5)}…`);
+  await page.click("#customers-table th >> text=total_spend");
+  await page.waitForURL(/dir=desc/);
+  const down = await spends();
+  check(down.every((v, i) => i === 0 || down[i - 1] >= v) && down[0] >= up[up.length - 1], `total_spend descending is ${down.slice(0, 5)}…`);
+  check(await page.getAttribute("#customers-table th[aria-sort]", "aria-sort") === "descending", "the sorted heading is not marked");
+  await shoot(page, phone, "09b-customers-sorted");
+
+  // Search by identifier, keeping the sort.
+  await page.fill("#customer-search", "c000012");
+  await page.press("#customer-search", "Enter");
+  await page.waitForURL(/q=c000012/);
+  const ids = await page.locator("#customers-table tbody tr td:nth-child(4)").allTextContents();
+  check(ids.length > 0 && ids.every((t) => t.trim().startsWith("C000012")), `search found ${ids}`);
+  check(await customersTotal(page) === ids.length, "the count disagrees with the rows found");
+  await page.click("#clear-search");
+  await page.waitForSelector("#customers-table");
+  check(await customersTotal(page) === total, "show all did not bring every customer back");
+  await page.goto(`${runUrl}/customers`);
 
   await page.selectOption("#segment", "1");
   await page.waitForURL(/segment=1/);

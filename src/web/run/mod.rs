@@ -73,9 +73,16 @@ impl Tab {
 
 #[derive(Deserialize, Default)]
 pub struct TabQuery {
-    /// Customers tab: one segment only. Kept as text so an empty choice means "all".
+    /// Customers tab: one segment only. Kept as text, like the rest, so an empty choice means
+    /// "all" and a wrong one gets its own message.
     segment: Option<String>,
-    after: Option<String>,
+    /// Customers tab: a search in the identifier column.
+    q: Option<String>,
+    /// Customers tab: `row`, `segment`, `fit` or `column:<name>`, and `asc` or `desc`.
+    sort: Option<String>,
+    dir: Option<String>,
+    /// Customers tab: the page number, from 1.
+    page: Option<String>,
 }
 
 /// `GET /runs/{id}`: the overview once it succeeded, else progress or the failure.

@@ -150,7 +150,7 @@ fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
                     })
                 })
                 .collect(),
-            customers_url: routes::run_customers(run.id, Some(p.segment as i32), None),
+            customers_url: routes::run_customers(run.id, &[("segment", &p.segment.to_string())]),
         })
         .collect()
 }
