@@ -10,6 +10,7 @@ mod head;
 mod map;
 mod overview;
 mod quality;
+mod report;
 mod segments;
 pub mod status;
 
@@ -192,6 +193,14 @@ pub async fn compare(
         .await
         .map_err(hx.fail())?;
     Ok(hx.ok(&compare::page(dataset.name, &a, &b, &comparison)))
+}
+
+/// `GET /runs/{id}/report`: the run on one printable page; for a run without results, a page
+/// saying when there will be one.
+pub async fn report(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let (run, dataset, head) = load(hx, &state, id, Tab::Overview).await?;
+    Ok(hx.standalone(&report::page(head, &run, &dataset), &routes::run_report(id)))
 }
 
 /// A run, its dataset and the head of its `tab`.
