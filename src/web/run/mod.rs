@@ -1,7 +1,8 @@
 //! A run's pages: live progress while it runs, then one tab per view of the results, each at
 //! its own URL. Each tab's module holds the view its template reads and the function that builds
 //! it from the service's run and dataset (the templates never see database rows or engine
-//! internals); [`head`] is what every tab shows above itself.
+//! internals); [`head`] is what every tab shows above itself, and [`report`] puts the tabs'
+//! views on one page for printing.
 
 mod compare;
 mod customers;
