@@ -196,6 +196,14 @@ async fn every_door_opens_to_the_right_credentials_only() {
     let creds = Credentials::new(&app).await;
     let doors = segmentiq::server::doors();
     assert!(doors.len() > 30, "{} doors", doors.len());
+    // The printable report is a page read like the run's tabs (and walked below with the rest).
+    assert!(
+        doors.iter().any(|d| d.method.as_str() == "GET"
+            && d.path == "/runs/{id}/report"
+            && d.door == Door::Read
+            && d.surface == Surface::Page),
+        "no report door"
+    );
     let mut checked = 0;
     for door in &doors {
         let path = concrete(door, &fx);
@@ -894,6 +902,31 @@ async fn read_only_viewers_see_no_change_controls() {
                 assert_eq!(html.contains(control), shown, "{path} {cred:?} {control}");
             }
         }
+    }
+    // The printable report is for every reader: linked for them, and a page they can open.
+    let report = format!("/runs/{}/report", fx.run);
+    for cred in [Cred::ReadSession, Cred::ReadToken, Cred::FullSession] {
+        let run_page = creds
+            .apply(client().get(app.url(&format!("/runs/{}", fx.run))), cred)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            run_page.contains(&format!("href=\"{report}\" id=\"report-link\"")),
+            "{cred:?}"
+        );
+        let resp = creds
+            .apply(client().get(app.url(&report)), cred)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{cred:?}");
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("id=\"report-overview\""), "{cred:?}: {html}");
+        assert!(!html.contains("<form"), "{cred:?}: {html}");
     }
     app.stop().await;
 }

@@ -74,6 +74,8 @@ async fn unknown_addresses_are_not_found_pages() {
         "/datasets/abc",
         "/runs/4242",
         "/runs/4242/segments",
+        "/runs/4242/report",
+        "/runs/abc/report",
         "/no/such/page",
     ] {
         let (status, headers, body) = app.get_page(path, false).await;
@@ -637,6 +639,219 @@ async fn the_customers_table_pages_sorts_and_searches() {
         let (status, _, body) = app.get_page(&format!("{tab}{query}"), true).await;
         assert_eq!(status, 422, "{query}: {body}");
         assert!(body.contains(says), "{query}: {body}");
+    }
+    app.stop().await;
+}
+
+/// The printable report of a finished run: a page of its own (no app shell, no controls but the
+/// screen-only print bar), every section with the analyst's names and notes, light charts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printable_report_shows_every_section_on_paper() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("shoppers.csv", customers_csv(60).as_bytes())
+        .await;
+    let id = dataset["id"].as_i64().unwrap();
+    let (status, run) = app
+        .train(
+            serde_json::json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 }),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let run_id = run["id"].as_i64().unwrap();
+    let generated = |i: usize| run["profiles"][i]["name"].as_str().unwrap().to_string();
+    let renamed = generated(0);
+    let resp = app
+        .post_form(
+            &format!("/runs/{run_id}/segments/0"),
+            &[("name", "Loyal families"), ("note", "Call before Genna")],
+            false,
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
+
+    // The run page links to it, as a full page load (its layout is not the app's).
+    let report_path = format!("/runs/{run_id}/report");
+    let (_, _, page) = app.get_page(&format!("/runs/{run_id}"), false).await;
+    assert!(
+        page.contains(&format!(
+            "href=\"{report_path}\" id=\"report-link\" hx-boost=\"false\""
+        )),
+        "{page}"
+    );
+
+    let (status, headers, report) = app.get_page(&report_path, false).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(report.starts_with("<!doctype html>"), "{report}");
+    assert!(report.contains("href=\"/static/report.css\""), "{report}");
+    assert!(
+        !report.contains("/static/app.css"),
+        "the report is not the dark app shell"
+    );
+    assert!(!report.contains("site-header"), "{report}");
+    assert!(report.contains("<h1>shoppers</h1>"), "{report}");
+    assert!(
+        report.contains(&format!("Run {run_id} &middot; <time>")),
+        "{report}"
+    );
+
+    // Every section, in the order of the document.
+    let sections = [
+        "id=\"report-overview\"",
+        "id=\"report-settings\"",
+        "id=\"report-sizes\"",
+        "id=\"report-segments\"",
+        "id=\"report-segment-0\"",
+        "id=\"report-segment-1\"",
+        "id=\"report-segment-2\"",
+        "id=\"report-dendrogram\"",
+        "id=\"report-map\"",
+        "id=\"report-quality\"",
+        "id=\"report-k-sweep\"",
+    ];
+    let at: Vec<usize> = sections
+        .iter()
+        .map(|s| report.find(s).unwrap_or_else(|| panic!("no {s}: {report}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "sections out of order");
+    assert!(!report.contains("id=\"report-segment-3\""), "{report}");
+    assert!(report.contains("<dt>Linkage</dt><dd>Ward</dd>"), "{report}");
+    assert!(
+        report.contains("<dt>Numeric features</dt><dd>age, total_spend, visit_frequency</dd>"),
+        "{report}"
+    );
+    assert!(report.contains("<dt>Silhouette score</dt>"), "{report}");
+
+    // The analyst's name and note; the generated name beside it; the others as generated.
+    let segment = |i: usize| {
+        let from = report.find(&format!("id=\"report-segment-{i}\"")).unwrap();
+        let to = report[from..].find("</article>").unwrap() + from;
+        &report[from..to]
+    };
+    assert!(
+        segment(0).contains("Loyal families <small>Segment 0</small>"),
+        "{}",
+        segment(0)
+    );
+    assert!(
+        segment(0).contains("generated name: ") && segment(0).contains(&renamed),
+        "{}",
+        segment(0)
+    );
+    assert!(
+        segment(0).contains("id=\"report-segment-0-note\">Call before Genna</p>"),
+        "{}",
+        segment(0)
+    );
+    for i in [1, 2] {
+        assert!(segment(i).contains(&generated(i)), "{}", segment(i));
+        assert!(!segment(i).contains("-note\""), "{}", segment(i));
+        assert!(!segment(i).contains("generated name:"), "{}", segment(i));
+        assert!(segment(i).contains("<caption>Numeric profile</caption>"));
+        assert!(segment(i).contains("<caption>Most common categories</caption>"));
+    }
+
+    // Every chart on white paper, and only such charts.
+    let charts: Vec<&str> = report
+        .match_indices("/charts/")
+        .map(|(i, _)| report[i..].split('"').next().unwrap())
+        .collect();
+    assert_eq!(charts.len(), 5, "{charts:?}");
+    for (chart, name) in charts
+        .iter()
+        .zip(["sizes", "dendrogram", "map", "silhouette", "k-sweep"])
+    {
+        assert!(
+            chart.starts_with(&format!("/charts/{name}.svg?theme=light&")),
+            "{chart}"
+        );
+    }
+    let light = app
+        .get_text(&format!("/runs/{run_id}/charts/sizes.svg?theme=light"))
+        .await;
+    let dark = app
+        .get_text(&format!("/runs/{run_id}/charts/sizes.svg"))
+        .await;
+    assert!(
+        light.starts_with("<svg") && dark.starts_with("<svg"),
+        "{light}"
+    );
+    assert_ne!(light, dark, "the light chart is drawn like the dark one");
+
+    // Nothing to navigate or submit: one button, the print button in the screen-only bar.
+    assert!(!report.contains("<nav"), "{report}");
+    assert!(!report.contains("<form"), "{report}");
+    assert!(!report.contains("<input") && !report.contains("<textarea"));
+    assert_eq!(report.matches("<button").count(), 1, "{report}");
+    let bar = &report[report.find("id=\"report-bar\"").unwrap()..];
+    let bar = &bar[..bar.find("</div>").unwrap()];
+    assert!(bar.contains("<button type=\"button\" id=\"print-report\" data-print>"));
+    assert!(bar.contains(&format!("href=\"/runs/{run_id}\" id=\"back-to-run\"")));
+    let css = app.get_text("/static/report.css").await;
+    for rule in [
+        "@media print",
+        "@page",
+        "print-color-adjust: exact",
+        ".report-bar { display: none; }",
+        "break-before: page",
+        "break-inside: avoid",
+    ] {
+        assert!(css.contains(rule), "report.css lacks {rule}");
+    }
+
+    // htmx is sent to load it as a page of its own.
+    let (status, headers, body) = app.get_page(&report_path, true).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["hx-redirect"], report_path.as_str());
+    assert!(body.is_empty(), "{body}");
+    app.stop().await;
+}
+
+/// A run without results has no report yet: a calm page says so, and the run page has no link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_without_results_has_a_calm_report_page() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("shoppers.csv", customers_csv(40).as_bytes())
+        .await;
+    let id = dataset["id"].as_i64().unwrap();
+    for (status, says) in [
+        (
+            "queued",
+            "is still queued. Its report appears here once it has succeeded.",
+        ),
+        (
+            "cancelled",
+            "was cancelled, so it has no results to report.",
+        ),
+        ("failed", "failed, so it has no results to report."),
+    ] {
+        let run = app
+            .db
+            .text(&format!(
+                "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status) \
+                 VALUES ({id}, 'ward', 3, '{status}') RETURNING id::text AS v"
+            ))
+            .await;
+        let (code, _, report) = app.get_page(&format!("/runs/{run}/report"), false).await;
+        assert_eq!(code, 200, "{status}: {report}");
+        assert!(report.contains("id=\"report-unavailable\""), "{report}");
+        assert!(report.contains(&format!("Run {run} {says}")), "{report}");
+        assert!(!report.contains("<img"), "{report}");
+        assert!(!report.contains("<button"), "nothing to print: {report}");
+        assert!(
+            report.contains(&format!("href=\"/runs/{run}\"")),
+            "{report}"
+        );
+        let (_, _, page) = app.get_page(&format!("/runs/{run}"), false).await;
+        assert!(!page.contains("id=\"report-link\""), "{status}: {page}");
     }
     app.stop().await;
 }

@@ -18,6 +18,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/app.js"),
     ),
     (
+        "report.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/report.css"),
+    ),
+    (
+        "report.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/report.js"),
+    ),
+    (
         "graphiql.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/graphiql.js"),

@@ -18,17 +18,26 @@ use crate::service::charts::{self, Chart};
 use crate::service::{assignments, datasets, runs};
 use crate::web::parse_id;
 
-/// `GET /runs/{id}/charts/{name}.svg`: a chart in the pages' dark theme.
+#[derive(Deserialize)]
+pub struct ChartQuery {
+    /// `dark` (the default, for the pages) or `light` (white paper, for the printable report).
+    #[serde(default)]
+    theme: Theme,
+}
+
+/// `GET /runs/{id}/charts/{name}.svg[?theme=light]`: a chart in the pages' dark theme, or on
+/// white paper for the printable report.
 pub async fn chart(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
+    Query(q): Query<ChartQuery>,
 ) -> Result<Response, PlainError> {
     let id = parse_id("run", &id)?;
     let chart = file
         .strip_suffix(".svg")
         .and_then(Chart::parse)
         .ok_or_else(|| AppError::NotFound(format!("no chart `{file}`")))?;
-    let svg = charts::render(&state, id, chart, Format::Svg, Theme::Dark).await?;
+    let svg = charts::render(&state, id, chart, Format::Svg, q.theme).await?;
     let headers = [
         (header::CONTENT_TYPE, "image/svg+xml"),
         (header::CACHE_CONTROL, "private, max-age=300"),

@@ -118,6 +118,18 @@ impl Hx {
         html_response(html, status)
     }
 
+    /// A page with a layout of its own (the printable report), always sent whole: htmx is told
+    /// to load `url` as a full page instead of swapping a whole document into `<main>`.
+    pub fn standalone<T: Template>(self, page: &T, url: &str) -> Response {
+        if self.partial {
+            match HeaderValue::from_str(url) {
+                Ok(value) => return ([("hx-redirect", value)], "").into_response(),
+                Err(_) => return Redirect::to(url).into_response(),
+            }
+        }
+        html_response(page.render(), StatusCode::OK)
+    }
+
     /// `error`, to be shown as this request's error page.
     pub fn error(self, error: AppError) -> PageError {
         PageError { hx: self, error }

@@ -1,6 +1,8 @@
 //! Every path the pages answer and link to, in one place, so a renamed route cannot leave a
 //! dead link behind.
 
+use crate::engine::render::Theme;
+
 /// Route patterns, as registered with the router.
 pub const DATASETS: &str = "/";
 pub const UPLOAD: &str = "/datasets";
@@ -17,6 +19,7 @@ pub const RUN_CHART: &str = "/runs/{id}/charts/{file}";
 pub const RUN_CSV: &str = "/runs/{id}/customers.csv";
 pub const RUN_PROFILES_CSV: &str = "/runs/{id}/profiles.csv";
 pub const RUN_COMPARE: &str = "/runs/{id}/compare";
+pub const RUN_REPORT: &str = "/runs/{id}/report";
 pub const RUN_SEGMENT: &str = "/runs/{id}/segments/{segment}";
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
@@ -53,6 +56,10 @@ pub fn run_compare(id: i64, with: i64) -> String {
     format!("/runs/{id}/compare?with={with}")
 }
 
+pub fn run_report(id: i64) -> String {
+    format!("/runs/{id}/report")
+}
+
 pub fn run_profiles_csv(id: i64) -> String {
     format!("/runs/{id}/profiles.csv")
 }
@@ -85,15 +92,19 @@ pub fn run_customers(id: i64, query: &[(&str, &str)]) -> String {
     url
 }
 
-/// A chart of a run, drawn for the dark pages. Browsers keep charts for a few minutes; the
-/// address carries a digest of the segment names the charts label, so renaming a segment shows
-/// at once.
-pub fn chart(run: &crate::service::runs::Run, chart: &str) -> String {
+/// A chart of a run in `theme`: dark for the pages, light for the printable report. Browsers
+/// keep charts for a few minutes; the address carries a digest of the segment names the charts
+/// label, so renaming a segment shows at once.
+pub fn chart(run: &crate::service::runs::Run, chart: &str, theme: Theme) -> String {
     use std::hash::{Hash, Hasher};
     let mut names = std::collections::hash_map::DefaultHasher::new();
     run.profiles.iter().for_each(|p| p.name.hash(&mut names));
+    let theme = match theme {
+        Theme::Dark => "",
+        Theme::Light => "theme=light&",
+    };
     format!(
-        "/runs/{}/charts/{chart}.svg?names={:x}",
+        "/runs/{}/charts/{chart}.svg?{theme}names={:x}",
         run.id,
         names.finish()
     )

@@ -236,6 +236,58 @@ async function graphiqlWithTokenHeader(page, token, runId) {
   }
 }
 
+// ---- Printable report ---------------------------------------------------------------------
+
+/** Counts the pages of a PDF: its `/Type /Page` objects (not the `/Type /Pages` tree). */
+function pdfPages(pdf) {
+  return (pdf.toString("latin1").match(/\/Type\s*\/Page(?![A-Za-z])/g) || []).length;
+}
+
+/** The printable report, opened from the run's header: a light page with the analyst's names
+ * and notes and every chart on white; printed, its screen-only bar is gone, colours and page
+ * breaks hold, and "Save as PDF" gives a document of several pages. */
+async function printableReport(page, phone, runUrl) {
+  await page.click("#report-link");
+  await page.waitForURL(`${runUrl}/report`);
+  await page.waitForSelector("#report-overview");
+  await imagesLoaded(page, ".paper img");
+  const name = await page.textContent("#report-segment-0-name");
+  check(name.includes("Loyal families"), `the report calls segment 0 "${name}"`);
+  const note = (await page.textContent("#report-segment-0-note")).trim();
+  check(note === "Call before Genna", `the report's note on segment 0 is "${note}"`);
+  const charts = await page.locator(".paper img").evaluateAll((imgs) => imgs.map((i) => i.getAttribute("src")));
+  check(charts.length === 5 && charts.every((src) => src.includes("theme=light")), `report charts: ${charts}`);
+  check(await page.locator("nav, form, .site-header").count() === 0, "the report has navigation or forms");
+  check(await page.locator("#print-report").isVisible(), "no print button on screen");
+  const paper = await page.evaluate(() => getComputedStyle(document.querySelector(".paper")).backgroundColor);
+  check(paper === "rgb(255, 255, 255)", `the report's paper is ${paper}`);
+  await shoot(page, phone, "15-run-report");
+
+  // As printed.
+  await page.emulateMedia({ media: "print" });
+  check(!(await page.locator("#report-bar").isVisible()), "the print bar is shown in print");
+  const print = await page.evaluate(() => ({
+    adjust: getComputedStyle(document.documentElement).printColorAdjust,
+    breaks: [...document.querySelectorAll(".report-section")].map((s) => getComputedStyle(s).breakBefore),
+    avoid: getComputedStyle(document.querySelector(".segment")).breakInside,
+    overflow: [...document.querySelectorAll(".paper img")].filter((i) => i.getBoundingClientRect().width > document.querySelector(".paper").clientWidth + 1).length,
+  }));
+  check(print.adjust === "exact", `print-color-adjust is ${print.adjust}`);
+  check(print.breaks[0] !== "page" && print.breaks.slice(1).every((b) => b === "page"), `section breaks ${print.breaks}`);
+  check(print.avoid === "avoid", `a segment breaks inside: ${print.avoid}`);
+  check(print.overflow === 0, `${print.overflow} charts are wider than the page`);
+  await page.screenshot({ path: join(SHOTS, "15-run-report-print.png"), fullPage: true });
+  const pdf = await page.pdf({ path: join(SHOTS, "..", "report.pdf"), format: "A4", printBackground: true });
+  const pages = pdfPages(pdf);
+  check(pages > 1, `the PDF has ${pages} page(s)`);
+  log(`printable report: ${charts.length} light charts, PDF of ${pages} pages (${pdf.length} bytes)`);
+  await page.emulateMedia({ media: "screen" });
+
+  await page.click("#back-to-run");
+  await page.waitForURL(runUrl);
+  await page.waitForSelector("#tab-overview");
+}
+
 // ---- Tests --------------------------------------------------------------------------------
 
 async function mainFlow(page, phone) {
@@ -430,6 +482,8 @@ async function mainFlow(page, phone) {
   const downloaded = countCsvRecords(readFileSync(csvPath, "utf8")) - 1;
   check(downloaded === inSegment, `the CSV has ${downloaded} rows, the page says ${inSegment}`);
   log(`customers: ${total} in all, ${inSegment} in segment 1, CSV rows ${downloaded}`);
+
+  await printableReport(page, phone, runUrl);
 
   // GraphiQL, against this run; then the page at both widths, and the Docs on a phone.
   await graphiqlWorks(page, runUrl.match(/\d+$/)[0]);

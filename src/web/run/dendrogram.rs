@@ -2,6 +2,7 @@
 
 use askama::Template;
 
+use crate::engine::render::Theme;
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
 use crate::web::format;
@@ -23,7 +24,7 @@ page!(DendrogramPage);
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> DendrogramPage {
     DendrogramPage {
         run: head,
-        svg_url: routes::chart(run, "dendrogram"),
+        svg_url: routes::chart(run, "dendrogram", Theme::Dark),
         n_samples: format::thousands(dataset.row_count),
         n_clusters: run.segment_count().unwrap_or(0).max(0) as usize,
     }

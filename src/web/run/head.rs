@@ -26,6 +26,8 @@ pub struct RunHead {
     pub events_url: String,
     pub cancel_action: String,
     pub delete_action: String,
+    /// The printable report (linked for succeeded runs only).
+    pub report_url: String,
     pub tabs: Vec<TabLink>,
     /// The slug of the tab shown.
     pub tab: &'static str,
@@ -52,6 +54,7 @@ impl RunHead {
             events_url: routes::run_events(run.id),
             cancel_action: routes::run_cancel(run.id),
             delete_action: routes::run_delete(run.id),
+            report_url: routes::run_report(run.id),
             tabs: Tab::ALL
                 .into_iter()
                 .map(|t| TabLink {

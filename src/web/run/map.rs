@@ -2,6 +2,7 @@
 
 use askama::Template;
 
+use crate::engine::render::Theme;
 use crate::service::runs::Run;
 use crate::web::render::page;
 use crate::web::routes;
@@ -22,7 +23,7 @@ page!(MapPage);
 pub fn page(head: RunHead, run: &Run) -> MapPage {
     MapPage {
         run: head,
-        map_url: routes::chart(run, "map"),
+        map_url: routes::chart(run, "map", Theme::Dark),
         segments: size_rows(run),
     }
 }

@@ -1,7 +1,8 @@
 //! A run's pages: live progress while it runs, then one tab per view of the results, each at
 //! its own URL. Each tab's module holds the view its template reads and the function that builds
 //! it from the service's run and dataset (the templates never see database rows or engine
-//! internals); [`head`] is what every tab shows above itself.
+//! internals); [`head`] is what every tab shows above itself, and [`report`] puts the tabs'
+//! views on one page for printing.
 
 mod compare;
 mod customers;
@@ -10,6 +11,7 @@ mod head;
 mod map;
 mod overview;
 mod quality;
+mod report;
 mod segments;
 pub mod status;
 
@@ -199,6 +201,14 @@ pub async fn compare(
         .await
         .map_err(hx.fail())?;
     Ok(hx.ok(&compare::page(dataset.name, &a, &b, &comparison)))
+}
+
+/// `GET /runs/{id}/report`: the run on one printable page; for a run without results, a page
+/// saying when there will be one.
+pub async fn report(hx: Hx, State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let (run, dataset, head) = load(hx, &state, id, Tab::Overview).await?;
+    Ok(hx.standalone(&report::page(head, &run, &dataset), &routes::run_report(id)))
 }
 
 /// A run, its dataset and the head of its `tab`.

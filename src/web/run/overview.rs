@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use crate::engine::render::segment_color_hex;
+use crate::engine::render::{Theme, segment_color_hex};
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
 use crate::web::format;
@@ -60,11 +60,13 @@ page!(OverviewPage);
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> OverviewPage {
     OverviewPage {
         run: head,
-        o: overview(run, dataset),
+        o: overview(run, dataset, Theme::Dark),
     }
 }
 
-fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
+/// The overview's figures, sizes and settings, with the sizes chart drawn in `theme` (the tab's
+/// dark one, or light for the printable report).
+pub fn overview(run: &Run, dataset: &Dataset, theme: Theme) -> OverviewView {
     let metrics = run.metrics.as_ref();
     let silhouette = metrics.and_then(|m| m.silhouette_score);
     let band = silhouette.map(format::band);
@@ -107,7 +109,7 @@ fn overview(run: &Run, dataset: &Dataset) -> OverviewView {
         }),
         cut_height: metrics.map(|m| format::number(m.cut_height)),
         warnings: metrics.map(|m| m.warnings.clone()).unwrap_or_default(),
-        sizes_chart: routes::chart(run, "sizes"),
+        sizes_chart: routes::chart(run, "sizes", theme),
         sizes_alt,
         segments: sizes,
         settings: settings(run),

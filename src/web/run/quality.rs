@@ -3,6 +3,7 @@
 
 use askama::Template;
 
+use crate::engine::render::Theme;
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
 use crate::web::format;
@@ -47,18 +48,19 @@ page!(QualityPage);
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> QualityPage {
     QualityPage {
         run: head,
-        silhouette_url: routes::chart(run, "silhouette"),
+        silhouette_url: routes::chart(run, "silhouette", Theme::Dark),
         silhouette: run
             .metrics
             .as_ref()
             .and_then(|m| m.silhouette_score)
             .map_or("—".into(), format::score),
-        k_sweep_url: routes::chart(run, "k-sweep"),
+        k_sweep_url: routes::chart(run, "k-sweep", Theme::Dark),
         sweep: sweep(run, dataset),
     }
 }
 
-fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
+/// How other segment counts compare, when the run compared them.
+pub fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
     let sweep = run.k_sweep.as_ref()?;
     let current = run.segment_count().map(|k| k as usize);
     Some(SweepView {

@@ -114,7 +114,8 @@ fn trait_words(t: &SegmentTrait) -> String {
     }
 }
 
-fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
+/// One card per segment, as the segments tab and the printable report show them.
+pub fn segment_cards(run: &Run, dataset: &Dataset) -> Vec<SegmentCard> {
     run.profiles
         .iter()
         .map(|p| SegmentCard {
