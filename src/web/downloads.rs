@@ -11,24 +11,33 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::engine::render::{Format, Theme};
+use crate::engine::render::{Format, Layout, Theme};
 use crate::error::AppError;
 use crate::http::download::csv_attachment;
 use crate::service::charts::{self, Chart};
 use crate::service::{assignments, datasets, runs};
 use crate::web::parse_id;
 
-/// `GET /runs/{id}/charts/{name}.svg`: a chart in the pages' dark theme.
+#[derive(Deserialize)]
+pub struct ChartQuery {
+    /// `wide` (the default) or `narrow`, the phone layout. Any other value is refused with
+    /// 400, naming the two accepted ones.
+    #[serde(default)]
+    layout: Layout,
+}
+
+/// `GET /runs/{id}/charts/{name}.svg[?layout=narrow]`: a chart in the pages' dark theme.
 pub async fn chart(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
+    Query(q): Query<ChartQuery>,
 ) -> Result<Response, PlainError> {
     let id = parse_id("run", &id)?;
     let chart = file
         .strip_suffix(".svg")
         .and_then(Chart::parse)
         .ok_or_else(|| AppError::NotFound(format!("no chart `{file}`")))?;
-    let svg = charts::render(&state, id, chart, Format::Svg, Theme::Dark).await?;
+    let svg = charts::render(&state, id, chart, Format::Svg, Theme::Dark, q.layout).await?;
     let headers = [
         (header::CONTENT_TYPE, "image/svg+xml"),
         (header::CACHE_CONTROL, "private, max-age=300"),

@@ -83,18 +83,28 @@ pub fn run_customers(id: i64, segment: Option<i32>, after: Option<&str>) -> Stri
     url
 }
 
-/// A chart of a run, drawn for the dark pages. Browsers keep charts for a few minutes; the
-/// address carries a digest of the segment names the charts label, so renaming a segment shows
-/// at once.
-pub fn chart(run: &crate::service::runs::Run, chart: &str) -> String {
+/// The addresses of one chart of a run, drawn for the dark pages: for a desktop and for a
+/// phone (`layout=narrow`). Pages show them as a `<picture>` so a phone loads the narrow one.
+pub struct ChartSrc {
+    pub wide: String,
+    pub narrow: String,
+}
+
+/// A chart of a run. Browsers keep charts for a few minutes; the address carries a digest of
+/// the segment names the charts label, so renaming a segment shows at once.
+pub fn chart(run: &crate::service::runs::Run, chart: &str) -> ChartSrc {
     use std::hash::{Hash, Hasher};
     let mut names = std::collections::hash_map::DefaultHasher::new();
     run.profiles.iter().for_each(|p| p.name.hash(&mut names));
-    format!(
+    let wide = format!(
         "/runs/{}/charts/{chart}.svg?names={:x}",
         run.id,
         names.finish()
-    )
+    );
+    ChartSrc {
+        narrow: format!("{wide}&layout=narrow"),
+        wide,
+    }
 }
 
 pub fn customers_csv(run_id: i64, segment: Option<i32>) -> String {

@@ -3,6 +3,7 @@
 use askama::Template;
 
 use crate::service::runs::Run;
+use crate::web::format::filters;
 use crate::web::render::page;
 use crate::web::routes;
 
@@ -13,7 +14,7 @@ use super::overview::{SizeRow, size_rows};
 #[template(path = "pages/run_map.html", blocks = ["title", "content"])]
 pub struct MapPage {
     run: RunHead,
-    map_url: String,
+    map: routes::ChartSrc,
     /// The legend with segment names (the chart itself only has room for numbers).
     segments: Vec<SizeRow>,
 }
@@ -22,7 +23,7 @@ page!(MapPage);
 pub fn page(head: RunHead, run: &Run) -> MapPage {
     MapPage {
         run: head,
-        map_url: routes::chart(run, "map"),
+        map: routes::chart(run, "map"),
         segments: size_rows(run),
     }
 }
