@@ -223,7 +223,7 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
     );
     assert!(overview.contains("role=\"tablist\""), "{overview}");
     assert!(
-        overview.contains("<dt>Numeric features</dt><dd>age, total_spend</dd>"),
+        overview.contains("<dt>Numeric features</dt><dd>age, total_<wbr>spend</dd>"),
         "{overview}"
     );
     for tab in [
@@ -243,6 +243,58 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
             "{tab}"
         );
     }
+    // Phones load each chart drawn for their width: every chart on the tabs is a <picture>
+    // whose narrow source is the same address with `layout=narrow`.
+    for (tab, chart) in [
+        ("overview", "sizes"),
+        ("dendrogram", "dendrogram"),
+        ("map", "map"),
+        ("quality", "silhouette"),
+        ("quality", "k-sweep"),
+    ] {
+        let (_, _, body) = app.get_page(&format!("{run_path}/{tab}"), true).await;
+        let wide = format!("{run_path}/charts/{chart}.svg?names=");
+        let at = body.find(&format!("<img src=\"{wide}")).expect(chart);
+        let source = body[..at].rsplit("<source ").next().unwrap();
+        assert!(
+            source.starts_with(&format!("media=\"(max-width: 640px)\" srcset=\"{wide}"))
+                && source.contains("&#38;layout=narrow\">"),
+            "{tab}/{chart}: {}",
+            &body[at.saturating_sub(300)..at + 200]
+        );
+        let resp = app
+            .client
+            .get(app.url(&format!("{run_path}/charts/{chart}.svg?layout=narrow")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{chart}");
+        assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+        let svg = resp.text().await.unwrap();
+        assert!(
+            svg.starts_with("<svg width=\"360\" "),
+            "{chart}: {}",
+            &svg[..80]
+        );
+    }
+    let resp = app
+        .client
+        .get(app.url(&format!("{run_path}/charts/map.svg?layout=tiny")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains("unknown variant `tiny`, expected `wide` or `narrow`"),
+        "{text}"
+    );
+    // Column names break after their underscores, never inside a word.
+    let (_, _, segments) = app.get_page(&format!("{run_path}/segments"), true).await;
+    assert!(
+        segments.contains("<th scope=\"row\">total_<wbr>spend</th>"),
+        "{segments}"
+    );
     let (_, _, customers) = app
         .get_page(&format!("{run_path}/customers?segment=0"), true)
         .await;

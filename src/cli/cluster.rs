@@ -8,7 +8,7 @@
 use crate::engine::export::spreadsheet_safe;
 use crate::engine::ingest::{self, Table};
 use crate::engine::pipeline::{self, Outcome, Params, PcaSpec};
-use crate::engine::render::{self, Format, RenderOptions, Theme};
+use crate::engine::render::{self, Format, Layout, RenderOptions, Theme};
 use crate::engine::spec::{ColumnUse, Draft, Vocabulary};
 use crate::engine::types::{Method, Metric, NoProgress};
 use anyhow::{Context, anyhow};
@@ -258,6 +258,7 @@ fn write_charts(dir: &Path, outcome: &Outcome, theme: Theme) -> anyhow::Result<(
         format,
         width: 1200,
         height: 700,
+        layout: Layout::Wide,
     };
     let names: Vec<String> = outcome.profiles.iter().map(|p| p.name.clone()).collect();
     let k = outcome.metrics.n_clusters;

@@ -20,7 +20,7 @@ use super::json::{Id, JsonBody};
 use crate::app::AppState;
 use crate::db::stored::v1;
 use crate::engine::profile::SegmentProfile;
-use crate::engine::render::{Format, Theme};
+use crate::engine::render::{Format, Layout, Theme};
 use crate::engine::spec;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
@@ -249,7 +249,15 @@ pub async fn dendrogram_png(
     Id(id): Id,
     Query(q): Query<ChartQuery>,
 ) -> AppResult<Response> {
-    let bytes = charts::render(&state, id, Chart::Dendrogram, Format::Png, theme(&q)?).await?;
+    let bytes = charts::render(
+        &state,
+        id,
+        Chart::Dendrogram,
+        Format::Png,
+        theme(&q)?,
+        Layout::Wide,
+    )
+    .await?;
     Ok(image(bytes, Format::Png))
 }
 
@@ -258,7 +266,15 @@ pub async fn dendrogram_svg(
     Id(id): Id,
     Query(q): Query<ChartQuery>,
 ) -> AppResult<Response> {
-    let bytes = charts::render(&state, id, Chart::Dendrogram, Format::Svg, theme(&q)?).await?;
+    let bytes = charts::render(
+        &state,
+        id,
+        Chart::Dendrogram,
+        Format::Svg,
+        theme(&q)?,
+        Layout::Wide,
+    )
+    .await?;
     Ok(image(bytes, Format::Svg))
 }
 
@@ -281,7 +297,7 @@ pub async fn chart(
             "no chart `{name}`; charts are dendrogram, silhouette, k-sweep, map and sizes"
         ))
     })?;
-    let bytes = charts::render(&state, id, chart, format, theme(&q)?).await?;
+    let bytes = charts::render(&state, id, chart, format, theme(&q)?, Layout::Wide).await?;
     Ok(image(bytes, format))
 }
 

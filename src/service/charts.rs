@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::db;
-use crate::engine::render::{self, Format, RenderOptions, Theme};
+use crate::engine::render::{self, Format, Layout, RenderOptions, Theme};
 use crate::error::{AppError, AppResult};
 use crate::service::runs::{self, RunStatus};
 
@@ -35,6 +35,7 @@ pub async fn render(
     chart: Chart,
     format: Format,
     theme: Theme,
+    layout: Layout,
 ) -> AppResult<Vec<u8>> {
     let run = runs::get(state, run_id).await?;
     if run.status != RunStatus::Succeeded {
@@ -51,18 +52,28 @@ pub async fn render(
     drop(conn);
     let labels: Vec<usize> = assigned.iter().map(|(l, _)| *l as usize).collect();
     let silhouettes: Vec<f64> = assigned.iter().map(|(_, s)| s.unwrap_or(0.0)).collect();
-    let (width, height) = match chart {
-        Chart::Dendrogram => (1100, 560),
-        _ => (900, 520),
+    let names: Vec<String> = run.profiles.iter().map(|p| p.name.clone()).collect();
+    let k = run.segment_count().unwrap_or(1).max(1) as usize;
+    let (width, height) = match (layout, chart) {
+        (Layout::Wide, Chart::Dendrogram) => (1100, 560),
+        (Layout::Wide, _) => (900, 520),
+        // A phone's chart is as wide as the phone and as tall as its content needs.
+        (Layout::Narrow, Chart::Dendrogram) => (render::NARROW_WIDTH, 420),
+        (Layout::Narrow, Chart::Silhouette) => (render::NARROW_WIDTH, 440),
+        (Layout::Narrow, Chart::KSweep) => (render::NARROW_WIDTH, 620),
+        (Layout::Narrow, Chart::Map) => (render::NARROW_WIDTH, render::map_narrow_height(k)),
+        (Layout::Narrow, Chart::Sizes) => {
+            (render::NARROW_WIDTH, render::sizes_narrow_height(&names))
+        }
     };
     let opts = RenderOptions {
         theme,
         format,
         width,
         height,
+        layout,
     };
     let rendered = tokio::task::spawn_blocking(move || {
-        let k = run.segment_count().unwrap_or(1).max(1) as usize;
         match chart {
             Chart::Dendrogram => {
                 let z = runs::decode_linkage(&linkage.unwrap_or_default());
@@ -84,7 +95,6 @@ pub async fn render(
                     .as_ref()
                     .map(|m| m.cluster_sizes.clone())
                     .unwrap_or_default();
-                let names: Vec<String> = run.profiles.iter().map(|p| p.name.clone()).collect();
                 render::segment_sizes(&sizes, &names, &opts)
             }
         }

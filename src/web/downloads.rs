@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::engine::render::{Format, Theme};
+use crate::engine::render::{Format, Layout, Theme};
 use crate::error::AppError;
 use crate::http::download::csv_attachment;
 use crate::service::charts::{self, Chart};
@@ -23,10 +23,14 @@ pub struct ChartQuery {
     /// `dark` (the default, for the pages) or `light` (white paper, for the printable report).
     #[serde(default)]
     theme: Theme,
+    /// `wide` (the default) or `narrow`, the phone layout. Any other value is refused with
+    /// 400, naming the two accepted ones.
+    #[serde(default)]
+    layout: Layout,
 }
 
-/// `GET /runs/{id}/charts/{name}.svg[?theme=light]`: a chart in the pages' dark theme, or on
-/// white paper for the printable report.
+/// `GET /runs/{id}/charts/{name}.svg[?theme=light][&layout=narrow]`: a chart in the pages'
+/// dark theme, or on white paper for the printable report; wide, or narrow for phones.
 pub async fn chart(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
@@ -37,7 +41,7 @@ pub async fn chart(
         .strip_suffix(".svg")
         .and_then(Chart::parse)
         .ok_or_else(|| AppError::NotFound(format!("no chart `{file}`")))?;
-    let svg = charts::render(&state, id, chart, Format::Svg, q.theme).await?;
+    let svg = charts::render(&state, id, chart, Format::Svg, q.theme, q.layout).await?;
     let headers = [
         (header::CONTENT_TYPE, "image/svg+xml"),
         (header::CACHE_CONTROL, "private, max-age=300"),

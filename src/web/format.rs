@@ -130,6 +130,39 @@ pub fn band(silhouette: f64) -> Band {
     }
 }
 
+/// `text` escaped for HTML with a `<wbr>` after every underscore, so a column name such as
+/// `preferred_category` may break between its words on a narrow screen, and, with the pages'
+/// `overflow-wrap: break-word`, only there unless a single word is wider than the screen.
+pub fn break_after_underscores(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '_' => out.push_str("_<wbr>"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Filters the page templates use beside askama's own.
+pub mod filters {
+    use askama::filters::Safe;
+
+    /// `{{ name|wbr }}`: [`super::break_after_underscores`], already escaped.
+    #[askama::filter_fn]
+    pub fn wbr<T: std::fmt::Display>(
+        text: T,
+        _: &dyn askama::Values,
+    ) -> askama::Result<Safe<String>> {
+        Ok(Safe(super::break_after_underscores(&text.to_string())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +203,17 @@ mod tests {
         assert_eq!(cell(Some(&json!("Oromia"))), "Oromia");
         assert_eq!(cell(Some(&json!(null))), "—");
         assert_eq!(cell(None), "—");
+    }
+
+    #[test]
+    fn underscores_allow_breaks_and_the_rest_is_escaped() {
+        assert_eq!(
+            break_after_underscores("preferred_category"),
+            "preferred_<wbr>category"
+        );
+        assert_eq!(
+            break_after_underscores("<b>&\"x_y'"),
+            "&lt;b&gt;&amp;&quot;x_<wbr>y&#39;"
+        );
     }
 }

@@ -92,10 +92,17 @@ pub fn run_customers(id: i64, query: &[(&str, &str)]) -> String {
     url
 }
 
+/// The addresses of one chart of a run: for a desktop and for a phone (`layout=narrow`). Pages
+/// show them as a `<picture>` so a phone loads the narrow one.
+pub struct ChartSrc {
+    pub wide: String,
+    pub narrow: String,
+}
+
 /// A chart of a run in `theme`: dark for the pages, light for the printable report. Browsers
 /// keep charts for a few minutes; the address carries a digest of the segment names the charts
 /// label, so renaming a segment shows at once.
-pub fn chart(run: &crate::service::runs::Run, chart: &str, theme: Theme) -> String {
+pub fn chart(run: &crate::service::runs::Run, chart: &str, theme: Theme) -> ChartSrc {
     use std::hash::{Hash, Hasher};
     let mut names = std::collections::hash_map::DefaultHasher::new();
     run.profiles.iter().for_each(|p| p.name.hash(&mut names));
@@ -103,11 +110,15 @@ pub fn chart(run: &crate::service::runs::Run, chart: &str, theme: Theme) -> Stri
         Theme::Dark => "",
         Theme::Light => "theme=light&",
     };
-    format!(
+    let wide = format!(
         "/runs/{}/charts/{chart}.svg?{theme}names={:x}",
         run.id,
         names.finish()
-    )
+    );
+    ChartSrc {
+        narrow: format!("{wide}&layout=narrow"),
+        wide,
+    }
 }
 
 pub fn customers_csv(run_id: i64, segment: Option<i32>) -> String {

@@ -62,6 +62,23 @@ async function assertNoHorizontalScroll(page, name) {
   check(overflow <= 1, `${name}: the layout is ${overflow}px wider than the screen`);
 }
 
+/** Charts on a phone: each image loaded its narrow source and fits the screen. */
+async function assertPhoneCharts(phone, selector, name) {
+  await imagesLoaded(phone, selector);
+  const charts = await phone.evaluate((sel) => [...document.querySelectorAll(sel)].map((i) => ({
+    id: i.id || i.alt,
+    src: i.currentSrc,
+    width: i.getBoundingClientRect().width,
+    natural: i.naturalWidth,
+  })), selector);
+  const viewport = await phone.evaluate(() => window.innerWidth);
+  for (const c of charts) {
+    check(/[?&]layout=narrow(&|$)/.test(c.src), `${name}: ${c.id} loaded ${c.src}, not the narrow chart`);
+    check(c.width <= viewport, `${name}: ${c.id} is ${c.width}px wide on a ${viewport}px screen`);
+  }
+  log(`${name}: ${charts.length} narrow chart(s) on the phone, ${charts.map((c) => Math.round(c.width)).join(", ")}px wide`);
+}
+
 /** Drops `files` ({name, type, text}) onto the element matched by `selector`, as a user would. */
 async function dropFiles(page, selector, files) {
   const dataTransfer = await page.evaluateHandle((files) => {
@@ -367,12 +384,39 @@ async function mainFlow(page, phone) {
   check(/Excellent|Good|Fair|Poor/.test(band), `no silhouette band in "${band}"`);
   await imagesLoaded(page, "#tab-panel img");
   await shoot(page, phone, "04-run-overview");
+  await assertPhoneCharts(phone, "#tab-panel img", "overview");
 
   // Every other tab, each at its own URL.
   await openTab(page, "segments", runUrl);
   const cards = await page.locator("#segment-cards article").count();
   check(cards === 4, `${cards} segment cards, expected 4`);
   await shoot(page, phone, "05-run-segments");
+  // On a phone the page itself is no wider than the screen (tables scroll in their own box),
+  // and no column name breaks inside a word.
+  const segmentsWidth = await phone.evaluate(() => document.documentElement.scrollWidth);
+  check(segmentsWidth <= PHONE.width, `segments tab is ${segmentsWidth}px wide on a ${PHONE.width}px phone`);
+  const midWord = await phone.evaluate(() => {
+    // Every word between allowed breaks (spaces, and the <wbr> after an underscore) must sit
+    // on one line.
+    const broken = [];
+    const cells = document.querySelectorAll(".profile-table th[scope=row], .segment-card h3 > span");
+    for (const cell of cells) {
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const re = /\S+/g;
+        for (let m = re.exec(node.data); m; m = re.exec(node.data)) {
+          const range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+          if (lines.size > 1) broken.push(m[0]);
+        }
+      }
+    }
+    return broken;
+  });
+  check(midWord.length === 0, `column names broken inside a word: ${midWord.join(", ")}`);
+  await phone.screenshot({ path: join(SHOTS, "05-run-segments-phone-375.png"), fullPage: true });
 
   // Name the first segment and keep a note on it; the card and the overview use the name.
   await page.click("#segment-0 summary");
@@ -388,16 +432,20 @@ async function mainFlow(page, phone) {
 
   await openTab(page, "dendrogram", runUrl);
   await imagesLoaded(page, "#dendrogram-img");
+  const desktopSrc = await page.evaluate(() => document.getElementById("dendrogram-img").currentSrc);
+  check(!desktopSrc.includes("layout=narrow"), `the desktop loaded the phone's dendrogram: ${desktopSrc}`);
   const before = await page.evaluate(() => document.getElementById("dendrogram-img").clientWidth);
   await page.click('[data-zoom="in"]');
   const after = await page.evaluate(() => document.getElementById("dendrogram-img").clientWidth);
   check(after > before, `zooming in did not enlarge the dendrogram (${before} -> ${after})`);
   await page.click('[data-zoom="reset"]');
   await shoot(page, phone, "06-run-dendrogram");
+  await assertPhoneCharts(phone, "#dendrogram-img", "dendrogram");
 
   await openTab(page, "map", runUrl);
   await imagesLoaded(page, "#map-img");
   await shoot(page, phone, "07-run-map");
+  await assertPhoneCharts(phone, "#map-img", "map");
 
   await openTab(page, "quality", runUrl);
   await imagesLoaded(page, "#silhouette-img");
@@ -405,6 +453,7 @@ async function mainFlow(page, phone) {
   const suggested = await page.textContent("#suggested-k");
   check(/^\d+$/.test(suggested.trim()), `suggested k is "${suggested}"`);
   await shoot(page, phone, "08-run-quality");
+  await assertPhoneCharts(phone, "#silhouette-img, #k-sweep-img", "quality");
 
   // Keyboard: arrow keys move between tabs, Enter opens one.
   await page.focus("#tab-quality");

@@ -9,7 +9,8 @@
 //! number of rows.
 
 use super::{
-    Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, segment_color, tick,
+    Chart, Colors, NARROW_MIN_FONT, RenderError, RenderOptions, ThemedMesh, WIDE_LABELS, draw_err,
+    render, segment_color, tick,
 };
 use crate::engine::types::Merge;
 use plotters::coord::Shift;
@@ -18,6 +19,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Leaves shown before the tree is truncated (scipy's usual `p`).
 pub const DEFAULT_LAST_P: usize = 30;
+
+/// Leaves shown on a narrow chart, each with room for its label at a readable size.
+pub const NARROW_LAST_P: usize = 12;
 
 /// One drawn leaf.
 #[derive(Clone, Debug, PartialEq)]
@@ -146,7 +150,16 @@ impl Chart for Dendrogram {
         &self,
         area: &DrawingArea<DB, Shift>,
         colors: &Colors,
+        layout: super::Layout,
     ) -> Result<(), RenderError> {
+        let narrow = layout == super::Layout::Narrow;
+        // Wide: the sizes the desktop pages have always shown. Narrow: nothing below
+        // NARROW_MIN_FONT, and fewer ticks.
+        let (caption, desc, label_font, leaf_font) = if narrow {
+            (20, NARROW_MIN_FONT + 2, NARROW_MIN_FONT, NARROW_MIN_FONT)
+        } else {
+            (20, 15, 13, 11)
+        };
         let l = &self.layout;
         let cut = self.cut_height.filter(|h| h.is_finite() && *h >= 0.0);
         let top = l.max_height.max(cut.unwrap_or(0.0)) * 1.08;
@@ -159,10 +172,10 @@ impl Chart for Dendrogram {
         };
 
         let mut chart = ChartBuilder::on(area)
-            .margin(16)
-            .caption(title, colors.font(20))
+            .margin(if narrow { 12 } else { 16 })
+            .caption(title, colors.font(caption))
             .x_label_area_size(72)
-            .y_label_area_size(72)
+            .y_label_area_size(if narrow { 66 } else { 72 })
             .build_cartesian_2d(0.0..n_leaves, 0.0..top)
             .map_err(draw_err)?;
         let fmt = |v: &f64| tick(*v, top);
@@ -170,10 +183,11 @@ impl Chart for Dendrogram {
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(0)
+            .y_labels(if narrow { 5 } else { WIDE_LABELS })
             .y_label_formatter(&fmt)
             .x_desc("Customers")
             .y_desc("Merge height")
-            .themed(colors, 15)
+            .themed(colors, desc)
             .draw()
             .map_err(draw_err)?;
 
@@ -206,7 +220,7 @@ impl Chart for Dendrogram {
                 format!("cut at {}", tick(h, top)),
                 (px - 4, py - 4),
                 colors
-                    .font(13)
+                    .font(label_font)
                     .color(&colors.accent)
                     .pos(Pos::new(HPos::Right, VPos::Bottom)),
             ))
@@ -218,20 +232,20 @@ impl Chart for Dendrogram {
         let (x1, y_axis) = chart.backend_coord(&(n_leaves, 0.0));
         let spacing = (x1 - x0) as f64 / n_leaves.max(1.0);
         let longest = l.leaves.iter().map(|f| f.label.len()).max().unwrap_or(1) as f64;
-        // DejaVu Sans at 11 px averages about 6.2 px per character.
-        let upright = longest * 6.2 > spacing * 0.95;
+        // DejaVu Sans averages about 0.56 em per character (6.2 px at 11 px).
+        let upright = longest * 6.2 * f64::from(leaf_font) / 11.0 > spacing * 0.95;
         for leaf in &l.leaves {
             let (px, _) = chart.backend_coord(&(leaf.x, 0.0));
             let color = leaf.segment.map_or(colors.muted, segment_color);
             let style = if upright {
                 colors
-                    .font(11)
+                    .font(leaf_font)
                     .color(&color)
                     .transform(FontTransform::Rotate90)
                     .pos(Pos::new(HPos::Left, VPos::Center))
             } else {
                 colors
-                    .font(11)
+                    .font(leaf_font)
                     .color(&color)
                     .pos(Pos::new(HPos::Center, VPos::Top))
             };
@@ -242,16 +256,20 @@ impl Chart for Dendrogram {
     }
 }
 
-/// Draws the dendrogram of linkage `z` (truncated to the last [`DEFAULT_LAST_P`] clusters),
-/// coloured by `labels` (one segment per row; empty for no colouring), with the cut drawn as a
-/// dashed line at `cut_height`.
+/// Draws the dendrogram of linkage `z` (truncated to the last [`DEFAULT_LAST_P`] clusters, or
+/// [`NARROW_LAST_P`] on a narrow chart), coloured by `labels` (one segment per row; empty for no
+/// colouring), with the cut drawn as a dashed line at `cut_height`.
 pub fn dendrogram(
     z: &[Merge],
     labels: &[usize],
     cut_height: Option<f64>,
     opts: &RenderOptions,
 ) -> Result<Vec<u8>, RenderError> {
-    dendrogram_truncated(z, labels, cut_height, DEFAULT_LAST_P, opts)
+    let p = match opts.layout {
+        super::Layout::Wide => DEFAULT_LAST_P,
+        super::Layout::Narrow => NARROW_LAST_P,
+    };
+    dendrogram_truncated(z, labels, cut_height, p, opts)
 }
 
 /// [`dendrogram`] showing the last `p` clusters instead of [`DEFAULT_LAST_P`].
@@ -271,7 +289,9 @@ pub fn dendrogram_truncated(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_png, assert_svg, opts};
+    use super::super::test_support::{
+        assert_png, assert_readable_on_a_phone, assert_svg, narrow, opts,
+    };
     use super::super::{Format, Theme};
     use super::*;
 
@@ -387,5 +407,22 @@ mod tests {
             dendrogram(&tree(), &[], None, &o),
             Err(RenderError::Size { .. })
         ));
+    }
+
+    #[test]
+    fn narrow_layout_shows_fewer_leaves_readably() {
+        // A chain of 40 rows: wide shows 30 leaves, narrow 12.
+        let n = 40;
+        let mut z = vec![merge(0, 1, 1.0, 2)];
+        for i in 2..n {
+            z.push(merge(i, n + i - 2, i as f64, i + 1));
+        }
+        let labels: Vec<usize> = (0..n).map(|i| usize::from(i >= 20)).collect();
+        let svg = dendrogram(&z, &labels, Some(30.0), &narrow(420)).unwrap();
+        assert_readable_on_a_phone(&svg, 420);
+        assert_svg(&svg, "Cluster tree (last 11 merges)");
+        assert_svg(&svg, "cut at");
+        let wide = dendrogram(&z, &labels, Some(30.0), &opts(Theme::Dark, Format::Svg)).unwrap();
+        assert_svg(&wide, "Cluster tree (last 29 merges)");
     }
 }

@@ -1,7 +1,10 @@
 //! The k sweep: silhouette and within-segment sum of squares for each candidate segment count,
 //! so an analyst can see why a count is suggested (highest silhouette, or the elbow of WSS).
 
-use super::{Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, tick};
+use super::{
+    Chart, Colors, Layout, NARROW_MIN_FONT, RenderError, RenderOptions, ThemedMesh, WIDE_LABELS,
+    draw_err, render, tick,
+};
 use crate::engine::quality::KSweep;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -15,6 +18,7 @@ struct KSweepChart<'a> {
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     colors: &Colors,
+    layout: Layout,
     title: &str,
     points: &[(usize, f64)],
     chosen_k: usize,
@@ -29,22 +33,29 @@ fn panel<DB: DrawingBackend>(
         });
     let pad = ((hi - lo) * 0.1).max(1e-9);
     let (lo, hi) = (lo - pad, hi + pad);
+    let narrow = layout == Layout::Narrow;
+    let counts = (k_max - k_min) as usize + 1;
     let mut chart = ChartBuilder::on(area)
-        .margin(14)
-        .caption(title, colors.font(17))
-        .x_label_area_size(40)
-        .y_label_area_size(72)
+        .margin(if narrow { 10 } else { 14 })
+        .caption(title, colors.font(if narrow { 18 } else { 17 }))
+        .x_label_area_size(if narrow { 52 } else { 40 })
+        .y_label_area_size(if narrow { 74 } else { 72 })
         .build_cartesian_2d((k_min - 0.5)..(k_max + 0.5), lo..hi)
         .map_err(draw_err)?;
     let fmt_y = |v: &f64| tick(*v, hi - lo);
     let fmt_x = |v: &f64| format!("{v:.0}");
     chart
         .configure_mesh()
-        .x_labels((k_max - k_min) as usize + 1)
+        .x_labels(if narrow { counts.min(7) } else { counts })
+        .y_labels(if narrow { 5 } else { WIDE_LABELS })
         .x_label_formatter(&fmt_x)
         .y_label_formatter(&fmt_y)
-        .x_desc("Number of segments (k)")
-        .themed(colors, 14)
+        .x_desc(if narrow {
+            "Segments (k)"
+        } else {
+            "Number of segments (k)"
+        })
+        .themed(colors, if narrow { NARROW_MIN_FONT + 2 } else { 14 })
         .draw()
         .map_err(draw_err)?;
     let chosen = chosen_k as f64;
@@ -86,7 +97,9 @@ impl Chart for KSweepChart<'_> {
         &self,
         area: &DrawingArea<DB, Shift>,
         colors: &Colors,
+        layout: Layout,
     ) -> Result<(), RenderError> {
+        let narrow = layout == Layout::Narrow;
         let panels = area.split_evenly((2, 1));
         let sil: Vec<(usize, f64)> = self
             .sweep
@@ -99,7 +112,9 @@ impl Chart for KSweepChart<'_> {
         panel(
             &panels[0],
             colors,
+            layout,
             &match self.sweep.sample_size {
+                _ if narrow => format!("Silhouette (suggested k = {suggested})"),
                 None => format!(
                     "Silhouette by segment count (higher is better; suggested k = {suggested})"
                 ),
@@ -115,7 +130,12 @@ impl Chart for KSweepChart<'_> {
         panel(
             &panels[1],
             colors,
-            "Within-segment sum of squares (look for the elbow)",
+            layout,
+            if narrow {
+                "Within-segment spread (elbow)"
+            } else {
+                "Within-segment sum of squares (look for the elbow)"
+            },
             &wss,
             self.chosen_k,
             suggested,
@@ -140,7 +160,9 @@ pub fn k_sweep_chart(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_png, assert_svg, opts};
+    use super::super::test_support::{
+        assert_png, assert_readable_on_a_phone, assert_svg, narrow, opts,
+    };
     use super::super::{Format, Theme};
     use super::*;
     use crate::engine::quality::KPoint;
@@ -173,5 +195,26 @@ mod tests {
             sample_size: None,
         };
         assert!(k_sweep_chart(&empty, 2, &opts(Theme::Dark, Format::Svg)).is_err());
+    }
+
+    #[test]
+    fn narrow_layout_is_readable_on_a_phone() {
+        let sweep = KSweep {
+            points: (2..=15)
+                .map(|k| KPoint {
+                    k,
+                    silhouette: 0.5 - (k as f64 - 3.0).abs() * 0.02,
+                    wss: 123_456.0 / k as f64,
+                })
+                .collect(),
+            suggested_k: 3,
+            sample_size: Some(20_000),
+        };
+        let svg = k_sweep_chart(&sweep, 4, &narrow(620)).unwrap();
+        assert_readable_on_a_phone(&svg, 620);
+        assert_svg(&svg, "Silhouette (suggested k = 3)");
+        // Fewer ticks than the fourteen counts.
+        let ticks = String::from_utf8(svg).unwrap().matches(">15<").count();
+        assert!(ticks <= 2, "{ticks}");
     }
 }

@@ -5,7 +5,8 @@
 //! fast and as small as a hundred.
 
 use super::{
-    Chart, Colors, RenderError, RenderOptions, ThemedMesh, draw_err, render, segment_color,
+    Chart, Colors, Layout, NARROW_MIN_FONT, RenderError, RenderOptions, ThemedMesh, WIDE_LABELS,
+    draw_err, render, segment_color,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -26,7 +27,14 @@ impl Chart for SilhouettePlot {
         &self,
         area: &DrawingArea<DB, Shift>,
         colors: &Colors,
+        layout: Layout,
     ) -> Result<(), RenderError> {
+        let narrow = layout == Layout::Narrow;
+        let (caption, desc, label) = if narrow {
+            (20, NARROW_MIN_FONT + 2, NARROW_MIN_FONT)
+        } else {
+            (20, 15, 13)
+        };
         let k = self.segments.len();
         // Vertical space: each segment's share of rows plus a fixed gap between segments.
         let gap = 0.02;
@@ -39,19 +47,28 @@ impl Chart for SilhouettePlot {
             .fold(0.0f64, f64::min)
             .clamp(-1.0, -0.1);
         let mut chart = ChartBuilder::on(area)
-            .margin(16)
-            .caption("Silhouette by segment", colors.font(20))
+            .margin(if narrow { 12 } else { 16 })
+            .caption("Silhouette by segment", colors.font(caption))
             .x_label_area_size(56)
-            .y_label_area_size(56)
+            .y_label_area_size(if narrow { 52 } else { 56 })
             .build_cartesian_2d(x_min..1.0, 0.0..total)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(0)
-            .x_desc("Silhouette (how much closer each customer is to its own segment)")
-            .y_desc("Customers by segment")
-            .themed(colors, 15)
+            .x_labels(if narrow { 5 } else { WIDE_LABELS })
+            .x_desc(if narrow {
+                "Silhouette"
+            } else {
+                "Silhouette (how much closer each customer is to its own segment)"
+            })
+            .y_desc(if narrow {
+                "Segments"
+            } else {
+                "Customers by segment"
+            })
+            .themed(colors, desc)
             .draw()
             .map_err(draw_err)?;
 
@@ -79,7 +96,7 @@ impl Chart for SilhouettePlot {
                 s.to_string(),
                 (px - 8, py),
                 colors
-                    .font(13)
+                    .font(label)
                     .color(&color)
                     .pos(Pos::new(HPos::Right, VPos::Center)),
             ))
@@ -100,7 +117,7 @@ impl Chart for SilhouettePlot {
             format!("mean {:.3}", self.mean),
             (px + 6, py + 4),
             colors
-                .font(13)
+                .font(label)
                 .color(&colors.accent)
                 .pos(Pos::new(HPos::Left, VPos::Top)),
         ))
@@ -148,7 +165,9 @@ pub fn silhouette_plot(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{assert_png, assert_svg, opts};
+    use super::super::test_support::{
+        assert_png, assert_readable_on_a_phone, assert_svg, narrow, opts,
+    };
     use super::super::{Format, Theme};
     use super::*;
 
@@ -166,5 +185,14 @@ mod tests {
             "mean 0.464",
         );
         assert!(silhouette_plot(&samples, &labels[..3], &opts(Theme::Dark, Format::Svg)).is_err());
+    }
+
+    #[test]
+    fn narrow_layout_is_readable_on_a_phone() {
+        let samples = [0.8, 0.7, 0.75, 0.2, -0.1, 0.5, 0.4];
+        let labels = [0, 0, 0, 1, 1, 2, 2];
+        let svg = silhouette_plot(&samples, &labels, &narrow(440)).unwrap();
+        assert_readable_on_a_phone(&svg, 440);
+        assert_svg(&svg, "mean 0.464");
     }
 }

@@ -15,7 +15,7 @@ use super::head::RunHead;
 #[template(path = "pages/run_dendrogram.html", blocks = ["title", "content"])]
 pub struct DendrogramPage {
     run: RunHead,
-    svg_url: String,
+    svg: routes::ChartSrc,
     n_samples: String,
     n_clusters: usize,
 }
@@ -24,7 +24,7 @@ page!(DendrogramPage);
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> DendrogramPage {
     DendrogramPage {
         run: head,
-        svg_url: routes::chart(run, "dendrogram", Theme::Dark),
+        svg: routes::chart(run, "dendrogram", Theme::Dark),
         n_samples: format::thousands(dataset.row_count),
         n_clusters: run.segment_count().unwrap_or(0).max(0) as usize,
     }

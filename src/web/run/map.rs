@@ -4,6 +4,7 @@ use askama::Template;
 
 use crate::engine::render::Theme;
 use crate::service::runs::Run;
+use crate::web::format::filters;
 use crate::web::render::page;
 use crate::web::routes;
 
@@ -14,7 +15,7 @@ use super::overview::{SizeRow, size_rows};
 #[template(path = "pages/run_map.html", blocks = ["title", "content"])]
 pub struct MapPage {
     run: RunHead,
-    map_url: String,
+    map: routes::ChartSrc,
     /// The legend with segment names (the chart itself only has room for numbers).
     segments: Vec<SizeRow>,
 }
@@ -23,7 +24,7 @@ page!(MapPage);
 pub fn page(head: RunHead, run: &Run) -> MapPage {
     MapPage {
         run: head,
-        map_url: routes::chart(run, "map", Theme::Dark),
+        map: routes::chart(run, "map", Theme::Dark),
         segments: size_rows(run),
     }
 }

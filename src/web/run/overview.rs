@@ -7,6 +7,7 @@ use crate::engine::render::{Theme, segment_color_hex};
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
 use crate::web::format;
+use crate::web::format::filters;
 use crate::web::render::page;
 use crate::web::routes;
 
@@ -43,7 +44,7 @@ pub struct OverviewView {
     pub scale: Vec<BandStep>,
     pub cophenetic: Option<String>,
     pub cut_height: Option<String>,
-    pub sizes_chart: String,
+    pub sizes_chart: routes::ChartSrc,
     pub sizes_alt: String,
     pub segments: Vec<SizeRow>,
     pub settings: Vec<(String, String)>,

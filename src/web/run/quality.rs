@@ -38,9 +38,9 @@ pub struct Rerun {
 #[template(path = "pages/run_quality.html", blocks = ["title", "content"])]
 pub struct QualityPage {
     run: RunHead,
-    silhouette_url: String,
+    silhouette_chart: routes::ChartSrc,
     silhouette: String,
-    k_sweep_url: String,
+    k_sweep_chart: routes::ChartSrc,
     sweep: Option<SweepView>,
 }
 page!(QualityPage);
@@ -48,13 +48,13 @@ page!(QualityPage);
 pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> QualityPage {
     QualityPage {
         run: head,
-        silhouette_url: routes::chart(run, "silhouette", Theme::Dark),
+        silhouette_chart: routes::chart(run, "silhouette", Theme::Dark),
         silhouette: run
             .metrics
             .as_ref()
             .and_then(|m| m.silhouette_score)
             .map_or("—".into(), format::score),
-        k_sweep_url: routes::chart(run, "k-sweep", Theme::Dark),
+        k_sweep_chart: routes::chart(run, "k-sweep", Theme::Dark),
         sweep: sweep(run, dataset),
     }
 }

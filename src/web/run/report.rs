@@ -59,10 +59,10 @@ fn report(run: &Run, dataset: &Dataset) -> Report {
         o: overview(run, dataset, Theme::Light),
         segments: segment_cards(run, dataset),
         sweep: sweep(run, dataset),
-        dendrogram_url: routes::chart(run, "dendrogram", Theme::Light),
-        map_url: routes::chart(run, "map", Theme::Light),
-        silhouette_url: routes::chart(run, "silhouette", Theme::Light),
-        k_sweep_url: routes::chart(run, "k-sweep", Theme::Light),
+        dendrogram_url: routes::chart(run, "dendrogram", Theme::Light).wide,
+        map_url: routes::chart(run, "map", Theme::Light).wide,
+        silhouette_url: routes::chart(run, "silhouette", Theme::Light).wide,
+        k_sweep_url: routes::chart(run, "k-sweep", Theme::Light).wide,
     }
 }
 

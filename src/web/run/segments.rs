@@ -8,6 +8,7 @@ use crate::engine::render::segment_color_hex;
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
 use crate::web::format;
+use crate::web::format::filters;
 use crate::web::render::page;
 use crate::web::routes;
 
