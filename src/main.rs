@@ -28,6 +28,8 @@ enum Command {
     Migrate,
     /// Segment a CSV file offline and write assignments, linkage, metrics and charts.
     Cluster(cli::cluster::ClusterArgs),
+    /// Place new customers in the segments of a run, from the run's model.json.
+    Assign(cli::assign::AssignArgs),
     /// Write the synthetic Ethiopian supermarket customer table as CSV.
     SampleData(cli::sample_data::SampleDataArgs),
     /// Print the GraphQL schema (SDL).
@@ -62,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             server::prepare(&config).await.map(|_| ())
         }),
         Command::Cluster(args) => cli::cluster::run(args),
+        Command::Assign(args) => cli::assign::run(args),
         Command::SampleData(args) => cli::sample_data::run(args),
         Command::Schema => {
             print!("{}", segmentiq::graphql::sdl());

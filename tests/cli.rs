@@ -27,8 +27,9 @@ fn cluster(out: &Path, extra: &[&str]) -> std::process::Output {
     output
 }
 
-const OUTPUTS: [&str; 9] = [
+const OUTPUTS: [&str; 10] = [
     "assignments.csv",
+    "model.json",
     "linkage.csv",
     "metrics.json",
     "dendrogram.png",
@@ -65,7 +66,7 @@ fn cluster_writes_the_contract_files_identically_every_run() {
     assert_eq!(
         lines.next(),
         Some(
-            "row_index,cluster,customer_id,age,gender,region,total_spend,visit_frequency,avg_basket_size,preferred_category"
+            "row_index,cluster,segment_name,customer_id,age,gender,region,total_spend,visit_frequency,avg_basket_size,preferred_category"
         )
     );
     assert_eq!(assignments.lines().count(), input_lines);
@@ -115,6 +116,115 @@ fn cluster_writes_the_contract_files_identically_every_run() {
         let b = std::fs::read(second.join(name)).unwrap();
         assert!(a == b, "{name} differs between two runs");
     }
+}
+
+fn assign(model: &Path, csv: &Path, out: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .arg("assign")
+        .arg(model)
+        .arg(csv)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("the binary runs")
+}
+
+/// New customers placed with a run's `model.json` (how accurately is checked in the engine's
+/// model tests): every new customer gets a segment and its name, the run's own customers keep
+/// theirs, and tables or models that do not fit are refused with the reason.
+#[test]
+fn assign_places_new_customers_with_the_runs_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    cluster(&run, &["--no-k-sweep"]);
+    let model = run.join("model.json");
+
+    // New customers: another draw of the same customer types.
+    let fresh = dir.path().join("fresh.csv");
+    let status = Command::new(BIN)
+        .args(["sample-data", "--rows", "600", "--seed", "99", "--out"])
+        .arg(&fresh)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let placed = dir.path().join("assigned.csv");
+    let output = assign(&model, &fresh, &placed);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("600 customers placed in the run's 4 segments"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ward linkage: the segment whose sum of squares grows least"),
+        "{stderr}"
+    );
+    let assigned = std::fs::read_to_string(&placed).unwrap();
+    assert!(
+        assigned.starts_with("row_index,cluster,segment_name,customer_id,age,gender,region,"),
+        "{assigned}"
+    );
+    assert_eq!(assigned.lines().count(), 601);
+    let labels = |csv: &str| -> Vec<String> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().to_string())
+            .collect()
+    };
+    // The run's own customers placed again keep their segments.
+    let again = dir.path().join("again.csv");
+    assert!(assign(&model, &sample_csv(), &again).status.success());
+    let own = std::fs::read_to_string(run.join("assignments.csv")).unwrap();
+    let again = std::fs::read_to_string(&again).unwrap();
+    let same = labels(&own)
+        .iter()
+        .zip(labels(&again))
+        .filter(|(a, b)| **a == *b)
+        .count();
+    assert!(same >= 1_900, "{same} of 2,000 keep their segment");
+    let name_of: std::collections::HashMap<String, String> = own
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut cells = csv_cells(l);
+            (cells.remove(1), cells.remove(1))
+        })
+        .collect();
+    for line in assigned.lines().skip(1).take(50) {
+        let cells = csv_cells(line);
+        assert_eq!(name_of[&cells[1]], cells[2], "{line}");
+    }
+
+    // A table without a column the run used is refused, naming it; a newer model too.
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, "customer_id,age\nC1,30\n").unwrap();
+    let output = assign(&model, &short, &placed);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("short.csv`: the table has no column `total_spend`,"),
+        "{stderr}"
+    );
+    let newer = dir.path().join("newer.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    json["version"] = 7.into();
+    std::fs::write(&newer, json.to_string()).unwrap();
+    let output = assign(&newer, &fresh, &placed);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the model is version 7; this SegmentIQ reads models up to version 1"),
+        "{stderr}"
+    );
+}
+
+/// The cells of one CSV line, quotes removed.
+fn csv_cells(line: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_bytes());
+    let record = reader.records().next().unwrap().unwrap();
+    record.iter().map(str::to_string).collect()
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! `segmentiq cluster`: the whole engine on a CSV file, results written to a directory.
 //!
 //! This is the offline contract that benchmarks and correctness checks run (see DESIGN.md):
-//! `assignments.csv`, `linkage.csv`, `metrics.json` and the charts. Every output is a pure
+//! `assignments.csv`, `linkage.csv`, `metrics.json`, `model.json` (for `segmentiq assign`) and
+//! the charts. Every output is a pure
 //! function of the input file and the options (no timestamps, no timings), so two runs give
 //! byte-identical files; timings go to standard error only.
 
 use crate::engine::export::spreadsheet_safe;
 use crate::engine::ingest::{self, Table};
+use crate::engine::model::Model;
 use crate::engine::pipeline::{self, Outcome, Params, PcaSpec};
 use crate::engine::render::{self, Format, Layout, RenderOptions, Theme};
 use crate::engine::spec::{ColumnUse, Draft, Vocabulary};
@@ -133,12 +135,19 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("could not create `{}`", args.out.display()))?;
     let write_started = Instant::now();
-    write_assignments(&args.out.join("assignments.csv"), &bytes, &outcome.labels)?;
+    let names: Vec<String> = outcome.profiles.iter().map(|p| p.name.clone()).collect();
+    write_assignments(
+        &args.out.join("assignments.csv"),
+        &bytes,
+        &outcome.labels,
+        &names,
+    )?;
     write_linkage(&args.out.join("linkage.csv"), &outcome)?;
     write_file(
         &args.out.join("metrics.json"),
         &metrics_json(&outcome, &params)?,
     )?;
+    write_file(&args.out.join("model.json"), &model_json(&outcome.model)?)?;
     let write_seconds = write_started.elapsed().as_secs_f64();
 
     let render_started = Instant::now();
@@ -163,7 +172,14 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+/// The run's model, for `segmentiq assign`.
+fn model_json(model: &Model) -> anyhow::Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(model).context("could not encode model.json")?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("could not write `{}`", path.display()))
 }
 
@@ -173,8 +189,13 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<std::fs::File>> {
     Ok(BufWriter::new(f))
 }
 
-/// `row_index,cluster` then the original cells of each row, in input order.
-fn write_assignments(path: &Path, bytes: &[u8], labels: &[usize]) -> anyhow::Result<()> {
+/// `row_index,cluster,segment_name` then the original cells of each row, in input order.
+pub(crate) fn write_assignments(
+    path: &Path,
+    bytes: &[u8],
+    labels: &[usize],
+    names: &[String],
+) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(create(path)?);
     let mut row = 0usize;
     let mut failure: Option<csv::Error> = None;
@@ -188,11 +209,15 @@ fn write_assignments(path: &Path, bytes: &[u8], labels: &[usize]) -> anyhow::Res
             Some(names) => {
                 record.push("row_index".into());
                 record.push("cluster".into());
+                record.push("segment_name".into());
                 record.extend(names.iter().map(|s| spreadsheet_safe(s).into_owned()));
             }
             None => {
                 record.push(row.to_string());
-                record.push(labels.get(row).map_or(String::new(), |l| l.to_string()));
+                let label = labels.get(row);
+                record.push(label.map_or(String::new(), |l| l.to_string()));
+                let name = label.and_then(|&l| names.get(l)).map_or("", String::as_str);
+                record.push(spreadsheet_safe(name).into_owned());
                 record.extend(cells.iter().map(|s| spreadsheet_safe(s).into_owned()));
                 row += 1;
             }

@@ -15,6 +15,7 @@ pub mod export;
 pub mod ingest;
 pub mod linkage;
 mod meter;
+pub mod model;
 pub mod number_format;
 pub mod pca;
 pub mod pipeline;

@@ -8,6 +8,7 @@
 use super::cut::{cut_clusters, cut_height, cut_line};
 use super::ingest::{ColumnKind, IngestError, Table};
 use super::linkage::{LinkageError, linkage};
+use super::model::{Model, Preprocessing, Projection};
 use super::pca;
 use super::preprocess::{self, Imputation};
 use super::profile::{SegmentProfile, profile_segments};
@@ -231,6 +232,8 @@ pub struct Outcome {
     pub profiles: Vec<SegmentProfile>,
     /// 2-D PCA coordinates of every row, for the segment map.
     pub map: Vec<[f64; 2]>,
+    /// What places new customers in these segments.
+    pub model: Model,
     pub timings: Vec<StageTiming>,
 }
 
@@ -307,11 +310,20 @@ pub fn run(
     let resolved = spec::check(table, params)?;
     let n = table.n_rows;
     let encoded = preprocess::encode(table, &resolved.numeric, &resolved.categorical);
+    let feature_names = |cols: &[usize]| -> Vec<String> {
+        cols.iter().map(|&c| table.headers[c].clone()).collect()
+    };
+    let mut preprocessing = Preprocessing::fitted(
+        &feature_names(&resolved.numeric),
+        &feature_names(&resolved.categorical),
+        &encoded,
+    );
 
     let (x, pca_fit): (Array2<f64>, Option<pca::Pca>) = match params.pca {
         Some(spec) => {
             clock.next(Stage::Pca)?;
             let fit = pca::fit(encoded.matrix.view(), spec);
+            preprocessing.pca = Some(Projection::of(&fit));
             (fit.transform(encoded.matrix.view()), Some(fit))
         }
         // Moved, not copied: the matrix can be hundreds of megabytes.
@@ -390,9 +402,16 @@ pub fn run(
     let map = pca::map_coordinates(x.view());
     clock.finish()?;
 
-    let names = |cols: &[usize]| -> Vec<String> {
-        cols.iter().map(|&c| table.headers[c].clone()).collect()
-    };
+    let names = feature_names;
+    let segment_names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+    let model = Model::build(
+        params.method,
+        params.metric,
+        preprocessing,
+        x.view(),
+        &labels,
+        &segment_names,
+    );
     let n_encoded = encoded.feature_names.len();
     let feature_config = FeatureConfig {
         numeric_features: names(&resolved.numeric),
@@ -432,6 +451,7 @@ pub fn run(
         k_sweep: sweep,
         profiles,
         map,
+        model,
         timings: clock.timings,
     })
 }

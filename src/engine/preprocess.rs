@@ -52,13 +52,17 @@ pub struct Encoded {
     pub imputed: Vec<Imputation>,
     /// One per numeric feature.
     pub scaling: Vec<Scaling>,
+    /// What fills a missing cell of each numeric feature (its median), even where none was.
+    pub numeric_fills: Vec<f64>,
     /// Sorted levels of each categorical feature.
     pub levels: Vec<Vec<String>>,
+    /// What fills a missing cell of each categorical feature (its most frequent level).
+    pub categorical_fills: Vec<Option<String>>,
 }
 
 /// The text form of a categorical cell. Numeric columns forced to be categorical use their
 /// shortest number form as the level.
-fn levels_of(data: &ColumnData) -> Vec<Option<String>> {
+pub(crate) fn levels_of(data: &ColumnData) -> Vec<Option<String>> {
     match data {
         ColumnData::Text(v) => v.clone(),
         ColumnData::Numeric(v) => v.iter().map(|x| x.map(format_number)).collect(),
@@ -102,6 +106,8 @@ pub fn encode(table: &Table, numeric: &[usize], categorical: &[usize]) -> Encode
     let mut feature_names = Vec::with_capacity(width);
     let mut imputed = Vec::new();
     let mut scaling = Vec::with_capacity(numeric.len());
+    let mut numeric_fills = Vec::with_capacity(numeric.len());
+    let mut categorical_fills = Vec::with_capacity(categorical.len());
 
     for (j, &c) in numeric.iter().enumerate() {
         let name = &table.headers[c];
@@ -133,6 +139,7 @@ pub fn encode(table: &Table, numeric: &[usize], categorical: &[usize]) -> Encode
             matrix[[i, j]] = (filled(i) - mean) / scale;
         }
         scaling.push(Scaling { mean, scale });
+        numeric_fills.push(fill);
     }
 
     let mut offset = numeric.len();
@@ -176,6 +183,7 @@ pub fn encode(table: &Table, numeric: &[usize], categorical: &[usize]) -> Encode
             }
         }
         offset += lv.len();
+        categorical_fills.push(mode);
     }
 
     Encoded {
@@ -183,7 +191,9 @@ pub fn encode(table: &Table, numeric: &[usize], categorical: &[usize]) -> Encode
         feature_names,
         imputed,
         scaling,
+        numeric_fills,
         levels,
+        categorical_fills,
     }
 }
 
