@@ -365,6 +365,7 @@ async fn a_finished_run_is_stored_despite_lost_connections() {
         timings: json!({}),
         linkage_matrix: vec![0; 32],
         map_points: vec![0; 8],
+        model: json!({}),
         labels: (0..rows).map(|i| (i % 4) as i32).collect(),
         silhouettes: vec![Some(0.5); rows],
     };

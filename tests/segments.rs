@@ -374,3 +374,123 @@ async fn the_page_form_keeps_a_refused_name_and_says_why() {
     assert!(page.contains("there is no segment 9"), "{page}");
     app.stop().await;
 }
+
+/// A run's model, downloaded from the service (REST and the page), places new customers with
+/// `segmentiq assign` under the names the analyst gave; runs without a model say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runs_model_places_new_customers_offline_under_the_analysts_names() {
+    let app = TestApp::start().await;
+    let run = trained(&app).await;
+    let id = run["id"].as_i64().unwrap();
+    let (status, _) = put(
+        &app,
+        &format!("/api/v1/clustering/runs/{id}/segments/0"),
+        json!({ "name": "Loyal families" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut models = Vec::new();
+    for path in [
+        format!("/api/v1/clustering/runs/{id}/model.json"),
+        format!("/runs/{id}/model.json"),
+    ] {
+        let resp = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        assert_eq!(resp.headers()["content-type"], "application/json", "{path}");
+        assert_eq!(
+            resp.headers()["content-disposition"],
+            format!("attachment; filename=\"segmentiq-run-{id}-model.json\"").as_str()
+        );
+        models.push(resp.bytes().await.unwrap());
+    }
+    assert_eq!(models[0], models[1], "REST and the page serve one model");
+    let model: Value = serde_json::from_slice(&models[0]).unwrap();
+    assert_eq!(model["version"], 1);
+    assert_eq!(model["segments"][0]["name"], "Loyal families");
+    let page = app.get_text(&format!("/runs/{id}/segments")).await;
+    assert!(
+        page.contains(&format!("href=\"/runs/{id}/model.json\"")),
+        "{page}"
+    );
+
+    // The run's own customers, placed offline, keep their segments and the analyst's name.
+    let model_path = dir.path().join("model.json");
+    std::fs::write(&model_path, &models[0]).unwrap();
+    let csv_path = dir.path().join("customers.csv");
+    std::fs::write(&csv_path, common::customers_csv(60)).unwrap();
+    let out = dir.path().join("assigned.csv");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_segmentiq"))
+        .arg("assign")
+        .arg(&model_path)
+        .arg(&csv_path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let placed = std::fs::read_to_string(&out).unwrap();
+    let stored = app
+        .get_text(&format!("/api/v1/clustering/runs/{id}/assignments.csv"))
+        .await;
+    let segments = |csv: &str| -> Vec<(String, String)> {
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[1].to_string(), r[2].to_string())
+            })
+            .collect()
+    };
+    assert_eq!(segments(&placed), segments(&stored));
+    assert!(segments(&placed).iter().any(|(_, n)| n == "Loyal families"));
+
+    // A run from before models, a cancelled run and no run at all.
+    let refused = |path: String, status: u16, says: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app.client.get(app.url(&path)).send().await.unwrap();
+            assert_eq!(resp.status().as_u16(), status, "{path}");
+            let body = resp.text().await.unwrap();
+            assert!(body.contains(says), "{path}: {body}");
+        }
+    };
+    app.db
+        .execute(&format!(
+            "UPDATE clustering_runs SET model = NULL WHERE id = {id}"
+        ))
+        .await;
+    refused(
+        format!("/api/v1/clustering/runs/{id}/model.json"),
+        409,
+        "succeeded before runs kept a model; run the same settings again",
+    )
+    .await;
+    let cancelled = app
+        .db
+        .text(&format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, finished_at) \
+             VALUES ({}, 'complete', 5, 'cancelled', now()) RETURNING id::text AS v",
+            run["dataset_id"]
+        ))
+        .await;
+    refused(
+        format!("/runs/{cancelled}/model.json"),
+        409,
+        "is cancelled; its model exists once it has succeeded",
+    )
+    .await;
+    refused(
+        "/api/v1/clustering/runs/999999/model.json".into(),
+        404,
+        "999999",
+    )
+    .await;
+    app.stop().await;
+}

@@ -240,6 +240,20 @@ pub async fn artifacts(
         .optional()
 }
 
+/// A run's model as stored: `None` for no such run, `Some(None)` for a run without one (not
+/// succeeded, or succeeded before runs kept models).
+pub async fn model(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> QueryResult<Option<Option<serde_json::Value>>> {
+    clustering_runs::table
+        .find(id)
+        .select(clustering_runs::model)
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> {
     diesel::delete(clustering_runs::table.find(id))
         .execute(conn)
@@ -422,6 +436,8 @@ pub struct RunResults {
     pub timings: serde_json::Value,
     pub linkage_matrix: Vec<u8>,
     pub map_points: Vec<u8>,
+    /// `engine::model::Model` as JSON.
+    pub model: serde_json::Value,
     pub labels: Vec<i32>,
     pub silhouettes: Vec<Option<f64>>,
 }
@@ -453,6 +469,7 @@ pub async fn complete(
             clustering_runs::timings.eq(&results.timings),
             clustering_runs::linkage_matrix.eq(results.linkage_matrix.as_slice()),
             clustering_runs::map_points.eq(results.map_points.as_slice()),
+            clustering_runs::model.eq(&results.model),
             clustering_runs::finished_at.eq(diesel::dsl::now),
             clustering_runs::heartbeat_at.eq(None::<DateTime<Utc>>),
         ))

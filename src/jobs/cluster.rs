@@ -383,6 +383,7 @@ fn results_of(outcome: Outcome, documents: Documents) -> db::runs::RunResults {
         timings: serde_json::to_value(&outcome.timings).unwrap_or_default(),
         linkage_matrix: runs::encode_linkage(&outcome.linkage),
         map_points: runs::encode_points(&outcome.map),
+        model: serde_json::to_value(&outcome.model).unwrap_or_default(),
         labels: outcome.labels.iter().map(|&l| l as i32).collect(),
         silhouettes: (0..outcome.labels.len())
             .map(|i| outcome.silhouettes.get(i).copied())

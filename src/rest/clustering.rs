@@ -24,7 +24,7 @@ use crate::engine::render::{Format, Layout, Theme};
 use crate::engine::spec;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
-use crate::http::download::csv_attachment;
+use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
 use crate::service::runs::{
     ColumnUse, Draft, Run, RunQuery, RunStatus, SegmentLabel, Setting, TrainRequest, Vocabulary,
@@ -397,6 +397,12 @@ fn segment_json(run: &Run, p: &SegmentProfile) -> Value {
 
 /// Every segment's profile: one row per segment and numeric feature, and per segment,
 /// categorical feature and top level.
+/// `GET /clustering/runs/{id}/model.json`: what `segmentiq assign` needs to place new customers.
+pub async fn model_json(State(state): State<AppState>, Id(id): Id) -> AppResult<Response> {
+    let json = service::runs::model_json(&state, id).await?;
+    json_attachment(&format!("segmentiq-run-{id}-model.json"), Body::from(json))
+}
+
 pub async fn profiles_csv(State(state): State<AppState>, Id(id): Id) -> AppResult<Response> {
     let csv = service::runs::profiles_csv(&state, id).await?;
     csv_attachment(&format!("segmentiq-run-{id}-profiles.csv"), Body::from(csv))

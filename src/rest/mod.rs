@@ -36,6 +36,11 @@ pub fn routes() -> Routes<AppState> {
             clustering::profiles_csv,
         )
         .get(
+            "/clustering/runs/{id}/model.json",
+            Read,
+            clustering::model_json,
+        )
+        .get(
             "/clustering/runs/{id}/dendrogram",
             Read,
             clustering::dendrogram_png,

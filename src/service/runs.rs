@@ -12,6 +12,7 @@ use crate::db::segment_labels::SegmentLabelRow;
 use crate::db::stored::Documents;
 use crate::db::text::Named;
 use crate::engine::compare::Comparison;
+use crate::engine::model::Model;
 use crate::engine::pipeline::{FeatureConfig, Metrics};
 use crate::engine::profile::SegmentProfile;
 use crate::engine::quality::KSweep;
@@ -190,6 +191,30 @@ pub async fn compare(state: &AppState, a: i64, b: i64) -> AppResult<(Run, Run, C
 pub async fn profiles_csv(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
     let run = succeeded(state, id, "profiles exist").await?;
     Ok(export::profiles_csv(&run.profiles))
+}
+
+/// The model of a succeeded run as the `model.json` that `segmentiq assign` reads, with the
+/// segments named as the analyst named them.
+pub async fn model_json(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
+    let run = succeeded(state, id, "its model exists").await?;
+    let mut conn = state.conn().await?;
+    let stored = db::runs::model(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("run {id}")))?
+        .ok_or_else(|| {
+            AppError::Conflict(format!(
+                "run {id} succeeded before runs kept a model; run the same settings again to get one"
+            ))
+        })?;
+    let unreadable = |e: String| AppError::Internal(anyhow::anyhow!("run {id}'s model: {e}"));
+    let bytes = serde_json::to_vec(&stored).map_err(|e| unreadable(e.to_string()))?;
+    let mut model = Model::read(&bytes).map_err(|e| unreadable(e.to_string()))?;
+    for (segment, profile) in model.segments.iter_mut().zip(&run.profiles) {
+        segment.name.clone_from(&profile.name);
+    }
+    let mut json = serde_json::to_vec_pretty(&model).map_err(|e| unreadable(e.to_string()))?;
+    json.push(b'\n');
+    Ok(json)
 }
 
 /// Fails when a fresh engine outcome would not read back as a [`Run`] (a value JSON cannot

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::engine::render::{Format, Layout, Theme};
 use crate::error::AppError;
-use crate::http::download::csv_attachment;
+use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
 use crate::service::{assignments, datasets, runs};
 use crate::web::parse_id;
@@ -80,6 +80,17 @@ pub async fn profiles_csv(
     let csv = runs::profiles_csv(&state, id).await?;
     let name = format!("segmentiq-run-{id}-profiles.csv");
     Ok(csv_attachment(&name, Body::from(csv))?)
+}
+
+/// `GET /runs/{id}/model.json`: the run's model, for `segmentiq assign`.
+pub async fn model_json(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PlainError> {
+    let id = parse_id("run", &id)?;
+    let json = runs::model_json(&state, id).await?;
+    let name = format!("segmentiq-run-{id}-model.json");
+    Ok(json_attachment(&name, Body::from(json))?)
 }
 
 /// Why an image, a download or an event stream failed. These are not pages: a short text with

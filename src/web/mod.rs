@@ -50,6 +50,7 @@ pub fn routes() -> Routes<AppState> {
         .get(routes::RUN_CHART, Read, downloads::chart)
         .get(routes::RUN_CSV, Read, downloads::customers_csv)
         .get(routes::RUN_PROFILES_CSV, Read, downloads::profiles_csv)
+        .get(routes::RUN_MODEL, Read, downloads::model_json)
         .get(routes::RUN_COMPARE, Read, run::compare)
         .get(routes::RUN_REPORT, Read, run::report)
         .post(routes::RUN_SEGMENT, Write, run::label_segment)

@@ -18,6 +18,7 @@ pub const RUN_DELETE: &str = "/runs/{id}/delete";
 pub const RUN_CHART: &str = "/runs/{id}/charts/{file}";
 pub const RUN_CSV: &str = "/runs/{id}/customers.csv";
 pub const RUN_PROFILES_CSV: &str = "/runs/{id}/profiles.csv";
+pub const RUN_MODEL: &str = "/runs/{id}/model.json";
 pub const RUN_COMPARE: &str = "/runs/{id}/compare";
 pub const RUN_REPORT: &str = "/runs/{id}/report";
 pub const RUN_SEGMENT: &str = "/runs/{id}/segments/{segment}";
@@ -58,6 +59,10 @@ pub fn run_compare(id: i64, with: i64) -> String {
 
 pub fn run_report(id: i64) -> String {
     format!("/runs/{id}/report")
+}
+
+pub fn run_model(id: i64) -> String {
+    format!("/runs/{id}/model.json")
 }
 
 pub fn run_profiles_csv(id: i64) -> String {

@@ -57,6 +57,8 @@ pub struct SegmentsPage {
     run: RunHead,
     segments: Vec<SegmentCard>,
     profiles_csv_url: String,
+    /// The run's `model.json`, for `segmentiq assign`.
+    model_url: String,
 }
 page!(SegmentsPage);
 
@@ -72,6 +74,7 @@ pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> SegmentsPage {
         run: head,
         segments: segment_cards(run, dataset),
         profiles_csv_url: routes::run_profiles_csv(run.id),
+        model_url: routes::run_model(run.id),
     }
 }
 

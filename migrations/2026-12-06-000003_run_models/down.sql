@@ -1,0 +1,1 @@
+ALTER TABLE clustering_runs DROP COLUMN model;
