@@ -360,7 +360,7 @@ fn mark(sorted: Option<&str>) -> &'static str {
 }
 
 /// The page numbers a pager shows: the first, the last, and `PAGE_WINDOW` on each side of the
-/// current one, with `None` where pages are left out.
+/// current one, with `None` where two or more pages are left out.
 fn pager(current: usize, pages: usize) -> Vec<Option<usize>> {
     if pages <= 1 {
         return Vec::new();
@@ -374,8 +374,11 @@ fn pager(current: usize, pages: usize) -> Vec<Option<usize>> {
     }
     let mut links = Vec::new();
     for (i, &n) in shown.iter().enumerate() {
-        if i > 0 && n > shown[i - 1] + 1 {
-            links.push(None);
+        match i.checked_sub(1).map(|p| n - shown[p]) {
+            // One page left out is shown rather than hidden behind an ellipsis.
+            Some(2) => links.push(Some(n - 1)),
+            Some(gap) if gap > 2 => links.push(None),
+            _ => {}
         }
         links.push(Some(n));
     }
