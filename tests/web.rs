@@ -687,6 +687,7 @@ async fn the_customers_table_pages_sorts_and_searches() {
         ("?page=0", "`0` is not a page number"),
         ("?page=two", "`two` is not a page number"),
         ("?segment=7", "there is no segment 7"),
+        ("?q=C%00", "cannot hold control characters"),
     ] {
         let (status, _, body) = app.get_page(&format!("{tab}{query}"), true).await;
         assert_eq!(status, 422, "{query}: {body}");

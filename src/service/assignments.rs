@@ -108,6 +108,12 @@ pub async fn table(
     }
     let search = match request.search.as_deref().map(str::trim) {
         None | Some("") => None,
+        // PostgreSQL text cannot hold a NUL, and no identifier holds a control character.
+        Some(text) if text.chars().any(char::is_control) => {
+            return Err(AppError::BadInput(
+                "a search cannot hold control characters".to_string(),
+            ));
+        }
         Some(text) => Some(Search {
             column: dataset.identifier().map(str::to_string).ok_or_else(|| {
                 AppError::BadInput(format!(
