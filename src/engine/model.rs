@@ -301,7 +301,61 @@ impl Model {
                 found: version.version,
             });
         }
-        serde_json::from_slice(json).map_err(|e| ModelError::Unreadable(e.to_string()))
+        let model: Model =
+            serde_json::from_slice(json).map_err(|e| ModelError::Unreadable(e.to_string()))?;
+        model.check().map_err(ModelError::Unreadable)?;
+        Ok(model)
+    }
+
+    /// That the parts fit together (a hand-edited or truncated file may not): every
+    /// dimension agrees, every segment number exists, every number is finite.
+    fn check(&self) -> Result<(), String> {
+        let p = &self.preprocessing;
+        let encoded = p.numeric.len() + p.categorical.iter().map(|c| c.levels.len()).sum::<usize>();
+        let mut width = encoded;
+        if let Some(pca) = &p.pca {
+            if pca.mean.len() != encoded || pca.components.iter().any(|c| c.len() != encoded) {
+                return Err(format!(
+                    "its PCA does not take the {encoded} encoded features"
+                ));
+            }
+            width = pca.components.len();
+        }
+        if p.numeric.iter().any(|f| {
+            !(f.fill.is_finite() && f.mean.is_finite() && f.scale.is_finite() && f.scale != 0.0)
+        }) {
+            return Err("a numeric feature has a fill, mean or scale that is not a finite number (or a zero scale)".into());
+        }
+        let k = self.segments.len();
+        if k == 0 {
+            return Err("it has no segments".into());
+        }
+        let rows = match &self.placement {
+            Placement::Centroids { centroids } => {
+                if centroids.len() != k {
+                    return Err(format!(
+                        "it has {} centroids for {k} segments",
+                        centroids.len()
+                    ));
+                }
+                centroids
+            }
+            Placement::Members { points, labels } => {
+                if points.len() != labels.len() || labels.iter().any(|&l| l >= k) {
+                    return Err(format!("its members do not belong to its {k} segments"));
+                }
+                points
+            }
+        };
+        if rows
+            .iter()
+            .any(|r| r.len() != width || r.iter().any(|v| !v.is_finite()))
+        {
+            return Err(format!(
+                "its placement points do not have the run's {width} features"
+            ));
+        }
+        Ok(())
     }
 
     /// Places every row of `table` in a segment. Extra columns are ignored (and named in the
@@ -661,6 +715,29 @@ mod tests {
             "the model is version 2; this SegmentIQ reads models up to version 1: use a newer SegmentIQ"
         );
         assert!(matches!(Model::read(b"{}"), Err(ModelError::Unreadable(_))));
+        // Parts that do not fit together are refused, not left to fail while placing.
+        let mut model: serde_json::Value =
+            serde_json::from_slice(include_bytes!("../../tests/fixtures/models/v1-ward.json"))
+                .unwrap();
+        model["placement"]["centroids"][0]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        let err = Model::read(model.to_string().as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "the model is not readable: its placement points do not have the run's 6 features"
+        );
+        model["placement"]["centroids"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        let err = Model::read(model.to_string().as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("it has 2 centroids for 3 segments"), "{err}");
     }
 
     /// A model written by the first version of the format, committed as it was written, is
