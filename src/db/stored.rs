@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::engine::pipeline::{FeatureConfig, Metrics, Outcome};
 use crate::engine::preprocess::Imputation;
 use crate::engine::profile::{CategoricalTrait, LevelShare, NumericTrait, SegmentProfile};
-use crate::engine::quality::{KPoint, KSweep};
+use crate::engine::quality::{KPoint, KSweep, ResampleSize};
 
 /// A finished run's documents, as the JSON of their columns (`None`: the column is NULL).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +149,10 @@ pub mod v1 {
         #[serde(default)]
         pub cophenetic_sample_size: Option<usize>,
         pub cut_height: f64,
+        /// Added 2026-12-06: why the run chose its number of segments; absent from runs stored
+        /// before and from runs whose count or height was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub k_choice: Option<String>,
         /// Added 2026-12-02; absent from runs stored before (and when there is none).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub warnings: Vec<String>,
@@ -199,6 +203,14 @@ pub mod v1 {
         /// Added 2026-11-24; absent from runs stored before, whose silhouettes were exact.
         #[serde(default)]
         pub sample_size: Option<usize>,
+        /// The next three added 2026-12-06 with the stability rule; absent from runs stored
+        /// before, whose suggestion was the best silhouette.
+        #[serde(default)]
+        pub structure: Option<bool>,
+        #[serde(default)]
+        pub reason: String,
+        #[serde(default)]
+        pub resampling: Option<ResampleSize>,
     }
 
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -206,6 +218,15 @@ pub mod v1 {
         pub k: usize,
         pub silhouette: f64,
         pub wss: f64,
+        /// Added 2026-12-06; absent from runs stored before (not measured).
+        #[serde(default)]
+        pub segment_stability: Vec<f64>,
+    }
+
+    #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+    pub struct ResampleSize {
+        pub resamples: usize,
+        pub rows: usize,
     }
 }
 
@@ -281,6 +302,7 @@ impl From<&Metrics> for v1::Metrics {
             segment_silhouettes: m.segment_silhouettes.clone(),
             cophenetic_correlation: m.cophenetic_correlation,
             cophenetic_sample_size: m.cophenetic_sample_size,
+            k_choice: m.k_choice.clone(),
             cut_height: m.cut_height,
             warnings: m.warnings.clone(),
         }
@@ -298,6 +320,7 @@ impl From<v1::Metrics> for Metrics {
             segment_silhouettes: m.segment_silhouettes,
             cophenetic_correlation: m.cophenetic_correlation,
             cophenetic_sample_size: m.cophenetic_sample_size,
+            k_choice: m.k_choice,
             cut_height: m.cut_height,
             warnings: m.warnings,
         }
@@ -394,10 +417,17 @@ impl From<&KSweep> for v1::KSweep {
                     k: p.k,
                     silhouette: p.silhouette,
                     wss: p.wss,
+                    segment_stability: p.segment_stability.clone(),
                 })
                 .collect(),
             suggested_k: s.suggested_k,
             sample_size: s.sample_size,
+            structure: s.structure,
+            reason: s.reason.clone(),
+            resampling: s.resampling.map(|r| v1::ResampleSize {
+                resamples: r.resamples,
+                rows: r.rows,
+            }),
         }
     }
 }
@@ -412,10 +442,17 @@ impl From<v1::KSweep> for KSweep {
                     k: p.k,
                     silhouette: p.silhouette,
                     wss: p.wss,
+                    segment_stability: p.segment_stability,
                 })
                 .collect(),
             suggested_k: s.suggested_k,
             sample_size: s.sample_size,
+            structure: s.structure,
+            reason: s.reason,
+            resampling: s.resampling.map(|r| ResampleSize {
+                resamples: r.resamples,
+                rows: r.rows,
+            }),
         }
     }
 }

@@ -375,6 +375,7 @@ impl TrainRunInput {
                 method: self.linkage.into(),
                 metric: self.metric.into(),
                 n_clusters: self.n_clusters.map(i64::from),
+                auto_clusters: false,
                 distance_threshold: self.distance_threshold,
                 use_pca: self.use_pca,
                 pca_components: self.pca_components.map(i64::from),

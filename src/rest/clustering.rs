@@ -113,6 +113,7 @@ impl TrainBody {
                 method: self.linkage,
                 metric: self.metric,
                 n_clusters: whole(Setting::Clusters, self.n_clusters)?,
+                auto_clusters: false,
                 distance_threshold: self.distance_threshold,
                 use_pca: self.use_pca,
                 pca_components: whole(Setting::PcaComponents, self.pca_components)?,

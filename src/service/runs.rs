@@ -317,6 +317,7 @@ impl Run {
             method: self.method,
             metric: self.metric,
             n_clusters: self.n_clusters.map(i64::from),
+            auto_clusters: false,
             distance_threshold: self.distance_threshold,
             use_pca: self.use_pca,
             pca_components: self.pca_components.map(i64::from),
