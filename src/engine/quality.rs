@@ -110,7 +110,8 @@ pub const SILHOUETTE_SLACK: f64 = 0.1;
 /// whether there is structure at all (`None` when stability was not measured) and the reason
 /// in words.
 ///
-/// 1. A `k` is *stable* when every one of its segments has stability at least 0.75.
+/// 1. A `k` is *stable* when every one of its segments has stability at least 0.75 (a `k`
+///    too large for the resamples to hold is not measured, so not stable).
 /// 2. No stable `k`, or a best silhouette below 0.25: no clear structure; the best-silhouette
 ///    `k` is given as the suggestion anyway.
 /// 3. Otherwise the largest stable `k` whose silhouette is within 0.1 of the best silhouette
@@ -126,7 +127,7 @@ pub fn suggest(points: &[KPoint]) -> (usize, Option<bool>, String) {
             "too few customers to compare segment counts".into(),
         );
     };
-    if points.iter().any(|p| p.stability().is_none()) {
+    if points.iter().all(|p| p.stability().is_none()) {
         return (
             best.k,
             None,

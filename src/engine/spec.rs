@@ -96,6 +96,8 @@ pub enum SpecError {
     },
     NoCut,
     BothCuts,
+    /// `auto` together with a count or a height.
+    AutoWithCut,
     TooFewClusters {
         k: i64,
     },
@@ -144,7 +146,9 @@ impl SpecError {
         Some(match self {
             TooFewRows { .. } => return None,
             NotWhole { setting, .. } => *setting,
-            NoCut | BothCuts | TooFewClusters { .. } | TooManyClusters { .. } => Setting::Clusters,
+            NoCut | BothCuts | AutoWithCut | TooFewClusters { .. } | TooManyClusters { .. } => {
+                Setting::Clusters
+            }
             BadHeight { .. } => Setting::Height,
             TooFewComponents { .. } | BadComponents { .. } => Setting::PcaComponents,
             BadVariance { .. } => Setting::PcaVariance,
@@ -173,6 +177,12 @@ impl SpecError {
             ),
             BothCuts => format!(
                 "give either {} or {}, not both",
+                name(Setting::Clusters),
+                name(Setting::Height)
+            ),
+            AutoWithCut => format!(
+                "the run chooses the number of segments when asked for auto, so leave out {} and \
+                 {}",
                 name(Setting::Clusters),
                 name(Setting::Height)
             ),
@@ -335,7 +345,7 @@ impl Draft {
         let cut = match (self.n_clusters, self.distance_threshold) {
             (None, None) if self.auto_clusters => Cut::Auto,
             (Some(_), _) | (_, Some(_)) if self.auto_clusters => {
-                return Err(SpecError::BothCuts);
+                return Err(SpecError::AutoWithCut);
             }
             (None, None) => return Err(SpecError::NoCut),
             (Some(_), Some(_)) => return Err(SpecError::BothCuts),
@@ -615,7 +625,7 @@ mod tests {
             ..draft.clone()
         };
         assert_eq!(auto.params().unwrap().cut, Cut::Auto);
-        assert_eq!(with(&|d| d.auto_clusters = true), SpecError::BothCuts);
+        assert_eq!(with(&|d| d.auto_clusters = true), SpecError::AutoWithCut);
         assert_eq!(
             with(&|d| d.distance_threshold = Some(2.0)),
             SpecError::BothCuts

@@ -63,8 +63,9 @@ const RESAMPLE_SEED: u64 = 0xC1_B007;
 /// Stability of the segments of every cut `cuts[i]` (labels of all `x.nrows()` rows, segments
 /// numbered from 0), by resampling as `resampling` says: for each cut, the mean Jaccard of each
 /// of its segments over the resamples (a segment absent from a resample is not scored there; a
-/// segment absent from every resample gets 0). `None` when the table is too small to resample
-/// into as many segments as the largest cut has. Reports [`Stage::KSweep`].
+/// segment absent from every resample gets 0). A cut with more than half as many segments as
+/// a resample has rows is not measured (empty); `None` when no cut is. Reports
+/// [`Stage::KSweep`].
 pub fn segment_stability(
     x: ArrayView2<f64>,
     cuts: &[Vec<usize>],
@@ -78,8 +79,12 @@ pub fn segment_stability(
         .iter()
         .map(|labels| labels.iter().max().map_or(0, |m| m + 1))
         .collect();
-    let widest = segments.iter().copied().max().unwrap_or(0);
-    if resampling.resamples == 0 || resampling.rows_per_resample(n) < widest.max(2) * 2 {
+    let rows_each = resampling.rows_per_resample(n);
+    let measured: Vec<bool> = segments
+        .iter()
+        .map(|&k| 2 * k.max(2) <= rows_each)
+        .collect();
+    if resampling.resamples == 0 || !measured.contains(&true) {
         return Ok(None);
     }
     let mut sums: Vec<Vec<f64>> = segments.iter().map(|&k| vec![0.0; k]).collect();
@@ -96,6 +101,9 @@ pub fn segment_stability(
             Err(_) => continue,
         };
         for (c, labels) in cuts.iter().enumerate() {
+            if !measured[c] {
+                continue;
+            }
             let k = segments[c];
             let original: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
             let again = cut_clusters(&z, k);
@@ -111,7 +119,11 @@ pub fn segment_stability(
     Ok(Some(
         sums.into_iter()
             .zip(seen)
-            .map(|(s, count)| {
+            .zip(measured)
+            .map(|((s, count), measured)| {
+                if !measured {
+                    return Vec::new();
+                }
                 s.into_iter()
                     .zip(count)
                     .map(|(s, c)| if c == 0 { 0.0 } else { s / c as f64 })

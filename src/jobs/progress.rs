@@ -32,17 +32,22 @@ pub const STEP: f64 = 0.05;
 #[derive(Default)]
 pub struct Throttle {
     last: Option<(Stage, i64)>,
+    /// The highest fraction sent so far.
+    highest: f64,
 }
 
 impl Throttle {
     /// Returns the overall fraction when this report should be sent.
     pub fn admit(&mut self, stage: Stage, fraction: f64) -> Option<f64> {
-        let overall = overall(stage, fraction);
+        // A run that chooses its count compares counts before cutting, out of the usual
+        // order; its progress holds still until the stages catch up rather than going back.
+        let overall = overall(stage, fraction).max(self.highest);
         let bucket = (overall / STEP).floor() as i64;
         match self.last {
             Some((s, b)) if s == stage && b >= bucket => None,
             _ => {
                 self.last = Some((stage, bucket));
+                self.highest = overall;
                 Some(overall)
             }
         }
