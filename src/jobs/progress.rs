@@ -73,6 +73,24 @@ mod tests {
     }
 
     #[test]
+    fn a_run_that_compares_counts_before_cutting_never_goes_back() {
+        let mut t = Throttle::default();
+        let mut sent = Vec::new();
+        for stage in [
+            Stage::Linkage,
+            Stage::KSweep,
+            Stage::Cutting,
+            Stage::Silhouette,
+        ] {
+            for f in [0.0, 0.5, 1.0] {
+                sent.extend(t.admit(stage, f));
+            }
+        }
+        assert!(sent.windows(2).all(|w| w[0] <= w[1]), "{sent:?}");
+        assert_eq!(sent.last(), Some(&overall(Stage::KSweep, 1.0)));
+    }
+
+    #[test]
     fn throttle_sends_stage_changes_and_five_percent_steps() {
         let mut t = Throttle::default();
         assert!(t.admit(Stage::Linkage, 0.0).is_some());
