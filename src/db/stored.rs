@@ -456,3 +456,73 @@ impl From<v1::KSweep> for KSweep {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::linkage::linkage;
+    use crate::engine::quality::{Sampling, k_sweep_with_stability};
+    use crate::engine::stability::Resampling;
+    use crate::engine::{Method, Metric, NoProgress};
+
+    #[test]
+    fn sweeps_with_stability_are_stored_and_read_back_whole() {
+        let x = ndarray::Array2::from_shape_fn((200, 2), |(i, j)| {
+            ((i * 31 + j * 7) % 17) as f64 / 17.0 + (i % 3) as f64 * 5.0
+        });
+        let z = linkage(x.view(), Method::Ward, Metric::Euclidean, &NoProgress).unwrap();
+        let sweep = k_sweep_with_stability(
+            x.view(),
+            &z,
+            Method::Ward,
+            Metric::Euclidean,
+            Sampling::EXACT,
+            Resampling::STANDARD,
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(sweep.suggested_k, 3, "{}", sweep.reason);
+        assert_eq!(sweep.structure, Some(true));
+        let json = serde_json::to_string(&v1::KSweep::from(&sweep)).unwrap();
+        let back: KSweep = serde_json::from_str::<v1::KSweep>(&json).unwrap().into();
+        // JSON numbers read back to within a unit in the last place.
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+        };
+        assert_eq!(
+            (
+                back.suggested_k,
+                back.structure,
+                &back.reason,
+                back.resampling
+            ),
+            (
+                sweep.suggested_k,
+                sweep.structure,
+                &sweep.reason,
+                sweep.resampling
+            )
+        );
+        assert_eq!(back.points.len(), sweep.points.len());
+        for (b, s) in back.points.iter().zip(&sweep.points) {
+            assert_eq!(b.k, s.k);
+            assert!(
+                close(&b.segment_stability, &s.segment_stability),
+                "k={}",
+                s.k
+            );
+            assert!(!s.segment_stability.is_empty());
+        }
+    }
+
+    #[test]
+    fn sweeps_stored_before_stability_read_as_not_measured() {
+        let old = r#"{"points":[{"k":2,"silhouette":0.5,"wss":1.0}],"suggested_k":2}"#;
+        let sweep: KSweep = serde_json::from_str::<v1::KSweep>(old).unwrap().into();
+        assert_eq!(
+            (sweep.structure, sweep.reason.as_str(), sweep.resampling),
+            (None, "", None)
+        );
+        assert_eq!(sweep.points[0].stability(), None);
+    }
+}

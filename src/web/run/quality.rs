@@ -94,7 +94,12 @@ pub fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
         .unwrap_or_default();
     Some(SweepView {
         suggested: sweep.suggested_k,
-        reason: sweep.reason.clone(),
+        // The verdict is the paragraph's heading; the reason follows it.
+        reason: sweep
+            .reason
+            .strip_prefix("no clear structure: ")
+            .unwrap_or(&sweep.reason)
+            .to_string(),
         no_structure: sweep.structure == Some(false),
         resampling: sweep.resampling.map(|r| {
             format!(
