@@ -171,6 +171,8 @@ struct Trial {
     ari: f64,
     reason: String,
     figures: String,
+    /// What the silhouette alone suggests (the best silhouette; the smallest k on a tie).
+    best_silhouette_k: usize,
 }
 
 fn trial(shape: &Shape, seed: u64) -> Trial {
@@ -197,6 +199,14 @@ fn trial(shape: &Shape, seed: u64) -> Trial {
         suggested: sweep.suggested_k,
         structure: sweep.structure,
         ari: compare(&out.labels, &truth).adjusted_rand_index,
+        best_silhouette_k: sweep
+            .points
+            .iter()
+            .fold(None::<&super::quality::KPoint>, |b, p| match b {
+                Some(b) if b.silhouette >= p.silhouette => Some(b),
+                _ => Some(p),
+            })
+            .map_or(1, |p| p.k),
         reason: sweep.reason,
         figures,
     }
@@ -222,10 +232,11 @@ fn measure_suggestions() {
         for seed in 1..=5 {
             let t = trial(&shape, seed);
             println!(
-                "{:<28} seed {seed}: truth {} suggested {} structure {:?} ari@truth {:.2} {} | {} | {}",
+                "{:<28} seed {seed}: truth {} suggested {} (silhouette alone {}) structure {:?} ari@truth {:.2} {} | {} | {}",
                 shape.name,
                 t.truth,
                 t.suggested,
+                t.best_silhouette_k,
                 t.structure,
                 t.ari,
                 if t.right() { "RIGHT" } else { "WRONG" },
