@@ -285,6 +285,64 @@ fn cluster_errors_name_the_file_and_line() {
 }
 
 #[test]
+fn cluster_auto_chooses_the_count_and_records_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("auto");
+    let output = Command::new(BIN)
+        .arg("cluster")
+        .arg(sample_csv())
+        .args(["--clusters", "auto", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let sweep = &metrics["k_sweep"];
+    let k = metrics["n_clusters"].as_u64().unwrap();
+    assert_eq!(sweep["suggested_k"].as_u64(), Some(k));
+    let why = metrics["k_choice"].as_str().unwrap();
+    assert_eq!(sweep["reason"].as_str(), Some(why));
+    assert!(why.starts_with(&format!("{k} segments: ")), "{why}");
+    assert_eq!(sweep["structure"], true);
+    assert_eq!(sweep["resampling"]["resamples"], 20);
+    assert_eq!(sweep["resampling"]["rows"], 1000);
+    let chosen = sweep["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["k"].as_u64() == Some(k))
+        .unwrap();
+    let stability = chosen["segment_stability"].as_array().unwrap();
+    assert_eq!(stability.len() as u64, k);
+    assert!(stability.iter().all(|j| j.as_f64().unwrap() >= 0.75));
+
+    // A fixed count records no choice.
+    let fixed = dir.path().join("fixed");
+    cluster(&fixed, &[]);
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixed.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["k_choice"], serde_json::Value::Null);
+
+    let output = Command::new(BIN)
+        .arg("cluster")
+        .arg(sample_csv())
+        .args(["--clusters", "some", "--out"])
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("`some` is neither a number of segments (e.g. 4) nor `auto`")
+    );
+}
+
+#[test]
 fn sample_data_matches_the_committed_file() {
     let output = Command::new(BIN)
         .args(["sample-data", "--rows", "2000", "--seed", "42"])

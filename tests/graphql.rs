@@ -142,11 +142,30 @@ async fn upload_train_subscribe_and_page_assignments() {
     );
 
     let body = app.graphql(
-        "query($id: ID!) { run(id: $id) { status metrics { nSamples nClusters nEncodedFeatures silhouetteScore clusterSizes { cluster size } } featureConfig { numericFeatures categoricalFeatures pcaApplied nEncodedFeatures } segments { segment name size share numeric { feature z } categorical { feature levels { value lift } } } kSweep { suggestedK points { k silhouette wss } } dendrogramUrl dataset { id rowCount } } }",
+        "query($id: ID!) { run(id: $id) { status metrics { nSamples nClusters nEncodedFeatures silhouetteScore clusterSizes { cluster size } } featureConfig { numericFeatures categoricalFeatures pcaApplied nEncodedFeatures } segments { segment name size share numeric { feature z } categorical { feature levels { value lift } } } kSweep { suggestedK structure reason resamples resampleRows points { k silhouette wss stability segmentStability } } dendrogramUrl dataset { id rowCount } } }",
         json!({ "id": run_id }),
     ).await;
     let run = &body["data"]["run"];
     assert_eq!(run["metrics"]["nSamples"], 120, "{body}");
+    // The suggestion and every figure it used.
+    let sweep = &run["kSweep"];
+    assert!(sweep["structure"].is_boolean(), "{sweep}");
+    assert!(!sweep["reason"].as_str().unwrap().is_empty(), "{sweep}");
+    assert_eq!(
+        (&sweep["resamples"], &sweep["resampleRows"]),
+        (&json!(20), &json!(60))
+    );
+    let three = &sweep["points"][1];
+    assert_eq!(three["k"], 3);
+    let stability = three["segmentStability"].as_array().unwrap();
+    assert_eq!(stability.len(), 3);
+    assert_eq!(
+        three["stability"].as_f64(),
+        stability
+            .iter()
+            .map(|j| j.as_f64().unwrap())
+            .reduce(f64::min)
+    );
     let sizes: Vec<i64> = run["metrics"]["clusterSizes"]
         .as_array()
         .unwrap()
@@ -528,6 +547,58 @@ fn committed_schema_is_current() {
         committed == segmentiq::graphql::sdl(),
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
     );
+}
+
+/// `autoClusters: true` lets the run choose its number of segments; the run says so and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_run_can_leave_the_count_to_the_run() {
+    let app = TestApp::start().await;
+    let body = upload(&app, "customers.csv", customers_csv(60).as_bytes()).await;
+    let dataset = body["data"]["uploadDataset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = app
+        .graphql(
+            "mutation($input: TrainRunInput!) { trainRun(input: $input) { id nClusters autoClusters } }",
+            json!({ "input": { "datasetId": dataset, "autoClusters": true } }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let run = &body["data"]["trainRun"];
+    assert_eq!(
+        (&run["nClusters"], &run["autoClusters"]),
+        (&Value::Null, &json!(true))
+    );
+    let id = run["id"].as_str().unwrap().to_string();
+    let finished = app.wait_for_run(id.parse().unwrap()).await;
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    let body = app
+        .graphql(
+            "query($id: ID!) { run(id: $id) { autoClusters metrics { nClusters kChoice } kSweep { suggestedK reason } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let run = &body["data"]["run"];
+    assert_eq!(run["autoClusters"], true, "{body}");
+    assert_eq!(
+        run["metrics"]["nClusters"], run["kSweep"]["suggestedK"],
+        "{body}"
+    );
+    assert_eq!(run["metrics"]["kChoice"], run["kSweep"]["reason"], "{body}");
+
+    let body = app
+        .graphql(
+            "mutation($input: TrainRunInput!) { trainRun(input: $input) { id } }",
+            json!({ "input": { "datasetId": dataset, "autoClusters": true, "nClusters": 3 } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the run chooses the number of segments when asked for auto, so leave out nClusters and distanceThreshold",
+        "{body}"
+    );
+    app.stop().await;
 }
 
 /// Column kinds the analyst overrides reach the run through GraphQL and REST alike, change

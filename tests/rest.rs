@@ -485,6 +485,58 @@ async fn api_token_guards_rest_and_graphql() {
 /// The JSON assignments are streamed page by page: across a page boundary (the service pages
 /// 1,000 rows) the array stays whole and ordered, and offset, limit and the segment filter
 /// apply; unknown runs and segments are answered before the first byte.
+/// `"n_clusters": "auto"` lets the run choose; the run says it chose, why, and shows the
+/// stability figures the choice used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_auto_chooses_the_count_and_says_why() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("customers.csv", customers_csv(120).as_bytes())
+        .await;
+    let train = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            let resp = app
+                .client
+                .post(app.url("/api/v1/clustering/train"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, run) = train(json!({ "dataset_id": dataset["id"], "n_clusters": "auto" })).await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["auto_clusters"], true);
+    let sweep = &run["k_sweep"];
+    let k = run["metrics"]["n_clusters"].as_u64().unwrap();
+    assert_eq!(run["n_clusters"], k);
+    assert_eq!(sweep["suggested_k"], k, "{sweep}");
+    assert_eq!(run["metrics"]["k_choice"], sweep["reason"], "{run}");
+    assert_eq!(sweep["resampling"], json!({ "resamples": 20, "rows": 60 }));
+    for point in sweep["points"].as_array().unwrap() {
+        assert_eq!(
+            point["segment_stability"].as_array().map(Vec::len),
+            point["k"].as_u64().map(|k| k as usize),
+            "{point}"
+        );
+    }
+
+    let (status, body) = train(json!({ "dataset_id": dataset["id"], "n_clusters": "five" })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("n_clusters must be a whole number, got `five`"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assignments_json_streams_across_pages() {
     let app = TestApp::start().await;

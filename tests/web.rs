@@ -456,6 +456,19 @@ async fn the_run_form_points_at_the_field_and_takes_column_kinds() {
     );
     let (_, _, quality) = app.get_page("/runs/1/quality", false).await;
     assert!(quality.contains("rerun-suggested"), "{quality}");
+    // The suggestion shows the figures it used: stability per count and per segment of this
+    // run, the resamples, and the reason in words.
+    let sweep = &run["k_sweep"];
+    assert!(
+        quality.contains("Stability (weakest segment)")
+            && quality.contains(r#"id="segment-stability""#)
+            && quality.contains("20 resamples of 20 customers")
+            && quality.contains(sweep["reason"].as_str().unwrap()),
+        "{quality}"
+    );
+    let five = &sweep["points"][3];
+    assert_eq!(five["k"], 5, "{sweep}");
+    assert_eq!(five["segment_stability"].as_array().unwrap().len(), 5);
     assert!(
         quality.contains(r#"name="kind.visit_frequency" value="categorical""#)
             && quality.contains(r#"name="kind.region" value="ignore""#),

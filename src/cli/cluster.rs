@@ -27,13 +27,15 @@ pub struct ClusterArgs {
     /// Linkage method: ward, complete, average, single, weighted, centroid or median.
     #[arg(long, default_value = "ward")]
     pub linkage: Method,
-    /// Number of segments to cut the tree into.
+    /// Number of segments to cut the tree into, or `auto` to take the suggested count (see
+    /// `k_sweep.reason` in metrics.json).
     #[arg(
         long,
         required_unless_present = "distance_threshold",
-        conflicts_with = "distance_threshold"
+        conflicts_with = "distance_threshold",
+        value_parser = parse_clusters
     )]
-    pub clusters: Option<usize>,
+    pub clusters: Option<Clusters>,
     /// Cut the tree at this merge height instead of into a fixed number of segments.
     #[arg(long)]
     pub distance_threshold: Option<f64>,
@@ -63,6 +65,24 @@ pub struct ClusterArgs {
     /// Directory to write the results to (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// What `--clusters` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clusters {
+    Count(usize),
+    /// The run chooses the count.
+    Auto,
+}
+
+fn parse_clusters(s: &str) -> Result<Clusters, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(Clusters::Auto);
+    }
+    s.parse()
+        .map(Clusters::Count)
+        .map_err(|_| format!("`{s}` is neither a number of segments (e.g. 4) nor `auto`"))
 }
 
 /// `3` -> three components; `0.9` -> 90% of the variance.
@@ -105,7 +125,11 @@ fn draft(args: &ClusterArgs) -> Draft {
     Draft {
         method: args.linkage,
         metric: args.metric,
-        n_clusters: args.clusters.map(|k| i64::try_from(k).unwrap_or(i64::MAX)),
+        n_clusters: match args.clusters {
+            Some(Clusters::Count(k)) => Some(i64::try_from(k).unwrap_or(i64::MAX)),
+            _ => None,
+        },
+        auto_clusters: args.clusters == Some(Clusters::Auto),
         distance_threshold: args.distance_threshold,
         use_pca: args.pca.is_some(),
         pca_components,
@@ -264,6 +288,7 @@ fn metrics_json(outcome: &Outcome, params: &Params) -> anyhow::Result<Vec<u8>> {
         "linkage": params.method,
         "metric": params.metric,
         "cut_height": m.cut_height,
+        "k_choice": m.k_choice,
         "warnings": m.warnings,
         "segment_silhouettes": m.segment_silhouettes,
         "cophenetic_correlation": m.cophenetic_correlation,
@@ -409,6 +434,9 @@ fn print_summary(file: &str, table: &Table, outcome: &Outcome, out: &Path) {
                 render::thousands(rows)
             ))
         );
+        if !sweep.reason.is_empty() {
+            let _ = writeln!(err, "  why: {}", sweep.reason);
+        }
     }
     let _ = writeln!(err, "wrote results to {}", out.display());
 }

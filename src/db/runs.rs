@@ -104,6 +104,8 @@ pub struct RunRow {
     pub linkage: Named<Method>,
     pub metric: Named<Metric>,
     pub n_clusters: Option<i32>,
+    /// The run chooses its number of segments.
+    pub auto_clusters: bool,
     pub distance_threshold: Option<f64>,
     pub use_pca: bool,
     pub pca_components: Option<i32>,
@@ -130,6 +132,7 @@ pub struct NewRun {
     pub linkage: Named<Method>,
     pub metric: Named<Metric>,
     pub n_clusters: Option<i32>,
+    pub auto_clusters: bool,
     pub distance_threshold: Option<f64>,
     pub use_pca: bool,
     pub pca_components: Option<i32>,

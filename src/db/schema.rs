@@ -38,6 +38,7 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        auto_clusters -> Bool,
         model -> Nullable<Jsonb>,
     }
 }

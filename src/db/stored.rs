@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::engine::pipeline::{FeatureConfig, Metrics, Outcome};
 use crate::engine::preprocess::Imputation;
 use crate::engine::profile::{CategoricalTrait, LevelShare, NumericTrait, SegmentProfile};
-use crate::engine::quality::{KPoint, KSweep};
+use crate::engine::quality::{KPoint, KSweep, ResampleSize};
 
 /// A finished run's documents, as the JSON of their columns (`None`: the column is NULL).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +149,10 @@ pub mod v1 {
         #[serde(default)]
         pub cophenetic_sample_size: Option<usize>,
         pub cut_height: f64,
+        /// Added 2026-12-06: why the run chose its number of segments; absent from runs stored
+        /// before and from runs whose count or height was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub k_choice: Option<String>,
         /// Added 2026-12-02; absent from runs stored before (and when there is none).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub warnings: Vec<String>,
@@ -199,6 +203,14 @@ pub mod v1 {
         /// Added 2026-11-24; absent from runs stored before, whose silhouettes were exact.
         #[serde(default)]
         pub sample_size: Option<usize>,
+        /// The next three added 2026-12-06 with the stability rule; absent from runs stored
+        /// before, whose suggestion was the best silhouette.
+        #[serde(default)]
+        pub structure: Option<bool>,
+        #[serde(default)]
+        pub reason: String,
+        #[serde(default)]
+        pub resampling: Option<ResampleSize>,
     }
 
     #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -206,6 +218,15 @@ pub mod v1 {
         pub k: usize,
         pub silhouette: f64,
         pub wss: f64,
+        /// Added 2026-12-06; absent from runs stored before (not measured).
+        #[serde(default)]
+        pub segment_stability: Vec<f64>,
+    }
+
+    #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+    pub struct ResampleSize {
+        pub resamples: usize,
+        pub rows: usize,
     }
 }
 
@@ -281,6 +302,7 @@ impl From<&Metrics> for v1::Metrics {
             segment_silhouettes: m.segment_silhouettes.clone(),
             cophenetic_correlation: m.cophenetic_correlation,
             cophenetic_sample_size: m.cophenetic_sample_size,
+            k_choice: m.k_choice.clone(),
             cut_height: m.cut_height,
             warnings: m.warnings.clone(),
         }
@@ -298,6 +320,7 @@ impl From<v1::Metrics> for Metrics {
             segment_silhouettes: m.segment_silhouettes,
             cophenetic_correlation: m.cophenetic_correlation,
             cophenetic_sample_size: m.cophenetic_sample_size,
+            k_choice: m.k_choice,
             cut_height: m.cut_height,
             warnings: m.warnings,
         }
@@ -394,10 +417,17 @@ impl From<&KSweep> for v1::KSweep {
                     k: p.k,
                     silhouette: p.silhouette,
                     wss: p.wss,
+                    segment_stability: p.segment_stability.clone(),
                 })
                 .collect(),
             suggested_k: s.suggested_k,
             sample_size: s.sample_size,
+            structure: s.structure,
+            reason: s.reason.clone(),
+            resampling: s.resampling.map(|r| v1::ResampleSize {
+                resamples: r.resamples,
+                rows: r.rows,
+            }),
         }
     }
 }
@@ -412,10 +442,87 @@ impl From<v1::KSweep> for KSweep {
                     k: p.k,
                     silhouette: p.silhouette,
                     wss: p.wss,
+                    segment_stability: p.segment_stability,
                 })
                 .collect(),
             suggested_k: s.suggested_k,
             sample_size: s.sample_size,
+            structure: s.structure,
+            reason: s.reason,
+            resampling: s.resampling.map(|r| ResampleSize {
+                resamples: r.resamples,
+                rows: r.rows,
+            }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::linkage::linkage;
+    use crate::engine::quality::{Sampling, k_sweep_with_stability};
+    use crate::engine::stability::Resampling;
+    use crate::engine::{Method, Metric, NoProgress};
+
+    #[test]
+    fn sweeps_with_stability_are_stored_and_read_back_whole() {
+        let x = ndarray::Array2::from_shape_fn((200, 2), |(i, j)| {
+            ((i * 31 + j * 7) % 17) as f64 / 17.0 + (i % 3) as f64 * 5.0
+        });
+        let z = linkage(x.view(), Method::Ward, Metric::Euclidean, &NoProgress).unwrap();
+        let sweep = k_sweep_with_stability(
+            x.view(),
+            &z,
+            Method::Ward,
+            Metric::Euclidean,
+            Sampling::EXACT,
+            Resampling::STANDARD,
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(sweep.suggested_k, 3, "{}", sweep.reason);
+        assert_eq!(sweep.structure, Some(true));
+        let json = serde_json::to_string(&v1::KSweep::from(&sweep)).unwrap();
+        let back: KSweep = serde_json::from_str::<v1::KSweep>(&json).unwrap().into();
+        // JSON numbers read back to within a unit in the last place.
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12)
+        };
+        assert_eq!(
+            (
+                back.suggested_k,
+                back.structure,
+                &back.reason,
+                back.resampling
+            ),
+            (
+                sweep.suggested_k,
+                sweep.structure,
+                &sweep.reason,
+                sweep.resampling
+            )
+        );
+        assert_eq!(back.points.len(), sweep.points.len());
+        for (b, s) in back.points.iter().zip(&sweep.points) {
+            assert_eq!(b.k, s.k);
+            assert!(
+                close(&b.segment_stability, &s.segment_stability),
+                "k={}",
+                s.k
+            );
+            assert!(!s.segment_stability.is_empty());
+        }
+    }
+
+    #[test]
+    fn sweeps_stored_before_stability_read_as_not_measured() {
+        let old = r#"{"points":[{"k":2,"silhouette":0.5,"wss":1.0}],"suggested_k":2}"#;
+        let sweep: KSweep = serde_json::from_str::<v1::KSweep>(old).unwrap().into();
+        assert_eq!(
+            (sweep.structure, sweep.reason.as_str(), sweep.resampling),
+            (None, "", None)
+        );
+        assert_eq!(sweep.points[0].stability(), None);
     }
 }

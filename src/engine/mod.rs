@@ -13,6 +13,8 @@ pub mod cut;
 pub mod distance;
 pub mod export;
 pub mod ingest;
+#[cfg(test)]
+mod known_types;
 pub mod linkage;
 mod meter;
 pub mod model;
@@ -28,6 +30,7 @@ pub mod render;
 pub mod sample;
 pub mod silhouette;
 pub mod spec;
+pub mod stability;
 pub mod types;
 
 pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};

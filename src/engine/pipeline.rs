@@ -12,9 +12,10 @@ use super::model::{Model, Preprocessing, Projection};
 use super::pca;
 use super::preprocess::{self, Imputation};
 use super::profile::{SegmentProfile, profile_segments};
-use super::quality::{KSweep, Sampling, cophenetic_sampled, k_sweep_sampled};
+use super::quality::{KSweep, Sampling, cophenetic_sampled, k_sweep_with_stability};
 use super::silhouette::{segment_means, silhouette_samples, silhouette_score};
 use super::spec::{self, SpecError};
+use super::stability::Resampling;
 use super::types::{Cancelled, Merge, Method, Metric, Progress, Stage};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,10 @@ pub enum Cut {
     Clusters(usize),
     /// At this merge height: every merge at or below it is kept.
     Height(f64),
+    /// Into the number of segments the k sweep suggests (see
+    /// [`suggest`](super::quality::suggest)); the run
+    /// records the count and why in [`Metrics::k_choice`].
+    Auto,
 }
 
 /// Which columns become features. Forced kinds are applied first; then `include` (when given)
@@ -155,6 +160,10 @@ pub struct Metrics {
     pub cophenetic_sample_size: Option<usize>,
     /// Height of the cut through the tree (drawn on the dendrogram).
     pub cut_height: f64,
+    /// Set when the run chose its number of segments ([`Cut::Auto`]): the k sweep's reason for
+    /// the count. `None` when the count or height was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k_choice: Option<String>,
     /// Why the segments may not be worth acting on although the run succeeded (segments of
     /// one customer, a cut at height 0), in sentences for the analyst. Empty when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -292,6 +301,25 @@ impl<'a> Clock<'a> {
     }
 }
 
+/// The k sweep of a run: silhouettes on a sample of rows for large tables, stability over
+/// resamples of at most 2,000 rows, and the suggestion from both.
+fn sweep_of(
+    x: ndarray::ArrayView2<f64>,
+    z: &[Merge],
+    params: &Params,
+    progress: &dyn Progress,
+) -> Result<KSweep, Cancelled> {
+    k_sweep_with_stability(
+        x,
+        z,
+        params.method,
+        params.metric,
+        Sampling::LARGE_TABLES,
+        Resampling::STANDARD,
+        progress,
+    )
+}
+
 /// Runs the whole pipeline: select and encode features, optional PCA, linkage, cut,
 /// silhouette, cophenetic correlation, optional k sweep, profiles and map coordinates.
 ///
@@ -333,10 +361,22 @@ pub fn run(
     clock.next(Stage::Linkage)?;
     let z = linkage(x.view(), params.method, params.metric, progress)?;
 
+    // Choosing the count needs the sweep before the cut; it is the same sweep either way.
+    let chosen_by = if params.cut == Cut::Auto {
+        clock.next(Stage::KSweep)?;
+        Some(sweep_of(x.view(), &z, params, progress)?)
+    } else {
+        None
+    };
+
     clock.next(Stage::Cutting)?;
-    let (labels, cut_at) = match params.cut {
-        Cut::Clusters(k) => (cut_clusters(&z, k), cut_line(&z, k)),
-        Cut::Height(h) => (cut_height(&z, h), h),
+    let (labels, cut_at) = match (params.cut, &chosen_by) {
+        (Cut::Clusters(k), _) => (cut_clusters(&z, k), cut_line(&z, k)),
+        (Cut::Height(h), _) => (cut_height(&z, h), h),
+        (Cut::Auto, sweep) => {
+            let k = sweep.as_ref().map_or(2, |s| s.suggested_k.max(2));
+            (cut_clusters(&z, k), cut_line(&z, k))
+        }
     };
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
     if k < 2 {
@@ -351,7 +391,15 @@ pub fn run(
     for &l in &labels {
         sizes[l] += 1;
     }
-    let warnings = degenerate_warnings(&sizes, params.cut);
+    let mut warnings = degenerate_warnings(&sizes, params.cut);
+    if let Some(sweep) = &chosen_by
+        && sweep.structure == Some(false)
+    {
+        warnings.push(format!(
+            "the number of segments was chosen automatically, but the data shows {}",
+            sweep.reason
+        ));
+    }
 
     clock.next(Stage::Silhouette)?;
     let defined = k >= 2 && k < n;
@@ -377,17 +425,14 @@ pub fn run(
         progress,
     )?;
 
-    let sweep = if params.k_sweep {
-        clock.next(Stage::KSweep)?;
-        Some(k_sweep_sampled(
-            x.view(),
-            &z,
-            params.metric,
-            Sampling::LARGE_TABLES,
-            progress,
-        )?)
-    } else {
-        None
+    let k_choice = chosen_by.as_ref().map(|s| s.reason.clone());
+    let sweep = match chosen_by {
+        Some(sweep) => Some(sweep),
+        None if params.k_sweep => {
+            clock.next(Stage::KSweep)?;
+            Some(sweep_of(x.view(), &z, params, progress)?)
+        }
+        None => None,
     };
 
     clock.next(Stage::Profiling)?;
@@ -440,6 +485,7 @@ pub fn run(
         cophenetic_correlation: cophenetic.is_finite().then_some(cophenetic),
         cophenetic_sample_size,
         cut_height: cut_at,
+        k_choice,
         warnings,
     };
     Ok(Outcome {

@@ -24,14 +24,15 @@ use super::silhouette::{
     balanced_bands, pair_count, samples_from_sums, segment_counts, segment_distance_sums,
     silhouette_score,
 };
-use super::types::{Cancelled, Merge, Metric, Progress, Stage};
+use super::stability::{Resampling, segment_stability};
+use super::types::{Cancelled, Merge, Method, Metric, Progress, Stage};
 
 /// Largest segment count the sweep looks at: beyond a dozen, segments stop being something a
 /// marketing team can act on.
 pub const SWEEP_MAX_K: usize = 12;
 
 /// One candidate segment count.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct KPoint {
     pub k: usize,
     /// Mean silhouette of the cut into `k` segments (as scikit-learn's `silhouette_score`).
@@ -39,15 +40,43 @@ pub struct KPoint {
     /// Within-segment sum of squares: squared Euclidean distances of rows to their segment's
     /// centroid, summed (the "elbow" curve).
     pub wss: f64,
+    /// Stability of each segment of this cut over resamples (mean best Jaccard, see
+    /// [`super::stability`]), segment 0 first. Empty when not measured (sweeps stored before
+    /// it existed, or tables too small to resample).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segment_stability: Vec<f64>,
+}
+
+impl KPoint {
+    /// The stability of the least stable segment: a cut is only as trustworthy as its weakest
+    /// segment. `None` when stability was not measured.
+    pub fn stability(&self) -> Option<f64> {
+        (!self.segment_stability.is_empty())
+            .then(|| self.segment_stability.iter().copied().fold(1.0, f64::min))
+    }
 }
 
 /// Every candidate and the one suggested.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct KSweep {
     pub points: Vec<KPoint>,
-    /// The `k` with the highest silhouette; on a tie, the smallest such `k` (fewer segments are
-    /// easier to use). 1 when there are fewer than 3 rows and nothing to compare.
+    /// The suggested segment count, by the rule of [`suggest`] (stability and silhouette); with
+    /// no stability measured, the `k` with the highest silhouette (on a tie the smallest). 1
+    /// when there are fewer than 3 rows and nothing to compare. When [`KSweep::structure`] is
+    /// `Some(false)` it is still the best-silhouette `k`, so a run can be cut somewhere, but
+    /// the data has no clear segments.
     pub suggested_k: usize,
+    /// Whether the evidence shows segments at all: `Some(false)` is "no clear structure".
+    /// `None` in sweeps stored before the rule existed.
+    #[serde(default)]
+    pub structure: Option<bool>,
+    /// Why `suggested_k` was suggested, in plain words with the figures used. Empty in sweeps
+    /// stored before the rule existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// How stability was measured: resamples drawn and rows in each. `None` when it was not.
+    #[serde(default)]
+    pub resampling: Option<ResampleSize>,
     /// `None` when every silhouette is exact. Otherwise the number of rows the silhouettes were
     /// estimated on (see [`Sampling`]): each is then the mean silhouette of the sampled rows
     /// with distances to sampled rows only, as scikit-learn's
@@ -56,6 +85,117 @@ pub struct KSweep {
     /// exact).
     #[serde(default)]
     pub sample_size: Option<usize>,
+}
+
+/// The resamples behind the stability figures of a sweep.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResampleSize {
+    pub resamples: usize,
+    /// Rows in each resample (half the table, at most 2,000).
+    pub rows: usize,
+}
+
+/// A segment whose stability is at least this is stable (Hennig's reading of `clusterboot`).
+pub const STABLE_JACCARD: f64 = 0.75;
+
+/// Below this best silhouette there is no substantial structure (Kaufman and Rousseeuw).
+pub const STRUCTURE_SILHOUETTE: f64 = 0.25;
+
+/// A stable `k` is suggested over the best-silhouette stable `k` when its silhouette is at most
+/// this much lower: the silhouette favours merging neighbouring groups, so a finer cut whose
+/// every segment keeps coming back is preferred unless it costs clearly more separation.
+pub const SILHOUETTE_SLACK: f64 = 0.1;
+
+/// The rule that picks a segment count from a sweep's figures; returns the suggested `k`,
+/// whether there is structure at all (`None` when stability was not measured) and the reason
+/// in words.
+///
+/// 1. A `k` is *stable* when every one of its segments has stability at least 0.75 (a `k`
+///    too large for the resamples to hold is not measured, so not stable).
+/// 2. No stable `k`, or a best silhouette below 0.25: no clear structure; the best-silhouette
+///    `k` is given as the suggestion anyway.
+/// 3. Otherwise the largest stable `k` whose silhouette is within 0.1 of the best silhouette
+///    among the stable `k`.
+pub fn suggest(points: &[KPoint]) -> (usize, Option<bool>, String) {
+    let Some(best) = points.iter().fold(None::<&KPoint>, |best, p| match best {
+        Some(b) if b.silhouette >= p.silhouette => Some(b),
+        _ => Some(p),
+    }) else {
+        return (
+            1,
+            None,
+            "too few customers to compare segment counts".into(),
+        );
+    };
+    if points.iter().all(|p| p.stability().is_none()) {
+        return (
+            best.k,
+            None,
+            format!(
+                "{} segments have the highest silhouette ({:.2}); stability was not measured",
+                best.k, best.silhouette
+            ),
+        );
+    }
+    let stable: Vec<&KPoint> = points
+        .iter()
+        .filter(|p| p.stability().is_some_and(|s| s >= STABLE_JACCARD))
+        .collect();
+    if best.silhouette < STRUCTURE_SILHOUETTE {
+        return (
+            best.k,
+            Some(false),
+            format!(
+                "no clear structure: the best silhouette is {:.2} (at {} segments), below \
+                 {STRUCTURE_SILHOUETTE}; {} segments are only a starting point",
+                best.silhouette, best.k, best.k
+            ),
+        );
+    }
+    let Some(best_stable) = stable
+        .iter()
+        .copied()
+        .fold(None::<&KPoint>, |b, p| match b {
+            Some(b) if b.silhouette >= p.silhouette => Some(b),
+            _ => Some(p),
+        })
+    else {
+        let most = points.iter().fold(&points[0], |m, p| {
+            if p.stability() > m.stability() { p } else { m }
+        });
+        return (
+            best.k,
+            Some(false),
+            format!(
+                "no clear structure: no segment count has every segment stable (at least \
+                 {STABLE_JACCARD} over resamples); the most stable is {} segments, whose weakest \
+                 segment has {:.2}; {} segments (the best silhouette, {:.2}) are only a starting \
+                 point",
+                most.k,
+                most.stability().unwrap_or(0.0),
+                best.k,
+                best.silhouette
+            ),
+        );
+    };
+    let chosen = stable
+        .iter()
+        .filter(|p| p.silhouette >= best_stable.silhouette - SILHOUETTE_SLACK)
+        .fold(best_stable, |c, p| if p.k > c.k { p } else { c });
+    (
+        chosen.k,
+        Some(true),
+        format!(
+            "{} segments: the largest count whose every segment is stable (weakest {:.2}, at \
+                 least {STABLE_JACCARD} over resamples) with a silhouette ({:.2}) within \
+                 {SILHOUETTE_SLACK} of the best stable one ({:.2} at {} segments)",
+            chosen.k,
+            chosen.stability().unwrap_or(0.0),
+            chosen.silhouette,
+            best_stable.silhouette,
+            best_stable.k
+        ),
+    )
 }
 
 /// When the quality estimates ([`k_sweep_sampled`], [`cophenetic_sampled`]) use a sample of
@@ -147,9 +287,9 @@ pub fn k_sweep_sampled(
     if k_max < 2 {
         progress.report(Stage::KSweep, 1.0)?;
         return Ok(KSweep {
-            points: Vec::new(),
             suggested_k: 1,
-            sample_size: None,
+            reason: "too few customers to compare segment counts".into(),
+            ..KSweep::default()
         });
     }
     let sample = sampling.rows(n);
@@ -193,20 +333,45 @@ pub fn k_sweep_sampled(
             k,
             silhouette: silhouette_score(&samples),
             wss: within_sum_of_squares(x, &labels, k),
+            segment_stability: Vec::new(),
         });
     }
-    let suggested_k = points
-        .iter()
-        .fold(None::<&KPoint>, |best, p| match best {
-            Some(b) if b.silhouette >= p.silhouette => Some(b),
-            _ => Some(p),
-        })
-        .map_or(1, |p| p.k);
+    let (suggested_k, structure, reason) = suggest(&points);
     Ok(KSweep {
         points,
         suggested_k,
         sample_size: sample.map(|rows| rows.len()),
+        structure,
+        reason,
+        resampling: None,
     })
+}
+
+/// [`k_sweep_sampled`] plus the stability of every segment of every candidate cut over
+/// resamples of the table (see [`super::stability`]), each resample clustered with `method`
+/// and `metric` like the run, and the suggestion of [`suggest`] from both.
+pub fn k_sweep_with_stability(
+    x: ArrayView2<f64>,
+    z: &[Merge],
+    method: Method,
+    metric: Metric,
+    sampling: Sampling,
+    resampling: Resampling,
+    progress: &dyn Progress,
+) -> Result<KSweep, Cancelled> {
+    let mut sweep = k_sweep_sampled(x, z, metric, sampling, progress)?;
+    let cuts: Vec<Vec<usize>> = sweep.points.iter().map(|p| cut_clusters(z, p.k)).collect();
+    if let Some(stability) = segment_stability(x, &cuts, method, metric, resampling, progress)? {
+        for (point, segments) in sweep.points.iter_mut().zip(stability) {
+            point.segment_stability = segments;
+        }
+        sweep.resampling = Some(ResampleSize {
+            resamples: resampling.resamples,
+            rows: resampling.rows_per_resample(x.nrows()),
+        });
+        (sweep.suggested_k, sweep.structure, sweep.reason) = suggest(&sweep.points);
+    }
+    Ok(sweep)
 }
 
 /// Sum over rows of the squared Euclidean distance to the centroid of their segment.
@@ -519,7 +684,7 @@ mod tests {
     use super::*;
     use crate::engine::distance::distance;
     use crate::engine::linkage::linkage;
-    use crate::engine::types::{Method, NoProgress};
+    use crate::engine::types::NoProgress;
     use ndarray::Array2;
 
     /// Cophenetic distances from the tree directly: the height of the first merge that holds
@@ -587,9 +752,9 @@ mod tests {
         assert_eq!(
             sweep,
             KSweep {
-                points: vec![],
                 suggested_k: 1,
-                sample_size: None
+                reason: "too few customers to compare segment counts".into(),
+                ..KSweep::default()
             }
         );
     }

@@ -96,6 +96,8 @@ pub enum SpecError {
     },
     NoCut,
     BothCuts,
+    /// `auto` together with a count or a height.
+    AutoWithCut,
     TooFewClusters {
         k: i64,
     },
@@ -144,7 +146,9 @@ impl SpecError {
         Some(match self {
             TooFewRows { .. } => return None,
             NotWhole { setting, .. } => *setting,
-            NoCut | BothCuts | TooFewClusters { .. } | TooManyClusters { .. } => Setting::Clusters,
+            NoCut | BothCuts | AutoWithCut | TooFewClusters { .. } | TooManyClusters { .. } => {
+                Setting::Clusters
+            }
             BadHeight { .. } => Setting::Height,
             TooFewComponents { .. } | BadComponents { .. } => Setting::PcaComponents,
             BadVariance { .. } => Setting::PcaVariance,
@@ -173,6 +177,12 @@ impl SpecError {
             ),
             BothCuts => format!(
                 "give either {} or {}, not both",
+                name(Setting::Clusters),
+                name(Setting::Height)
+            ),
+            AutoWithCut => format!(
+                "the run chooses the number of segments when asked for auto, so leave out {} and \
+                 {}",
                 name(Setting::Clusters),
                 name(Setting::Height)
             ),
@@ -313,6 +323,9 @@ pub struct Draft {
     pub method: Method,
     pub metric: Metric,
     pub n_clusters: Option<i64>,
+    /// The run chooses the number of segments (`auto` in every interface); `n_clusters` is
+    /// then not given.
+    pub auto_clusters: bool,
     pub distance_threshold: Option<f64>,
     pub use_pca: bool,
     pub pca_components: Option<i64>,
@@ -330,6 +343,10 @@ impl Draft {
     /// The engine's parameters, after the rules that need no table.
     pub fn params(&self) -> Result<Params, SpecError> {
         let cut = match (self.n_clusters, self.distance_threshold) {
+            (None, None) if self.auto_clusters => Cut::Auto,
+            (Some(_), _) | (_, Some(_)) if self.auto_clusters => {
+                return Err(SpecError::AutoWithCut);
+            }
             (None, None) => return Err(SpecError::NoCut),
             (Some(_), Some(_)) => return Err(SpecError::BothCuts),
             (Some(k), None) if k < 2 => return Err(SpecError::TooFewClusters { k }),
@@ -574,6 +591,7 @@ mod tests {
             method: Method::Ward,
             metric: Metric::Euclidean,
             n_clusters: Some(4),
+            auto_clusters: false,
             distance_threshold: None,
             use_pca: true,
             pca_components: None,
@@ -601,6 +619,13 @@ mod tests {
             d.params().unwrap_err()
         };
         assert_eq!(with(&|d| d.n_clusters = None), SpecError::NoCut);
+        let auto = Draft {
+            n_clusters: None,
+            auto_clusters: true,
+            ..draft.clone()
+        };
+        assert_eq!(auto.params().unwrap().cut, Cut::Auto);
+        assert_eq!(with(&|d| d.auto_clusters = true), SpecError::AutoWithCut);
         assert_eq!(
             with(&|d| d.distance_threshold = Some(2.0)),
             SpecError::BothCuts

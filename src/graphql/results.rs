@@ -175,8 +175,20 @@ impl SegmentObject {
 #[graphql(name = "KSweep")]
 pub struct KSweepObject {
     points: Vec<KPointObject>,
-    /// The k with the best silhouette.
+    /// The largest k whose every segment is stable (stability at least 0.75) with a silhouette
+    /// within 0.1 of the best stable k. When `structure` is false (or stability was not
+    /// measured, in runs made before it was), the k with the best silhouette.
     suggested_k: i32,
+    /// False when the data shows no clear segments: no k has every segment stable, or the
+    /// best silhouette is below 0.25. Null in runs made before the rule existed.
+    structure: Option<bool>,
+    /// Why `suggestedK`, in plain words with the figures used. Empty in runs made before the
+    /// rule existed.
+    reason: String,
+    /// Resamples behind the stability figures (20); null when stability was not measured.
+    resamples: Option<i32>,
+    /// Rows in each resample: half the table, at most 2,000.
+    resample_rows: Option<i64>,
     /// Null when the silhouettes are exact; otherwise the number of rows they were estimated
     /// on (tables above 20,000 rows). Sums of squares are always exact.
     sample_size: Option<i64>,
@@ -189,6 +201,12 @@ pub struct KPointObject {
     silhouette: f64,
     /// Within-segment sum of squares.
     wss: f64,
+    /// Stability of the least stable segment (0..1; 0.75 and above is stable). Null when not
+    /// measured.
+    stability: Option<f64>,
+    /// Stability of each segment of this cut, segment 0 first: the mean over resamples of its
+    /// best Jaccard similarity with a segment of the resample's own tree cut into k.
+    segment_stability: Vec<f64>,
 }
 
 impl From<&KSweep> for KSweepObject {
@@ -201,9 +219,15 @@ impl From<&KSweep> for KSweepObject {
                     k: p.k as i32,
                     silhouette: p.silhouette,
                     wss: p.wss,
+                    stability: p.stability(),
+                    segment_stability: p.segment_stability.clone(),
                 })
                 .collect(),
             suggested_k: s.suggested_k as i32,
+            structure: s.structure,
+            reason: s.reason.clone(),
+            resamples: s.resampling.map(|r| r.resamples as i32),
+            resample_rows: s.resampling.map(|r| r.rows as i64),
             sample_size: s.sample_size.map(|n| n as i64),
         }
     }

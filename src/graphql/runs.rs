@@ -78,8 +78,13 @@ pub struct TrainRunInput {
     pub dataset_id: ID,
     #[graphql(default_with = "Linkage::Ward")]
     pub linkage: Linkage,
-    /// Number of segments (2 to the number of rows). Give this or `distanceThreshold`.
+    /// Number of segments (2 to the number of rows). Give this, `autoClusters` or
+    /// `distanceThreshold`.
     pub n_clusters: Option<i32>,
+    /// Let the run choose the number of segments (the CLI's and REST API's `auto`): it cuts at
+    /// the k sweep's suggestion and records why in `metrics.kChoice`.
+    #[graphql(default = false)]
+    pub auto_clusters: bool,
     /// Cut the tree at this merge height instead of at a number of segments.
     pub distance_threshold: Option<f64>,
     /// Distance between customers; ward, centroid and median need euclidean.
@@ -132,6 +137,10 @@ impl RunObject {
     /// Segments asked for (null when cut by height) .
     async fn n_clusters(&self) -> Option<i32> {
         self.0.n_clusters
+    }
+    /// The run chooses its number of segments; the count it chose is `metrics.nClusters`.
+    async fn auto_clusters(&self) -> bool {
+        self.0.auto_clusters
     }
     async fn distance_threshold(&self) -> Option<f64> {
         self.0.distance_threshold
@@ -208,6 +217,7 @@ impl RunObject {
             cophenetic_correlation: m.cophenetic_correlation,
             cophenetic_sample_size: m.cophenetic_sample_size.map(|n| n as i64),
             cut_height: m.cut_height,
+            k_choice: m.k_choice.clone(),
             warnings: m.warnings.clone(),
             cluster_sizes: m
                 .cluster_sizes
@@ -229,7 +239,8 @@ impl RunObject {
             .map(|p| SegmentObject::of(run, p))
             .collect()
     }
-    /// Silhouette and within-segment sum of squares for k = 2..12 from the same tree.
+    /// Silhouette, within-segment sum of squares and segment stability for k = 2..12, and the
+    /// suggested count with the reason.
     async fn k_sweep(&self) -> Option<KSweepObject> {
         self.0.k_sweep.as_ref().map(Into::into)
     }
@@ -265,6 +276,9 @@ pub struct MetricsObject {
     cophenetic_sample_size: Option<i64>,
     /// Merge height at which the tree was cut.
     cut_height: f64,
+    /// Set when the run chose its number of segments (`nClusters: "auto"`): why this many, in
+    /// the words of `kSweep.reason`. Null when the count or height was given.
+    k_choice: Option<String>,
     /// Why the segments may not be worth acting on although the run succeeded (segments of
     /// one customer, a cut at height 0). Empty when there is nothing to warn about.
     warnings: Vec<String>,
@@ -375,6 +389,7 @@ impl TrainRunInput {
                 method: self.linkage.into(),
                 metric: self.metric.into(),
                 n_clusters: self.n_clusters.map(i64::from),
+                auto_clusters: self.auto_clusters,
                 distance_threshold: self.distance_threshold,
                 use_pca: self.use_pca,
                 pca_components: self.pca_components.map(i64::from),

@@ -32,17 +32,22 @@ pub const STEP: f64 = 0.05;
 #[derive(Default)]
 pub struct Throttle {
     last: Option<(Stage, i64)>,
+    /// The highest fraction sent so far.
+    highest: f64,
 }
 
 impl Throttle {
     /// Returns the overall fraction when this report should be sent.
     pub fn admit(&mut self, stage: Stage, fraction: f64) -> Option<f64> {
-        let overall = overall(stage, fraction);
+        // A run that chooses its count compares counts before cutting, out of the usual
+        // order; its progress holds still until the stages catch up rather than going back.
+        let overall = overall(stage, fraction).max(self.highest);
         let bucket = (overall / STEP).floor() as i64;
         match self.last {
             Some((s, b)) if s == stage && b >= bucket => None,
             _ => {
                 self.last = Some((stage, bucket));
+                self.highest = overall;
                 Some(overall)
             }
         }
@@ -65,6 +70,24 @@ mod tests {
             }
         }
         assert_eq!(last, 1.0);
+    }
+
+    #[test]
+    fn a_run_that_compares_counts_before_cutting_never_goes_back() {
+        let mut t = Throttle::default();
+        let mut sent = Vec::new();
+        for stage in [
+            Stage::Linkage,
+            Stage::KSweep,
+            Stage::Cutting,
+            Stage::Silhouette,
+        ] {
+            for f in [0.0, 0.5, 1.0] {
+                sent.extend(t.admit(stage, f));
+            }
+        }
+        assert!(sent.windows(2).all(|w| w[0] <= w[1]), "{sent:?}");
+        assert_eq!(sent.last(), Some(&overall(Stage::KSweep, 1.0)));
     }
 
     #[test]

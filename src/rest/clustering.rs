@@ -52,6 +52,7 @@ pub fn run_json(run: &Run) -> Value {
         "linkage": run.method,
         "metric": run.metric,
         "n_clusters": run.segment_count(),
+        "auto_clusters": run.auto_clusters,
         "distance_threshold": run.distance_threshold,
         "use_pca": run.use_pca,
         "pca_components": run.pca_components,
@@ -85,8 +86,8 @@ pub struct TrainBody {
     #[serde(default)]
     metric: Metric,
     /// Counts are read as numbers and then held to the whole-number rule, so `2.5` is refused
-    /// in the rule's words rather than serde's.
-    n_clusters: Option<serde_json::Number>,
+    /// in the rule's words rather than serde's. `"auto"` lets the run choose.
+    n_clusters: Option<SegmentCount>,
     distance_threshold: Option<f64>,
     #[serde(default)]
     use_pca: bool,
@@ -100,6 +101,14 @@ pub struct TrainBody {
     kinds: BTreeMap<String, ColumnUse>,
 }
 
+/// `n_clusters` as sent: a number, or a word (only `"auto"` is accepted).
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum SegmentCount {
+    Number(serde_json::Number),
+    Word(String),
+}
+
 impl TrainBody {
     fn request(self) -> AppResult<TrainRequest> {
         let whole = |setting, n: Option<serde_json::Number>| {
@@ -107,12 +116,25 @@ impl TrainBody {
                 .transpose()
                 .map_err(|e| AppError::refused(e, Vocabulary::Rest))
         };
+        let (n_clusters, auto_clusters) = match self.n_clusters {
+            Some(SegmentCount::Word(w)) if w.trim().eq_ignore_ascii_case("auto") => (None, true),
+            Some(SegmentCount::Word(written)) => {
+                let refused = spec::SpecError::NotWhole {
+                    setting: Setting::Clusters,
+                    written,
+                };
+                return Err(AppError::refused(refused, Vocabulary::Rest));
+            }
+            Some(SegmentCount::Number(n)) => (whole(Setting::Clusters, Some(n))?, false),
+            None => (None, false),
+        };
         Ok(TrainRequest {
             dataset_id: self.dataset_id,
             settings: Draft {
                 method: self.linkage,
                 metric: self.metric,
-                n_clusters: whole(Setting::Clusters, self.n_clusters)?,
+                n_clusters,
+                auto_clusters,
                 distance_threshold: self.distance_threshold,
                 use_pca: self.use_pca,
                 pca_components: whole(Setting::PcaComponents, self.pca_components)?,

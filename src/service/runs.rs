@@ -46,6 +46,8 @@ pub struct Run {
     pub method: Method,
     pub metric: Metric,
     pub n_clusters: Option<i32>,
+    /// The run chooses its number of segments (`auto`); the count it chose is in `metrics`.
+    pub auto_clusters: bool,
     pub distance_threshold: Option<f64>,
     pub use_pca: bool,
     pub pca_components: Option<i32>,
@@ -267,6 +269,7 @@ impl Run {
             method: row.linkage.0,
             metric: row.metric.0,
             n_clusters: row.n_clusters,
+            auto_clusters: row.auto_clusters,
             distance_threshold: row.distance_threshold,
             use_pca: row.use_pca,
             pca_components: row.pca_components,
@@ -342,6 +345,7 @@ impl Run {
             method: self.method,
             metric: self.metric,
             n_clusters: self.n_clusters.map(i64::from),
+            auto_clusters: self.auto_clusters,
             distance_threshold: self.distance_threshold,
             use_pca: self.use_pca,
             pca_components: self.pca_components.map(i64::from),
@@ -387,6 +391,7 @@ pub async fn train(
         linkage: Named(settings.method),
         metric: Named(settings.metric),
         n_clusters: settings.n_clusters.map(|k| k as i32),
+        auto_clusters: settings.auto_clusters,
         distance_threshold: settings.distance_threshold,
         // As the checked parameters have it: a size given turns PCA on.
         use_pca: params.pca.is_some(),

@@ -101,6 +101,10 @@ fn segments(r: &Run) -> String {
             Some(m) => format!("{} (cut at {})", m.n_clusters, format::number(h)),
             None => format!("cut at {}", format::number(h)),
         },
+        (None, None) if r.auto_clusters => match r.metrics.as_ref() {
+            Some(m) => format!("{} (chosen)", m.n_clusters),
+            None => "chosen by the run".into(),
+        },
         (None, None) => "—".into(),
     }
 }

@@ -362,6 +362,7 @@ impl Submission {
                 method,
                 metric,
                 n_clusters,
+                auto_clusters: false,
                 distance_threshold,
                 use_pca,
                 pca_components,

@@ -175,10 +175,11 @@ mod tests {
                     k,
                     silhouette: 0.5 - (k as f64 - 3.0).abs() * 0.05,
                     wss: 100.0 / k as f64,
+                    ..KPoint::default()
                 })
                 .collect(),
             suggested_k: 3,
-            sample_size: None,
+            ..KSweep::default()
         };
         assert_png(
             &k_sweep_chart(&sweep, 4, &opts(Theme::Dark, Format::Png)).unwrap(),
@@ -192,7 +193,7 @@ mod tests {
         let empty = KSweep {
             points: vec![],
             suggested_k: 2,
-            sample_size: None,
+            ..KSweep::default()
         };
         assert!(k_sweep_chart(&empty, 2, &opts(Theme::Dark, Format::Svg)).is_err());
     }
@@ -205,10 +206,12 @@ mod tests {
                     k,
                     silhouette: 0.5 - (k as f64 - 3.0).abs() * 0.02,
                     wss: 123_456.0 / k as f64,
+                    ..KPoint::default()
                 })
                 .collect(),
             suggested_k: 3,
             sample_size: Some(20_000),
+            ..KSweep::default()
         };
         let svg = k_sweep_chart(&sweep, 4, &narrow(620)).unwrap();
         assert_readable_on_a_phone(&svg, 620);

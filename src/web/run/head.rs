@@ -90,6 +90,10 @@ pub fn summary(run: &Run) -> String {
     match (run.n_clusters, run.distance_threshold) {
         (Some(k), _) => parts.push(format!("{k} segments")),
         (None, Some(h)) => parts.push(format!("cut at height {}", format::number(h))),
+        _ if run.auto_clusters => parts.push(match run.metrics.as_ref() {
+            Some(m) => format!("{} segments (chosen)", m.n_clusters),
+            None => "segments chosen by the run".into(),
+        }),
         _ => {}
     }
     if run.use_pca {

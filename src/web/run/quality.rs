@@ -3,6 +3,7 @@
 
 use askama::Template;
 
+use crate::engine::quality::STABLE_JACCARD;
 use crate::engine::render::Theme;
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
@@ -17,12 +18,24 @@ pub struct SweepPoint {
     pub k: usize,
     pub silhouette: String,
     pub wss: String,
+    /// Stability of the weakest segment, or a dash when not measured.
+    pub stability: String,
+    /// Whether every segment is stable.
+    pub stable: bool,
     pub suggested: bool,
     pub current: bool,
 }
 
 pub struct SweepView {
     pub suggested: usize,
+    /// Why, in the rule's words; empty for runs made before the rule.
+    pub reason: String,
+    /// The data shows no clear segments.
+    pub no_structure: bool,
+    /// How stability was measured, e.g. "20 resamples of 1,000 customers".
+    pub resampling: Option<String>,
+    /// Per segment of this run's count: name and stability, when measured.
+    pub segments: Vec<(String, String, bool)>,
     pub points: Vec<SweepPoint>,
     /// A form that runs the same settings with the suggested count, when it differs.
     pub rerun: Option<Rerun>,
@@ -63,8 +76,39 @@ pub fn page(head: RunHead, run: &Run, dataset: &Dataset) -> QualityPage {
 pub fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
     let sweep = run.k_sweep.as_ref()?;
     let current = run.segment_count().map(|k| k as usize);
+    let segments = current
+        .and_then(|k| sweep.points.iter().find(|p| p.k == k))
+        .map(|p| {
+            p.segment_stability
+                .iter()
+                .enumerate()
+                .map(|(segment, &j)| {
+                    let name = run
+                        .profiles
+                        .get(segment)
+                        .map_or_else(|| format!("Segment {segment}"), |p| p.name.clone());
+                    (name, format::score(j), j >= STABLE_JACCARD)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Some(SweepView {
         suggested: sweep.suggested_k,
+        // The verdict is the paragraph's heading; the reason follows it.
+        reason: sweep
+            .reason
+            .strip_prefix("no clear structure: ")
+            .unwrap_or(&sweep.reason)
+            .to_string(),
+        no_structure: sweep.structure == Some(false),
+        resampling: sweep.resampling.map(|r| {
+            format!(
+                "{} resamples of {} customers",
+                r.resamples,
+                format::number(r.rows as f64)
+            )
+        }),
+        segments,
         rerun: (current != Some(sweep.suggested_k)).then(|| rerun(run, dataset, sweep.suggested_k)),
         points: sweep
             .points
@@ -73,6 +117,8 @@ pub fn sweep(run: &Run, dataset: &Dataset) -> Option<SweepView> {
                 k: p.k,
                 silhouette: format::score(p.silhouette),
                 wss: format::number(p.wss),
+                stability: p.stability().map_or("—".into(), format::score),
+                stable: p.stability().is_some_and(|j| j >= STABLE_JACCARD),
                 suggested: p.k == sweep.suggested_k,
                 current: Some(p.k) == current,
             })
