@@ -921,3 +921,39 @@ async fn a_run_without_results_has_a_calm_report_page() {
     }
     app.stop().await;
 }
+
+/// The run form's third way to cut: "Let SegmentIQ choose" queues a run that picks the number of
+/// segments itself and says how many it chose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_form_can_leave_the_number_of_segments_to_segmentiq() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("shoppers.csv", customers_csv(90).as_bytes())
+        .await;
+    let id = dataset["id"].as_i64().unwrap();
+    let (_, _, page) = app.get_page(&format!("/datasets/{id}"), false).await;
+    assert!(page.contains("id=\"mode-auto\""), "{page}");
+    // The count field is ignored when SegmentIQ chooses, whatever it holds.
+    let resp = app
+        .post_form(
+            &format!("/datasets/{id}/runs"),
+            &[("method", "ward"), ("mode", "auto"), ("n_clusters", "")],
+            true,
+        )
+        .await;
+    let run_path = hx_location(&resp);
+    let run_id: i64 = run_path.trim_start_matches("/runs/").parse().unwrap();
+    let run = app.wait_for_run(run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["auto_clusters"], true, "{run}");
+    let k = run["metrics"]["n_clusters"].as_i64().unwrap();
+    assert!(
+        run["metrics"]["k_choice"]
+            .as_str()
+            .is_some_and(|w| !w.is_empty()),
+        "{run}"
+    );
+    let (_, _, page) = app.get_page(&run_path, false).await;
+    assert!(page.contains(&format!("{k} segments (chosen)")), "{page}");
+    app.stop().await;
+}

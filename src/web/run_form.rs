@@ -115,7 +115,9 @@ pub struct RunForm {
     pub error_at: Option<&'static str>,
     pub methods: Vec<Choice>,
     pub metrics: Vec<Choice>,
-    pub mode_k: bool,
+    /// How the tree is cut: `k` (a number of segments), `height` or `auto` (SegmentIQ
+    /// chooses the number).
+    pub mode: &'static str,
     pub n_clusters: String,
     pub distance_threshold: String,
     pub max_k: i64,
@@ -198,7 +200,11 @@ impl RunForm {
                     }
                 })
                 .collect(),
-            mode_k: sent.get("mode") != Some("height"),
+            mode: match sent.get("mode") {
+                Some("height") => "height",
+                Some("auto") => "auto",
+                _ => "k",
+            },
             n_clusters: sent
                 .get("n_clusters")
                 .map_or_else(|| DEFAULT_K.min(max_k).to_string(), str::to_string),
@@ -316,8 +322,11 @@ impl Submission {
             .unwrap_or("euclidean")
             .parse::<Metric>()
             .map_err(AppError::BadInput)?;
+        let auto_clusters = self.get("mode") == Some("auto");
         let by_height = self.get("mode") == Some("height");
-        let (n_clusters, distance_threshold) = if by_height {
+        let (n_clusters, distance_threshold) = if auto_clusters {
+            (None, None)
+        } else if by_height {
             let h = self.decimal("distance_threshold", Setting::Height)?;
             if h.is_none() {
                 return Err(AppError::BadInput(
@@ -362,7 +371,7 @@ impl Submission {
                 method,
                 metric,
                 n_clusters,
-                auto_clusters: false,
+                auto_clusters,
                 distance_threshold,
                 use_pca,
                 pca_components,
