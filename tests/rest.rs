@@ -157,24 +157,35 @@ async fn upload_train_and_read_results_like_the_predecessor() {
         })
         .sum();
     assert_eq!(rows.len(), expected_rows, "{text}");
+    // Stability: the sweep's per-segment figures at the run's number of segments.
+    let stability = run["k_sweep"]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|point| point["k"].as_u64() == Some(profiles.len() as u64))
+        .map(|point| point["segment_stability"].clone())
+        .unwrap_or_default();
+    assert!(stability.is_array(), "the sweep measured stability: {run}");
     for p in profiles {
         let segment = p["segment"].to_string();
         let numeric = &p["numeric"][0];
         let row = rows
             .iter()
-            .find(|r| r[0] == *segment && r[5] == numeric["feature"])
+            .find(|r| r[0] == *segment && r[6] == numeric["feature"])
             .unwrap_or_else(|| panic!("a row for {p}"));
         assert_eq!(&row[1], p["name"].as_str().unwrap());
         assert_eq!(row[2], p["size"].to_string());
-        assert_eq!(&row[6], "numeric");
-        let mean: f64 = row[7].parse().unwrap();
+        let stable: f64 = row[5].parse().unwrap();
+        assert_eq!(stable, stability[p["segment"].as_u64().unwrap() as usize]);
+        assert_eq!(&row[7], "numeric");
+        let mean: f64 = row[8].parse().unwrap();
         assert_eq!(mean, numeric["mean"].as_f64().unwrap());
         let level = &p["categorical"][0]["levels"][0];
         assert!(
             rows.iter().any(|r| r[0] == *segment
-                && &r[6] == "categorical"
-                && r[11] == level["value"]
-                && r[14].parse::<f64>().unwrap() == level["lift"].as_f64().unwrap()),
+                && &r[7] == "categorical"
+                && r[12] == level["value"]
+                && r[15].parse::<f64>().unwrap() == level["lift"].as_f64().unwrap()),
             "{level}"
         );
     }

@@ -13,12 +13,13 @@ use std::borrow::Cow;
 use super::profile::SegmentProfile;
 
 /// The columns of [`profiles_csv`].
-pub const PROFILE_COLUMNS: [&str; 15] = [
+pub const PROFILE_COLUMNS: [&str; 16] = [
     "segment",
     "segment_name",
     "size",
     "share",
     "silhouette",
+    "stability",
     "feature",
     "kind",
     "mean",
@@ -34,9 +35,10 @@ pub const PROFILE_COLUMNS: [&str; 15] = [
 /// Every segment's profile as one tidy table, ready for a spreadsheet or a BI tool: one row per
 /// segment and numeric feature (mean, median, z, missing members), then one per segment,
 /// categorical feature and top level (its count, its share of the segment, its lift over the
-/// whole table). Size, share and silhouette repeat on each of the segment's rows so any row can
-/// be read alone; an absent value is an empty cell.
-pub fn profiles_csv(profiles: &[SegmentProfile]) -> Vec<u8> {
+/// whole table). Size, share, silhouette and stability (`stability[segment]`, the segment's
+/// mean Jaccard over resamples, when the run measured it) repeat on each of the segment's rows
+/// so any row can be read alone; an absent value is an empty cell.
+pub fn profiles_csv(profiles: &[SegmentProfile], stability: &[f64]) -> Vec<u8> {
     let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut write = |cells: &[&str]| {
@@ -46,17 +48,25 @@ pub fn profiles_csv(profiles: &[SegmentProfile]) -> Vec<u8> {
     };
     write(&PROFILE_COLUMNS);
     for p in profiles {
-        let (size, share, silhouette) = (
+        let (size, share, silhouette, stable) = (
             p.size.to_string(),
             p.share.to_string(),
             number(p.silhouette),
+            number(stability.get(p.segment).copied()),
         );
         let segment = [p.segment.to_string(), p.name.clone()];
         let head = |feature, kind| {
-            [&segment[0], &segment[1], &size, &share, &silhouette]
-                .map(String::as_str)
-                .into_iter()
-                .chain([feature, kind])
+            [
+                &segment[0],
+                &segment[1],
+                &size,
+                &share,
+                &silhouette,
+                &stable,
+            ]
+            .map(String::as_str)
+            .into_iter()
+            .chain([feature, kind])
         };
         for t in &p.numeric {
             let (mean, median, z, missing) = (
@@ -133,12 +143,17 @@ mod tests {
             }],
             silhouette: None,
         }];
-        let csv = String::from_utf8(profiles_csv(&profiles)).unwrap();
+        let csv = String::from_utf8(profiles_csv(&profiles, &[])).unwrap();
         assert_eq!(
             csv,
-            "segment,segment_name,size,share,silhouette,feature,kind,mean,median,z,missing,level,count,level_share,lift\n\
-             0,'=Big spenders,3,0.75,,spend,numeric,10.5,,-1.25,1,,,,\n\
-             0,'=Big spenders,3,0.75,,region,categorical,,,,,\"Oromia, East\",2,1,1.5\n"
+            "segment,segment_name,size,share,silhouette,stability,feature,kind,mean,median,z,missing,level,count,level_share,lift\n\
+             0,'=Big spenders,3,0.75,,,spend,numeric,10.5,,-1.25,1,,,,\n\
+             0,'=Big spenders,3,0.75,,,region,categorical,,,,,\"Oromia, East\",2,1,1.5\n"
+        );
+        let csv = String::from_utf8(profiles_csv(&profiles, &[0.875])).unwrap();
+        assert!(
+            csv.contains("\n0,'=Big spenders,3,0.75,,0.875,spend,"),
+            "{csv}"
         );
     }
 

@@ -192,7 +192,13 @@ pub async fn compare(state: &AppState, a: i64, b: i64) -> AppResult<(Run, Run, C
 /// Every segment's profile of a succeeded run as CSV ([`export::profiles_csv`]).
 pub async fn profiles_csv(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
     let run = succeeded(state, id, "profiles exist").await?;
-    Ok(export::profiles_csv(&run.profiles))
+    let k = run.profiles.len();
+    let stability = run
+        .k_sweep
+        .as_ref()
+        .and_then(|sweep| sweep.points.iter().find(|p| p.k == k))
+        .map_or(&[][..], |p| p.segment_stability.as_slice());
+    Ok(export::profiles_csv(&run.profiles, stability))
 }
 
 /// The model of a succeeded run as the `model.json` that `segmentiq assign` reads, with the
