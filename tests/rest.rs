@@ -721,3 +721,93 @@ async fn decimal_comma_files_keep_their_numbers_as_features() {
     );
     app.stop().await;
 }
+
+/// Comparing two runs over REST gives what GraphQL's `compareRuns` gives: the adjusted Rand
+/// index and every customer's move between segments; mistakes are named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_runs_over_rest_agrees_with_graphql() {
+    let app = TestApp::start().await;
+    let (_, dataset) = app
+        .upload("shoppers.csv", customers_csv(80).as_bytes())
+        .await;
+    let (_, other_dataset) = app.upload("others.csv", customers_csv(30).as_bytes()).await;
+    let mut ids = Vec::new();
+    for (d, linkage) in [
+        (&dataset, "ward"),
+        (&dataset, "average"),
+        (&other_dataset, "ward"),
+    ] {
+        let (status, run) = app
+            .train(
+                json!({ "dataset_id": d["id"], "linkage": linkage, "n_clusters": 3 }),
+                true,
+            )
+            .await;
+        assert_eq!(status, 201, "{run}");
+        ids.push(run["id"].as_i64().unwrap());
+    }
+    let (a, b, elsewhere) = (ids[0], ids[1], ids[2]);
+    let rest: serde_json::Value = app
+        .get_json(&format!("/api/v1/clustering/runs/{a}/compare?with={b}"))
+        .await;
+    assert_eq!(rest["run_id"], a);
+    assert_eq!(rest["with_run_id"], b);
+    let body = app
+        .graphql(
+            "query($a: ID!, $b: ID!) { compareRuns(a: $a, b: $b) { adjustedRandIndex migration { from to count } } }",
+            json!({ "a": a.to_string(), "b": b.to_string() }),
+        )
+        .await;
+    let graphql = &body["data"]["compareRuns"];
+    assert_eq!(
+        rest["adjusted_rand_index"], graphql["adjustedRandIndex"],
+        "{body}"
+    );
+    assert_eq!(rest["migration"], graphql["migration"], "{body}");
+    let moved: u64 = rest["migration"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(moved, 80, "every customer is counted once: {rest}");
+    // A run compared with itself agrees perfectly.
+    let same: serde_json::Value = app
+        .get_json(&format!("/api/v1/clustering/runs/{a}/compare?with={a}"))
+        .await;
+    assert_eq!(same["adjusted_rand_index"], 1.0);
+
+    for (query, status, says) in [
+        (
+            format!("{a}/compare"),
+            422,
+            "add `?with={run id}`".to_string(),
+        ),
+        (
+            format!("{a}/compare?with=x"),
+            404,
+            "`x` is not an id".to_string(),
+        ),
+        (
+            format!("{a}/compare?with={elsewhere}"),
+            422,
+            "compare two runs of one dataset".to_string(),
+        ),
+        (
+            format!("{a}/compare?with=999999"),
+            404,
+            "999999".to_string(),
+        ),
+    ] {
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/clustering/runs/{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{query}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(&says), "{query}: {text}");
+    }
+    app.stop().await;
+}

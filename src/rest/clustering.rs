@@ -419,6 +419,37 @@ fn segment_json(run: &Run, p: &SegmentProfile) -> Value {
 
 /// Every segment's profile: one row per segment and numeric feature, and per segment,
 /// categorical feature and top level.
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    /// The other run, kept as text so a missing or wrong id gets its own message.
+    with: Option<String>,
+}
+
+/// `GET /clustering/runs/{id}/compare?with={other}`: how the customers of run `id` moved into
+/// the segments of run `other` (both of one dataset), and the adjusted Rand index.
+pub async fn compare(
+    State(state): State<AppState>,
+    Id(id): Id,
+    Query(q): Query<CompareQuery>,
+) -> AppResult<Json<Value>> {
+    let other = q.with.as_deref().ok_or_else(|| {
+        AppError::BadInput("add `?with={run id}`: the run to compare this one with".into())
+    })?;
+    let other = super::json::parse_id(other)?;
+    let (_, _, comparison) = service::runs::compare(&state, id, other).await?;
+    let migration: Vec<Value> = comparison
+        .migration
+        .iter()
+        .map(|m| json!({ "from": m.from, "to": m.to, "count": m.count }))
+        .collect();
+    Ok(Json(json!({
+        "run_id": id,
+        "with_run_id": other,
+        "adjusted_rand_index": comparison.adjusted_rand_index,
+        "migration": migration,
+    })))
+}
+
 /// `GET /clustering/runs/{id}/model.json`: what `segmentiq assign` needs to place new customers.
 pub async fn model_json(State(state): State<AppState>, Id(id): Id) -> AppResult<Response> {
     let json = service::runs::model_json(&state, id).await?;

@@ -40,6 +40,7 @@ pub fn routes() -> Routes<AppState> {
             Read,
             clustering::model_json,
         )
+        .get("/clustering/runs/{id}/compare", Read, clustering::compare)
         .get(
             "/clustering/runs/{id}/dendrogram",
             Read,
