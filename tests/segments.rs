@@ -8,18 +8,8 @@ use serde_json::{Value, json};
 
 /// Uploads the customers and trains a 4-segment Ward run through REST; returns the run.
 async fn trained(app: &TestApp) -> Value {
-    let (status, dataset) = app
-        .upload("customers.csv", common::customers_csv(60).as_bytes())
-        .await;
-    assert_eq!(status, 201, "{dataset}");
-    let (status, run) = app
-        .train(
-            json!({ "dataset_id": dataset["id"], "linkage": "ward", "n_clusters": 4 }),
-            true,
-        )
-        .await;
-    assert_eq!(status, 201, "{run}");
-    run
+    app.finished_run(60, json!({ "linkage": "ward", "n_clusters": 4 }))
+        .await
 }
 
 async fn put(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
@@ -263,13 +253,12 @@ async fn names_that_cannot_be_kept_are_refused_and_change_nothing() {
 async fn two_runs_are_compared_customer_by_customer() {
     let app = TestApp::start().await;
     let first = trained(&app).await;
-    let (status, second) = app
-        .train(
-            json!({ "dataset_id": first["dataset_id"], "linkage": "average", "n_clusters": 3 }),
-            true,
+    let second = app
+        .trained(
+            &first["dataset_id"],
+            json!({ "linkage": "average", "n_clusters": 3 }),
         )
         .await;
-    assert_eq!(status, 201, "{second}");
     let (a, b) = (first["id"].to_string(), second["id"].to_string());
     let query = "query($a: ID!, $b: ID!) { compareRuns(a: $a, b: $b) { a { id } b { id } adjustedRandIndex migration { from to count } } }";
 

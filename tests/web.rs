@@ -584,16 +584,13 @@ fn table_cells(page: &str, id: &str) -> Vec<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customers_table_pages_sorts_and_searches() {
     let app = TestApp::start().await;
-    let csv = customers_csv(205);
-    let (_, dataset) = app.upload("shoppers.csv", csv.as_bytes()).await;
-    let id = dataset["id"].as_i64().unwrap();
-    let (status, run) = app
-        .train(
-            serde_json::json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 }),
-            true,
+    let run = app
+        .finished_run(
+            205,
+            serde_json::json!({ "linkage": "ward", "n_clusters": 3 }),
         )
         .await;
-    assert_eq!(status, 201, "{run}");
+    let csv = customers_csv(205);
     let tab = format!("/runs/{}/customers", run["id"]);
     let get = |query: &str| {
         let path = format!("{tab}{query}");
@@ -717,14 +714,12 @@ async fn the_printable_report_shows_every_section_on_paper() {
     let (_, dataset) = app
         .upload("shoppers.csv", customers_csv(60).as_bytes())
         .await;
-    let id = dataset["id"].as_i64().unwrap();
-    let (status, run) = app
-        .train(
-            serde_json::json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3 }),
-            true,
+    let run = app
+        .trained(
+            &dataset["id"],
+            serde_json::json!({ "linkage": "ward", "n_clusters": 3 }),
         )
         .await;
-    assert_eq!(status, 201, "{run}");
     let run_id = run["id"].as_i64().unwrap();
     let generated = |i: usize| run["profiles"][i]["name"].as_str().unwrap().to_string();
     let renamed = generated(0);

@@ -719,24 +719,24 @@ mod tests {
         let mut model: serde_json::Value =
             serde_json::from_slice(include_bytes!("../../tests/fixtures/models/v1-ward.json"))
                 .unwrap();
+        let refusal = |model: &serde_json::Value| {
+            Model::read(model.to_string().as_bytes())
+                .unwrap_err()
+                .to_string()
+        };
         model["placement"]["centroids"][0]
             .as_array_mut()
             .unwrap()
             .pop();
-        let err = Model::read(model.to_string().as_bytes())
-            .unwrap_err()
-            .to_string();
         assert_eq!(
-            err,
+            refusal(&model),
             "the model is not readable: its placement points do not have the run's 6 features"
         );
         model["placement"]["centroids"]
             .as_array_mut()
             .unwrap()
             .pop();
-        let err = Model::read(model.to_string().as_bytes())
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&model);
         assert!(err.ends_with("it has 2 centroids for 3 segments"), "{err}");
     }
 

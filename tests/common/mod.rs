@@ -311,6 +311,34 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Trains a run of dataset `dataset_id` with `settings` through REST and waits for it to
+    /// end; returns the run.
+    pub async fn trained(
+        &self,
+        dataset_id: &serde_json::Value,
+        settings: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut body = settings;
+        body["dataset_id"] = dataset_id.clone();
+        let (status, run) = self.train(body, true).await;
+        assert_eq!(status, 201, "{run}");
+        run
+    }
+
+    /// Uploads [`customers_csv`]`(rows)` and trains a run of it with `settings`; returns the
+    /// run (its `dataset_id` names the upload).
+    pub async fn finished_run(
+        &self,
+        rows: usize,
+        settings: serde_json::Value,
+    ) -> serde_json::Value {
+        let (status, dataset) = self
+            .upload("customers.csv", customers_csv(rows).as_bytes())
+            .await;
+        assert_eq!(status, 201, "{dataset}");
+        self.trained(&dataset["id"], settings).await
+    }
+
     /// GETs a page as a browser would (the whole page) or as htmx (a partial); returns
     /// (status, headers, body).
     pub async fn get_page(
