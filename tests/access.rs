@@ -156,6 +156,7 @@ fn concrete(door: &DoorInfo, fx: &Fixture) -> String {
         .replace("{id}", &id.to_string())
         .replace("{tab}", "customers")
         .replace("{segment}", "0")
+        .replace("{scoring}", &missing.to_string())
         .replace("{file}", "sizes.svg")
         .replace("{chart}", "sizes.svg")
         .replace("{*path}", "app.css");
@@ -298,6 +299,8 @@ async fn graphql_mutations_need_the_full_token() {
         "trainRun",
         "cancelRun",
         "deleteRun",
+        "scoreCustomers",
+        "deleteScoring",
     ] {
         assert!(
             fields.iter().any(|f| f == expected),

@@ -417,6 +417,17 @@ async fn readme_queries_are_accepted_as_written() {
         assert!(body["errors"].is_null(), "{operation}\n{body}");
     }
     app.wait_for_run(1).await;
+    // The new customers the scoring example reads (the README's curl upload, as a client sends
+    // it).
+    let body = app
+        .graphql_upload(
+            "mutation($file: Upload!, $name: String) { scoreCustomers(runId: \"1\", file: $file, name: $name) { id } }",
+            "new.csv",
+            customers_csv(20).as_bytes(),
+            Some("November"),
+        )
+        .await;
+    assert_eq!(body["data"]["scoreCustomers"]["id"], "1", "{body}");
     let later =
         |op: &&String| op.starts_with("query") || (op.starts_with("mutation") && !trains(op));
     for operation in operations.iter().filter(later) {

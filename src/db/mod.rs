@@ -10,6 +10,7 @@ pub mod local_cluster;
 pub mod notify;
 pub mod runs;
 pub mod schema;
+pub mod scorings;
 pub mod segment_labels;
 pub mod stored;
 pub mod text;

@@ -67,6 +67,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    scored_rows (scoring_id, row_index) {
+        scoring_id -> Int8,
+        row_index -> Int4,
+        cluster_label -> Int4,
+        remarks -> Array<Nullable<Text>>,
+        payload -> Jsonb,
+    }
+}
+
+diesel::table! {
+    scorings (id) {
+        id -> Int8,
+        run_id -> Int8,
+        name -> Text,
+        filename -> Text,
+        byte_size -> Int8,
+        row_count -> Int4,
+        headers -> Jsonb,
+        notes -> Jsonb,
+        segment_sizes -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     segment_labels (run_id, segment) {
         run_id -> Int8,
         segment -> Int4,
@@ -79,6 +104,8 @@ diesel::table! {
 diesel::joinable!(cluster_assignments -> clustering_runs (run_id));
 diesel::joinable!(clustering_runs -> datasets (dataset_id));
 diesel::joinable!(dataset_rows -> datasets (dataset_id));
+diesel::joinable!(scored_rows -> scorings (scoring_id));
+diesel::joinable!(scorings -> clustering_runs (run_id));
 diesel::joinable!(segment_labels -> clustering_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -86,5 +113,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clustering_runs,
     dataset_rows,
     datasets,
+    scored_rows,
+    scorings,
     segment_labels,
 );

@@ -230,6 +230,9 @@ pub struct Placed {
     /// the run never saw, columns the model does not use), in sentences naming columns and
     /// rows.
     pub notes: Vec<String>,
+    /// Per row, in input order, what was done to place it: a cell filled with the run's value,
+    /// a level the run never saw. Empty for rows that fit the run exactly.
+    pub remarks: Vec<Vec<String>>,
 }
 
 impl Model {
@@ -362,7 +365,8 @@ impl Model {
     /// notes); a missing column or a text cell in a numeric column is refused.
     pub fn place(&self, table: &Table) -> Result<Placed, ModelError> {
         let mut notes = Vec::new();
-        let x = self.encode(table, &mut notes)?;
+        let mut remarks = vec![Vec::new(); table.n_rows];
+        let x = self.encode(table, &mut notes, &mut remarks)?;
         let x = match &self.preprocessing.pca {
             Some(p) => project(x.view(), p),
             None => x,
@@ -385,11 +389,20 @@ impl Model {
                 quoted(&extra)
             ));
         }
-        Ok(Placed { labels, notes })
+        Ok(Placed {
+            labels,
+            notes,
+            remarks,
+        })
     }
 
     /// The run's preprocessing applied to `table`.
-    fn encode(&self, table: &Table, notes: &mut Vec<String>) -> Result<Array2<f64>, ModelError> {
+    fn encode(
+        &self,
+        table: &Table,
+        notes: &mut Vec<String>,
+        remarks: &mut [Vec<String>],
+    ) -> Result<Array2<f64>, ModelError> {
         let Preprocessing {
             numeric,
             categorical,
@@ -420,7 +433,11 @@ impl Model {
                     super::ingest::format_number(f.fill)
                 ));
             }
+            let fill = super::ingest::format_number(f.fill);
             for (i, v) in values.iter().enumerate() {
+                if v.is_none() {
+                    remarks[i].push(format!("`{}` was missing: filled with {fill}", f.column));
+                }
                 x[[i, j]] = (v.unwrap_or(f.fill) - f.mean) / f.scale;
             }
         }
@@ -438,13 +455,21 @@ impl Model {
             for (i, cell) in cells.iter().enumerate() {
                 if cell.is_none() {
                     filled += 1;
+                    if let Some(fill) = &f.fill {
+                        remarks[i]
+                            .push(format!("`{}` was missing: filled with `{fill}`", f.column));
+                    }
                 }
                 let Some(level) = cell.as_deref().or(f.fill.as_deref()) else {
                     continue;
                 };
                 match index.get(level) {
                     Some(&k) => x[[i, offset + k]] = 1.0,
-                    None => unknown.entry(level).or_default().push(i),
+                    None => {
+                        remarks[i]
+                            .push(format!("`{}` level `{level}` was not in the run", f.column));
+                        unknown.entry(level).or_default().push(i);
+                    }
                 }
             }
             if filled > 0 {
@@ -799,6 +824,24 @@ mod tests {
         assert!(
             notes.contains("columns the run did not use were ignored: `email`"),
             "{notes}"
+        );
+        // The same, row by row.
+        assert_eq!(placed.remarks.len(), 3);
+        assert_eq!(placed.remarks[0].len(), 1);
+        assert!(
+            placed.remarks[0][0].starts_with("`total_spend` was missing: filled with "),
+            "{:?}",
+            placed.remarks[0]
+        );
+        assert_eq!(
+            placed.remarks[1],
+            ["`favourite` level `Chocolate` was not in the run"]
+        );
+        assert_eq!(placed.remarks[2].len(), 1);
+        assert!(
+            placed.remarks[2][0].starts_with("`favourite` was missing: filled with `"),
+            "{:?}",
+            placed.remarks[2]
         );
     }
 

@@ -241,18 +241,7 @@ impl DatasetMutation {
         name: Option<String>,
     ) -> async_graphql::Result<DatasetObject> {
         let state = ids::state(ctx)?;
-        let value = file.value(ctx)?;
-        let filename = value.filename.clone();
-        let bytes = read_limited(
-            value.into_read(),
-            &filename,
-            state.config.limits.max_upload_bytes,
-        )?;
-        let upload = service::datasets::Upload {
-            name,
-            filename,
-            bytes,
-        };
+        let upload = upload_of(ctx, file, name)?;
         Ok(DatasetObject(
             service::datasets::upload(state, upload).await?,
         ))
@@ -264,6 +253,23 @@ impl DatasetMutation {
         service::datasets::delete(ids::state(ctx)?, key).await?;
         Ok(id)
     }
+}
+
+/// The file of a GraphQL multipart request as an upload, for every mutation that takes a CSV.
+pub fn upload_of(
+    ctx: &Context<'_>,
+    file: Upload,
+    name: Option<String>,
+) -> async_graphql::Result<service::datasets::Upload> {
+    let limit = ids::state(ctx)?.config.limits.max_upload_bytes;
+    let value = file.value(ctx)?;
+    let filename = value.filename.clone();
+    let bytes = read_limited(value.into_read(), &filename, limit)?;
+    Ok(service::datasets::Upload {
+        name,
+        filename,
+        bytes,
+    })
 }
 
 /// Reads an uploaded part (already spooled by the multipart parser, which enforces the same

@@ -12,6 +12,7 @@ pub mod over_http;
 mod persisted;
 mod results;
 mod runs;
+mod scorings;
 mod subscription;
 mod types;
 
@@ -24,10 +25,15 @@ pub struct QueryRoot(
     datasets::DatasetQuery,
     runs::RunQuery,
     assignments::AssignmentQuery,
+    scorings::ScoringQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(datasets::DatasetMutation, runs::RunMutation);
+pub struct MutationRoot(
+    datasets::DatasetMutation,
+    runs::RunMutation,
+    scorings::ScoringMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, subscription::SubscriptionRoot>;
 

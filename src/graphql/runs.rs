@@ -257,6 +257,17 @@ impl RunObject {
         (self.0.status == RunStatus::Succeeded)
             .then(|| format!("/api/v1/clustering/runs/{}/dendrogram.svg", self.0.id))
     }
+    /// Uploads of new customers placed in this run's segments (`scoreCustomers`), newest first.
+    async fn scorings(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::scorings::ScoringObject>> {
+        let list = crate::service::scorings::of_run(ids::state(ctx)?, self.0.id).await?;
+        Ok(list
+            .into_iter()
+            .map(super::scorings::ScoringObject)
+            .collect())
+    }
 }
 
 /// The predecessor's metrics, plus more.

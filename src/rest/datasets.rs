@@ -3,14 +3,14 @@
 use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::json::Id;
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
-use crate::http::upload::read_upload;
+use crate::error::AppResult;
+use crate::http::upload::receive;
 use crate::service::{self, PageRequest, datasets::Dataset};
 
 pub fn dataset_json(d: &Dataset) -> Value {
@@ -25,17 +25,17 @@ pub fn dataset_json(d: &Dataset) -> Value {
     })
 }
 
+/// How to send a CSV to the API, said when a request is not multipart form data.
+pub const MULTIPART_ADVICE: &str =
+    "send the CSV as multipart/form-data with the file in field `file`";
+
 pub async fn upload(
     State(state): State<AppState>,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<impl IntoResponse> {
-    let multipart = multipart.map_err(|e| {
-        AppError::BadInput(format!(
-            "send the CSV as multipart/form-data with the file in field `file` ({})",
-            e.body_text()
-        ))
-    })?;
-    let upload = read_upload(multipart, state.config.limits.max_upload_bytes).await?;
+    let limit = state.config.limits.max_upload_bytes;
+    let upload = receive(&headers, multipart, limit, MULTIPART_ADVICE).await?;
     let dataset = service::datasets::upload(&state, upload).await?;
     Ok((StatusCode::CREATED, Json(dataset_json(&dataset))))
 }

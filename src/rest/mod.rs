@@ -4,6 +4,7 @@
 mod clustering;
 pub mod datasets;
 mod json;
+mod scorings;
 
 use std::sync::Arc;
 
@@ -70,6 +71,16 @@ pub fn routes() -> Routes<AppState> {
             "/clustering/runs/{id}/assignments.csv",
             Read,
             clustering::assignments_csv,
+        )
+        .post("/clustering/runs/{id}/scorings", Write, scorings::create)
+        .get("/clustering/runs/{id}/scorings", Read, scorings::of_run)
+        .get("/clustering/scorings/{id}", Read, scorings::get)
+        .delete("/clustering/scorings/{id}", Write, scorings::delete)
+        .get("/clustering/scorings/{id}/rows", Read, scorings::rows)
+        .get(
+            "/clustering/scorings/{id}/assignments.csv",
+            Read,
+            scorings::csv,
         )
 }
 

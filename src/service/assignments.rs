@@ -7,7 +7,7 @@ use crate::db::assignments::{PageQuery, Search};
 use crate::engine::export::spreadsheet_safe;
 use crate::error::{AppError, AppResult};
 use crate::service::datasets::Dataset;
-use crate::service::page::MAX_PAGE;
+use crate::service::page::{MAX_PAGE, Numbered};
 use crate::service::runs::{self, RunStatus};
 use crate::service::{Page, PageRequest};
 
@@ -77,17 +77,7 @@ pub struct TableRequest {
 }
 
 /// One numbered page of a table of customers.
-#[derive(Clone, Debug)]
-pub struct Table {
-    pub rows: Vec<Assignment>,
-    /// Customers on all pages.
-    pub total: i64,
-    /// The page shown, from 1.
-    pub page: usize,
-    pub pages: usize,
-    /// Customers before this page.
-    pub offset: usize,
-}
+pub type Table = Numbered<Assignment>;
 
 /// A numbered page of a run's customers, sorted and searched as asked. Searching looks in the
 /// dataset's identifier column; sorting takes any of its columns.
@@ -124,30 +114,22 @@ pub async fn table(
             text: text.to_string(),
         }),
     };
-    let size = request.page_size.clamp(1, MAX_PAGE);
     let mut query = PageQuery {
         run_id: run.id,
         dataset_id: run.dataset_id,
         cluster: request.cluster,
         search,
         order: request.order.clone(),
-        limit: size as i64,
         ..PageQuery::default()
     };
     let mut conn = state.conn().await?;
     let total = query.count(&mut conn).await?;
-    let pages = (total.max(1) as usize).div_ceil(size);
-    let page = request.page.clamp(1, pages);
-    let offset = (page - 1) * size;
-    query.offset = offset as i64;
+    let mut table = Table::new(total, request.page, request.page_size);
+    query.offset = table.offset as i64;
+    query.limit = table.size as i64;
     let rows = query.fetch(&mut conn).await?;
-    Ok(Table {
-        rows: rows.into_iter().map(Assignment::from).collect(),
-        total,
-        page,
-        pages,
-        offset,
-    })
+    table.rows = rows.into_iter().map(Assignment::from).collect();
+    Ok(table)
 }
 
 impl From<db::assignments::AssignmentRow> for Assignment {
@@ -209,7 +191,7 @@ impl Download {
 }
 
 /// A failure mid-download, as the stream error the HTTP body reports.
-fn io(e: AppError) -> std::io::Error {
+pub(crate) fn io(e: AppError) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
@@ -306,7 +288,7 @@ pub fn json_stream(
 
 /// A payload value as a CSV cell; text that a spreadsheet would run as a formula is written
 /// as text ([`spreadsheet_safe`]), numbers as they are.
-fn cell_text(value: Option<&serde_json::Value>) -> String {
+pub(crate) fn cell_text(value: Option<&serde_json::Value>) -> String {
     match value {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => spreadsheet_safe(s).into_owned(),
@@ -315,7 +297,7 @@ fn cell_text(value: Option<&serde_json::Value>) -> String {
 }
 
 /// One CSV record, quoted where needed (RFC 4180).
-fn csv_line(fields: &[String]) -> bytes::Bytes {
+pub(crate) fn csv_line(fields: &[String]) -> bytes::Bytes {
     let mut line = String::new();
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {

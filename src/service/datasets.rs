@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::app::AppState;
+use crate::config::Limits;
 use crate::db;
 use crate::engine::ingest::{self, ColumnProfile};
 use crate::error::{AppError, AppResult};
@@ -63,37 +64,18 @@ pub struct Upload {
 
 /// Parses, checks and stores an upload. Nothing is written unless every row parsed.
 pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
-    let filename = sanitize_filename(&upload.filename);
-    if upload.bytes.is_empty() {
-        return Err(bad_file(&filename, &ingest::IngestError::Empty));
-    }
     let limits = state.config.limits;
-    if upload.bytes.len() > limits.max_upload_bytes {
-        return Err(too_large(&filename, limits.max_upload_bytes));
-    }
+    let filename = checked_filename(&upload, limits)?;
     let name = display_name(upload.name.as_deref(), &filename);
     // Parsing and converting 100k rows is CPU work: keep it off the async workers.
     let parse_name = filename.clone();
     let (bytes, profiles, rows) = tokio::task::spawn_blocking(move || {
-        let table = ingest::read_csv(&upload.bytes).map_err(|e| bad_file(&parse_name, &e))?;
-        if table.n_rows > limits.max_rows {
-            return Err(AppError::BadInput(format!(
-                "{parse_name}: {} data rows is more than the limit of {} (MAX_ROWS)",
-                table.n_rows, limits.max_rows
-            )));
-        }
-        if table.headers.len() > limits.max_columns {
-            return Err(AppError::BadInput(format!(
-                "{parse_name}: {} columns is more than the limit of {} (MAX_COLUMNS)",
-                table.headers.len(),
-                limits.max_columns
-            )));
-        }
+        let table = read_table(&parse_name, &upload.bytes, limits)?;
         let profiles = table.column_profiles();
         let rows: Vec<serde_json::Value> = (0..table.n_rows)
             .map(|i| serde_json::Value::Object(table.row_json(i)))
             .collect();
-        Ok((upload.bytes, profiles, rows))
+        Ok::<_, AppError>((upload.bytes, profiles, rows))
     })
     .await??;
     let columns = serde_json::to_value(&profiles).map_err(|e| AppError::Internal(e.into()))?;
@@ -123,6 +105,40 @@ pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
         "stored dataset"
     );
     Dataset::from_row(stored)
+}
+
+/// The upload's file name, made safe to show, once the upload has passed the checks that need
+/// no parsing: it is not empty and within `MAX_UPLOAD_BYTES`. Every upload of a CSV (a dataset,
+/// new customers for a run) starts here.
+pub fn checked_filename(upload: &Upload, limits: Limits) -> AppResult<String> {
+    let filename = sanitize_filename(&upload.filename);
+    if upload.bytes.is_empty() {
+        return Err(bad_file(&filename, &ingest::IngestError::Empty));
+    }
+    if upload.bytes.len() > limits.max_upload_bytes {
+        return Err(too_large(&filename, limits.max_upload_bytes));
+    }
+    Ok(filename)
+}
+
+/// Reads an upload's CSV and holds it to `MAX_ROWS` and `MAX_COLUMNS`; errors name the file,
+/// then the line and column or the limit. CPU work: call it off the async workers.
+pub fn read_table(filename: &str, bytes: &[u8], limits: Limits) -> AppResult<ingest::Table> {
+    let table = ingest::read_csv(bytes).map_err(|e| bad_file(filename, &e))?;
+    if table.n_rows > limits.max_rows {
+        return Err(AppError::BadInput(format!(
+            "{filename}: {} data rows is more than the limit of {} (MAX_ROWS)",
+            table.n_rows, limits.max_rows
+        )));
+    }
+    if table.headers.len() > limits.max_columns {
+        return Err(AppError::BadInput(format!(
+            "{filename}: {} columns is more than the limit of {} (MAX_COLUMNS)",
+            table.headers.len(),
+            limits.max_columns
+        )));
+    }
+    Ok(table)
 }
 
 /// A file the reader refused: the message names the file, then the line and column to fix.
@@ -164,7 +180,7 @@ fn sanitize_filename(filename: &str) -> String {
 
 /// The name a dataset is listed under: the one given, without control characters (a NUL
 /// above all, which PostgreSQL cannot store), or the file name without `.csv`.
-fn display_name(given: Option<&str>, filename: &str) -> String {
+pub fn display_name(given: Option<&str>, filename: &str) -> String {
     given
         .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
         .map(|n| n.trim().to_string())

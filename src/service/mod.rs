@@ -7,5 +7,6 @@ pub mod datasets;
 pub mod page;
 pub mod progress;
 pub mod runs;
+pub mod scorings;
 
-pub use page::{Page, PageRequest};
+pub use page::{Numbered, Page, PageRequest};

@@ -67,6 +67,41 @@ impl<T> Page<T> {
     }
 }
 
+/// One numbered page of a table (the pages' tables, which show page numbers rather than
+/// cursors): the rows shown and where they sit among all of them.
+#[derive(Clone, Debug)]
+pub struct Numbered<T> {
+    pub rows: Vec<T>,
+    /// Rows on all pages.
+    pub total: i64,
+    /// The page shown, from 1.
+    pub page: usize,
+    pub pages: usize,
+    /// Rows before this page.
+    pub offset: usize,
+    /// Rows per page.
+    pub size: usize,
+}
+
+impl<T> Numbered<T> {
+    /// Page `page` (from 1) of `total` rows, `size` to a page (at most [`MAX_PAGE`]), still
+    /// without its rows; a page past the last is the last, so a table that shrank still shows
+    /// something.
+    pub fn new(total: i64, page: usize, size: usize) -> Numbered<T> {
+        let size = size.clamp(1, MAX_PAGE);
+        let pages = (total.max(1) as usize).div_ceil(size);
+        let page = page.clamp(1, pages);
+        Numbered {
+            rows: Vec::new(),
+            total,
+            page,
+            pages,
+            offset: (page - 1) * size,
+            size,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +110,17 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
         assert!(decode_cursor("not a cursor!").is_err());
+    }
+
+    #[test]
+    fn numbered_pages_clamp_to_the_table() {
+        let page = Numbered::<()>::new(205, 3, 50);
+        assert_eq!((page.page, page.pages, page.offset), (3, 5, 100));
+        let past = Numbered::<()>::new(205, 9, 50);
+        assert_eq!((past.page, past.offset), (5, 200));
+        let empty = Numbered::<()>::new(0, 0, 50);
+        assert_eq!((empty.page, empty.pages, empty.offset), (1, 1, 0));
+        assert_eq!(Numbered::<()>::new(10, 1, 1_000_000).size, MAX_PAGE);
     }
 
     #[test]

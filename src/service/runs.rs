@@ -204,6 +204,15 @@ pub async fn profiles_csv(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
 /// The model of a succeeded run as the `model.json` that `segmentiq assign` reads, with the
 /// segments named as the analyst named them.
 pub async fn model_json(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
+    let (_, model) = model(state, id).await?;
+    let mut json = serde_json::to_vec_pretty(&model).map_err(|e| AppError::Internal(e.into()))?;
+    json.push(b'\n');
+    Ok(json)
+}
+
+/// A succeeded run and its model, with the segments named as the analyst named them. Runs from
+/// before models are a conflict that says how to get one.
+pub async fn model(state: &AppState, id: i64) -> AppResult<(Run, Model)> {
     let run = succeeded(state, id, "its model exists").await?;
     let mut conn = state.conn().await?;
     let stored = db::runs::model(&mut conn, id)
@@ -220,9 +229,7 @@ pub async fn model_json(state: &AppState, id: i64) -> AppResult<Vec<u8>> {
     for (segment, profile) in model.segments.iter_mut().zip(&run.profiles) {
         segment.name.clone_from(&profile.name);
     }
-    let mut json = serde_json::to_vec_pretty(&model).map_err(|e| unreadable(e.to_string()))?;
-    json.push(b'\n');
-    Ok(json)
+    Ok((run, model))
 }
 
 /// Fails when a fresh engine outcome would not read back as a [`Run`] (a value JSON cannot

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -289,28 +289,22 @@ pub async fn upload(
     }
 }
 
+/// What the pages say when an upload is not a file form.
+pub const FILE_FORM_ADVICE: &str = "the upload is not a file form; choose a CSV file and try again";
+
 /// Reads the uploaded file and stores it as a dataset.
 async fn receive(
     state: &AppState,
     headers: &HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Dataset> {
-    let limit = state.config.limits.max_upload_bytes;
-    // Refuse at once what cannot fit instead of reading megabytes to find out.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit.saturating_add(64 * 1024)) {
-        return Err(svc::too_large("the file", limit));
-    }
-    let multipart = multipart.map_err(|e| {
-        AppError::BadInput(format!(
-            "the upload is not a file form ({}); choose a CSV file and try again",
-            e.body_text()
-        ))
-    })?;
-    let upload = crate::http::upload::read_upload(multipart, limit).await?;
+    let upload = crate::http::upload::receive(
+        headers,
+        multipart,
+        state.config.limits.max_upload_bytes,
+        FILE_FORM_ADVICE,
+    )
+    .await?;
     svc::upload(state, upload).await
 }
 

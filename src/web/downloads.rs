@@ -15,7 +15,7 @@ use crate::engine::render::{Format, Layout, Theme};
 use crate::error::AppError;
 use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
-use crate::service::{assignments, datasets, runs};
+use crate::service::{assignments, datasets, runs, scorings};
 use crate::web::parse_id;
 
 #[derive(Deserialize)]
@@ -68,6 +68,27 @@ pub async fn customers_csv(
         None => format!("segmentiq-run-{}-customers.csv", run.id),
     };
     let stream = assignments::csv_stream(state, run.id, q.segment, columns);
+    Ok(csv_attachment(&name, Body::from_stream(stream))?)
+}
+
+/// `GET /runs/{id}/scorings/{scoring}/assignments.csv[?segment=N]`: new customers placed in the
+/// run's segments, streamed.
+pub async fn scoring_csv(
+    State(state): State<AppState>,
+    Path((id, scoring)): Path<(String, String)>,
+    Query(q): Query<CsvQuery>,
+) -> Result<Response, PlainError> {
+    let run_id = parse_id("run", &id)?;
+    let scoring = crate::web::run::of_run(&state, run_id, &scoring).await?;
+    scorings::check_segment(&scoring, q.segment)?;
+    let name = match q.segment {
+        Some(s) => format!(
+            "segmentiq-run-{run_id}-new-customers-{}-segment-{s}.csv",
+            scoring.id
+        ),
+        None => format!("segmentiq-run-{run_id}-new-customers-{}.csv", scoring.id),
+    };
+    let stream = scorings::csv_stream(state, scoring, q.segment);
     Ok(csv_attachment(&name, Body::from_stream(stream))?)
 }
 

@@ -54,6 +54,9 @@ pub fn routes() -> Routes<AppState> {
         .get(routes::RUN_COMPARE, Read, run::compare)
         .get(routes::RUN_REPORT, Read, run::report)
         .post(routes::RUN_SEGMENT, Write, run::label_segment)
+        .post(routes::RUN_SCORINGS, Write, run::score)
+        .get(routes::RUN_SCORING_CSV, Read, downloads::scoring_csv)
+        .post(routes::RUN_SCORING_DELETE, Write, run::delete_scoring)
         .get(routes::RUN_TAB, Read, run::tab)
 }
 

@@ -22,6 +22,9 @@ pub const RUN_MODEL: &str = "/runs/{id}/model.json";
 pub const RUN_COMPARE: &str = "/runs/{id}/compare";
 pub const RUN_REPORT: &str = "/runs/{id}/report";
 pub const RUN_SEGMENT: &str = "/runs/{id}/segments/{segment}";
+pub const RUN_SCORINGS: &str = "/runs/{id}/scorings";
+pub const RUN_SCORING_CSV: &str = "/runs/{id}/scorings/{scoring}/assignments.csv";
+pub const RUN_SCORING_DELETE: &str = "/runs/{id}/scorings/{scoring}/delete";
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
 
@@ -84,7 +87,12 @@ pub fn run_delete(id: i64) -> String {
 /// The customers tab with its query (segment, search, sort, page), as `name=value` pairs left
 /// out when empty.
 pub fn run_customers(id: i64, query: &[(&str, &str)]) -> String {
-    let mut url = format!("/runs/{id}/customers");
+    run_tab_with(id, "customers", query)
+}
+
+/// A tab of a run with its query, as `name=value` pairs left out when empty.
+pub fn run_tab_with(id: i64, tab: &str, query: &[(&str, &str)]) -> String {
+    let mut url = run_tab(id, tab);
     let mut pairs = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in query.iter().filter(|(_, v)| !v.is_empty()) {
         pairs.append_pair(name, value);
@@ -95,6 +103,21 @@ pub fn run_customers(id: i64, query: &[(&str, &str)]) -> String {
         url.push_str(&pairs);
     }
     url
+}
+
+pub fn run_scorings(id: i64) -> String {
+    format!("/runs/{id}/scorings")
+}
+
+pub fn run_scoring_csv(id: i64, scoring: i64, segment: Option<i32>) -> String {
+    match segment {
+        Some(s) => format!("/runs/{id}/scorings/{scoring}/assignments.csv?segment={s}"),
+        None => format!("/runs/{id}/scorings/{scoring}/assignments.csv"),
+    }
+}
+
+pub fn run_scoring_delete(id: i64, scoring: i64) -> String {
+    format!("/runs/{id}/scorings/{scoring}/delete")
 }
 
 /// The addresses of one chart of a run: for a desktop and for a phone (`layout=narrow`). Pages

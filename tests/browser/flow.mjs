@@ -532,6 +532,8 @@ async function mainFlow(page, phone) {
   check(downloaded === inSegment, `the CSV has ${downloaded} rows, the page says ${inSegment}`);
   log(`customers: ${total} in all, ${inSegment} in segment 1, CSV rows ${downloaded}`);
 
+  await newCustomers(page, phone, runUrl, sample);
+
   await printableReport(page, phone, runUrl);
 
   // GraphiQL, against this run; then the page at both widths, and the Docs on a phone.
@@ -568,6 +570,36 @@ async function mainFlow(page, phone) {
   check(await page.locator(`a[href="${new URL(datasetUrl).pathname}"]`).count() === 0, "the deleted dataset is still listed");
   const gone = await page.goto(datasetUrl);
   check(gone.status() === 404, `the deleted dataset answered ${gone.status()}`);
+}
+
+// New customers placed in the run's segments from its tab: a refused file keeps the form and
+// says why; a good one shows every customer with its segment, and the download agrees.
+async function newCustomers(page, phone, runUrl, sample) {
+  await openTab(page, "new-customers", runUrl);
+  await page.waitForSelector("#scoring-upload");
+  const lines = sample.trim().split(/\r?\n/);
+  const header = lines[0];
+  await page.setInputFiles("#scoring-file", { name: "words.csv", mimeType: "text/csv", buffer: Buffer.from(`${header.split(",").slice(0, 2).join(",")}\nx,y\n`) });
+  await page.click("#place-customers");
+  const refused = await (await page.waitForSelector("#scoring-error")).textContent();
+  check(refused.includes("words.csv: the table has no column"), `the refused file says "${refused}"`);
+  const fresh = lines.slice(1, 31).join("\n");
+  await page.setInputFiles("#scoring-file", { name: "november.csv", mimeType: "text/csv", buffer: Buffer.from(`${header}\n${fresh}\n`) });
+  await page.fill("#scoring-name", "November joiners");
+  await page.click("#place-customers");
+  await page.waitForURL(/new-customers\?scoring=\d+/);
+  await page.waitForSelector("#scoring-table");
+  check((await page.textContent("#scoring-title")).includes("November joiners"), "the upload's name is not shown");
+  check(/1–30 of 30 new customers/.test(await page.textContent("#scoring-count")), "the new customers are not counted");
+  const placed = (await page.locator("#scoring-segments tbody td:nth-child(2)").allTextContents()).map(Number);
+  check(placed.reduce((a, b) => a + b, 0) === 30, `segments hold ${placed} new customers`);
+  await shoot(page, phone, "09c-new-customers");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#scoring-csv")]);
+  const csvPath = join(SHOTS, "..", "new-customers.csv");
+  await download.saveAs(csvPath);
+  const rows = countCsvRecords(readFileSync(csvPath, "utf8")) - 1;
+  check(rows === 30, `the new customers' CSV has ${rows} rows`);
+  log(`new customers: ${placed.join("+")} placed, CSV rows ${rows}`);
 }
 
 async function brokenUpload(page, phone) {

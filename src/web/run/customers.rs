@@ -72,6 +72,8 @@ pub struct CustomersView {
     pub csv_url: String,
     /// "1–50 of 205".
     pub range: String,
+    /// Beside the pager: the range, or that no customers are shown.
+    pub pager_summary: String,
     pub headings: Vec<Heading>,
     pub rows: Vec<CustomerRow>,
     pub previous_url: Option<String>,
@@ -100,14 +102,8 @@ struct Selection {
 
 impl Selection {
     fn read(q: &TabQuery) -> AppResult<Selection> {
-        let sent = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_string();
-        let segment = sent(&q.segment);
-        let page = sent(&q.page);
         Ok(Selection {
-            segment: (!segment.is_empty())
-                .then(|| segment.parse())
-                .transpose()
-                .map_err(|_| AppError::BadInput(format!("`{segment}` is not a segment number")))?,
+            segment: segment_of(q)?,
             search: sent(&q.q),
             order: Order {
                 key: sort_key(&sent(&q.sort))?,
@@ -121,14 +117,7 @@ impl Selection {
                     }
                 },
             },
-            page: match page.as_str() {
-                "" => 1,
-                p => p
-                    .parse()
-                    .ok()
-                    .filter(|&p| p >= 1)
-                    .ok_or_else(|| AppError::BadInput(format!("`{p}` is not a page number")))?,
-            },
+            page: page_of(q)?,
         })
     }
 
@@ -160,6 +149,32 @@ impl Selection {
             page,
             ..self.clone()
         }
+    }
+}
+
+/// A value of the tab's address, trimmed; empty when not sent.
+fn sent(v: &Option<String>) -> String {
+    v.as_deref().map(str::trim).unwrap_or("").to_string()
+}
+
+/// The segment a table of customers is limited to (`?segment=`), if any.
+pub fn segment_of(q: &TabQuery) -> AppResult<Option<i32>> {
+    let segment = sent(&q.segment);
+    (!segment.is_empty())
+        .then(|| segment.parse())
+        .transpose()
+        .map_err(|_| AppError::BadInput(format!("`{segment}` is not a segment number")))
+}
+
+/// The page of a table asked for (`?page=`, from 1; the first when not sent).
+pub fn page_of(q: &TabQuery) -> AppResult<usize> {
+    match sent(&q.page).as_str() {
+        "" => Ok(1),
+        p => p
+            .parse()
+            .ok()
+            .filter(|&p| p >= 1)
+            .ok_or_else(|| AppError::BadInput(format!("`{p}` is not a page number"))),
     }
 }
 
@@ -300,6 +315,11 @@ fn customers(
         }
         .into(),
         csv_url: routes::customers_csv(run.id, selection.segment),
+        pager_summary: match (table.rows.is_empty(), selection.search.is_empty()) {
+            (false, _) => range.clone(),
+            (true, true) => "No customers.".into(),
+            (true, false) => "No customers match.".into(),
+        },
         range,
         headings,
         rows: table
@@ -325,21 +345,7 @@ fn customers(
             .collect(),
         previous_url: (table.page > 1).then(|| at(table.page - 1)),
         next_url: (table.page < table.pages).then(|| at(table.page + 1)),
-        pages: pager(table.page, table.pages)
-            .into_iter()
-            .map(|p| match p {
-                Some(n) => PageLink {
-                    number: format::thousands(n as i64),
-                    url: Some(at(n)),
-                    current: n == table.page,
-                },
-                None => PageLink {
-                    number: String::new(),
-                    url: None,
-                    current: false,
-                },
-            })
-            .collect(),
+        pages: page_links(table.page, table.pages, at),
         clear_url: (!selection.search.is_empty()).then(|| {
             Selection {
                 search: String::new(),
@@ -357,6 +363,25 @@ fn mark(sorted: Option<&str>) -> &'static str {
         Some(_) => "▼",
         None => "",
     }
+}
+
+/// The pager's links for page `current` of `pages`, `at` giving each page's address.
+pub fn page_links(current: usize, pages: usize, at: impl Fn(usize) -> String) -> Vec<PageLink> {
+    pager(current, pages)
+        .into_iter()
+        .map(|p| match p {
+            Some(n) => PageLink {
+                number: format::thousands(n as i64),
+                url: Some(at(n)),
+                current: n == current,
+            },
+            None => PageLink {
+                number: String::new(),
+                url: None,
+                current: false,
+            },
+        })
+        .collect()
 }
 
 /// The page numbers a pager shows: the first, the last, and `PAGE_WINDOW` on each side of the
@@ -413,6 +438,7 @@ mod tests {
             sort: Some("column:annual spend".into()),
             dir: Some("desc".into()),
             page: Some("3".into()),
+            ..TabQuery::default()
         };
         let s = Selection::read(&q).unwrap();
         assert_eq!(s.segment, Some(2));

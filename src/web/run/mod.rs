@@ -9,19 +9,25 @@ mod customers;
 mod dendrogram;
 mod head;
 mod map;
+mod new_customers;
 mod overview;
 mod quality;
 mod report;
 mod segments;
 pub mod status;
 
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Form, Multipart, Path, Query, State};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
+use crate::http::upload::receive;
 use crate::service::datasets as datasets_svc;
 use crate::service::runs as svc;
+use crate::service::scorings;
+use crate::web::datasets::FILE_FORM_ADVICE;
 use crate::web::render::{Hx, PageError, PageResult};
 use crate::web::{parse_id, routes};
 use head::RunHead;
@@ -34,16 +40,18 @@ pub enum Tab {
     Map,
     Quality,
     Customers,
+    NewCustomers,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Overview,
         Tab::Segments,
         Tab::Dendrogram,
         Tab::Map,
         Tab::Quality,
         Tab::Customers,
+        Tab::NewCustomers,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -54,6 +62,7 @@ impl Tab {
             Tab::Map => "map",
             Tab::Quality => "quality",
             Tab::Customers => "customers",
+            Tab::NewCustomers => "new-customers",
         }
     }
 
@@ -65,6 +74,7 @@ impl Tab {
             Tab::Map => "Map",
             Tab::Quality => "Quality",
             Tab::Customers => "Customers",
+            Tab::NewCustomers => "New customers",
         }
     }
 
@@ -83,8 +93,10 @@ pub struct TabQuery {
     /// Customers tab: `row`, `segment`, `fit` or `column:<name>`, and `asc` or `desc`.
     sort: Option<String>,
     dir: Option<String>,
-    /// Customers tab: the page number, from 1.
+    /// Customers and new-customers tabs: the page number, from 1.
     page: Option<String>,
+    /// New-customers tab: the upload shown (else the newest).
+    scoring: Option<String>,
 }
 
 /// `GET /runs/{id}`: the overview once it succeeded, else progress or the failure.
@@ -126,7 +138,78 @@ async fn render_tab(hx: Hx, state: &AppState, id: i64, tab: Tab, q: TabQuery) ->
                 .map_err(hx.fail())?;
             hx.ok(&page)
         }
+        Tab::NewCustomers => {
+            let page = new_customers::page(state, head, &run, &q, None)
+                .await
+                .map_err(hx.fail())?;
+            hx.ok(&page)
+        }
     })
+}
+
+/// `POST /runs/{id}/scorings`: places an uploaded file of new customers in the run's segments
+/// and shows them; a refused file comes back (422) above the upload form with its reason.
+pub async fn score(
+    hx: Hx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let limit = state.config.limits.max_upload_bytes;
+    let placed = async {
+        let upload = receive(&headers, multipart, limit, FILE_FORM_ADVICE).await?;
+        scorings::score(&state, id, upload).await
+    };
+    match placed.await {
+        Ok(scoring) => Ok(hx.redirect(&routes::run_tab_with(
+            id,
+            Tab::NewCustomers.slug(),
+            &[("scoring", &scoring.id.to_string())],
+        ))),
+        Err(e @ (AppError::BadInput(_) | AppError::TooLarge(_))) => {
+            let (run, _, head) = load(hx, &state, id, Tab::NewCustomers).await?;
+            let status = e.status();
+            let page = new_customers::page(
+                &state,
+                head,
+                &run,
+                &TabQuery::default(),
+                Some(e.to_string()),
+            )
+            .await
+            .map_err(hx.fail())?;
+            Ok(hx.render(&page, status))
+        }
+        Err(e) => Err(hx.error(e)),
+    }
+}
+
+/// `POST /runs/{id}/scorings/{scoring}/delete`: back to the tab's newest upload.
+pub async fn delete_scoring(
+    hx: Hx,
+    State(state): State<AppState>,
+    Path((id, scoring)): Path<(String, String)>,
+) -> PageResult {
+    let id = parse_id("run", &id).map_err(hx.fail())?;
+    let scoring = of_run(&state, id, &scoring).await.map_err(hx.fail())?;
+    scorings::delete(&state, scoring.id)
+        .await
+        .map_err(hx.fail())?;
+    Ok(hx.redirect(&routes::run_tab(id, Tab::NewCustomers.slug())))
+}
+
+/// Upload `raw` of new customers, which must belong to run `run_id`.
+pub async fn of_run(state: &AppState, run_id: i64, raw: &str) -> AppResult<scorings::Scoring> {
+    let id = parse_id("upload of new customers", raw)?;
+    match scorings::get(state, id).await {
+        Ok(s) if s.run_id == run_id => Ok(s),
+        Ok(_) | Err(AppError::NotFound(_)) => Err(AppError::not_found(format!(
+            "upload {id} of new customers for run {run_id}"
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 /// The segment form: both fields are always sent, so an emptied field removes what it held.

@@ -1,0 +1,2 @@
+DROP TABLE scored_rows;
+DROP TABLE scorings;
