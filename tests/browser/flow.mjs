@@ -513,7 +513,9 @@ async function mainFlow(page, phone) {
   check(ids.length > 0 && ids.every((t) => t.trim().startsWith("C000012")), `search found ${ids}`);
   check(await customersTotal(page) === ids.length, "the count disagrees with the rows found");
   await page.click("#clear-search");
-  await page.waitForSelector("#customers-table");
+  // The link goes with the search, once the unsearched table has arrived.
+  await page.waitForURL((url) => !url.searchParams.has("q"));
+  await page.waitForSelector("#clear-search", { state: "detached" });
   check(await customersTotal(page) === total, "show all did not bring every customer back");
   await page.goto(`${runUrl}/customers`);
 
