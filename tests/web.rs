@@ -283,12 +283,34 @@ async fn a_run_from_the_form_streams_progress_and_shows_every_tab() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(resp.status().as_u16(), 422);
     let text = resp.text().await.unwrap();
     assert!(
-        text.contains("unknown variant `tiny`, expected `wide` or `narrow`"),
+        text.contains("unknown layout `tiny`; use wide or narrow"),
         "{text}"
     );
+    // The API's charts take the same layouts, refused in the same words.
+    let narrow = app
+        .get_text(&format!(
+            "/api/v1/clustering/runs/{run_id}/charts/sizes.svg?layout=narrow"
+        ))
+        .await;
+    assert!(
+        narrow.starts_with("<svg width=\"360\" "),
+        "{}",
+        &narrow[..80]
+    );
+    let resp = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/clustering/runs/{run_id}/dendrogram.svg?layout=tiny"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["detail"], "unknown layout `tiny`; use wide or narrow");
     // Column names break after their underscores, never inside a word.
     let (_, _, segments) = app.get_page(&format!("{run_path}/segments"), true).await;
     assert!(

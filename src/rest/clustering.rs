@@ -239,15 +239,13 @@ pub async fn cancel(State(state): State<AppState>, Id(id): Id) -> AppResult<Json
 pub struct ChartQuery {
     /// `light` (default: white paper, as the predecessor's PNG) or `dark`.
     theme: Option<String>,
+    /// `wide` (default) or `narrow` (360 pixels, for phones).
+    layout: Option<String>,
 }
 
-fn theme(q: &ChartQuery) -> AppResult<Theme> {
-    match q.theme.as_deref() {
-        None | Some("light") => Ok(Theme::Light),
-        Some("dark") => Ok(Theme::Dark),
-        Some(other) => Err(AppError::BadInput(format!(
-            "unknown theme `{other}`; use light or dark"
-        ))),
+impl ChartQuery {
+    fn look(&self) -> AppResult<(Theme, Layout)> {
+        charts::look(self.theme.as_deref(), self.layout.as_deref(), Theme::Light)
     }
 }
 
@@ -271,15 +269,8 @@ pub async fn dendrogram_png(
     Id(id): Id,
     Query(q): Query<ChartQuery>,
 ) -> AppResult<Response> {
-    let bytes = charts::render(
-        &state,
-        id,
-        Chart::Dendrogram,
-        Format::Png,
-        theme(&q)?,
-        Layout::Wide,
-    )
-    .await?;
+    let (theme, layout) = q.look()?;
+    let bytes = charts::render(&state, id, Chart::Dendrogram, Format::Png, theme, layout).await?;
     Ok(image(bytes, Format::Png))
 }
 
@@ -288,15 +279,8 @@ pub async fn dendrogram_svg(
     Id(id): Id,
     Query(q): Query<ChartQuery>,
 ) -> AppResult<Response> {
-    let bytes = charts::render(
-        &state,
-        id,
-        Chart::Dendrogram,
-        Format::Svg,
-        theme(&q)?,
-        Layout::Wide,
-    )
-    .await?;
+    let (theme, layout) = q.look()?;
+    let bytes = charts::render(&state, id, Chart::Dendrogram, Format::Svg, theme, layout).await?;
     Ok(image(bytes, Format::Svg))
 }
 
@@ -319,7 +303,8 @@ pub async fn chart(
             "no chart `{name}`; charts are dendrogram, silhouette, k-sweep, map and sizes"
         ))
     })?;
-    let bytes = charts::render(&state, id, chart, format, theme(&q)?, Layout::Wide).await?;
+    let (theme, layout) = q.look()?;
+    let bytes = charts::render(&state, id, chart, format, theme, layout).await?;
     Ok(image(bytes, format))
 }
 

@@ -29,6 +29,36 @@ impl Chart {
     }
 }
 
+/// A chart's look as a query string asks for it: `theme`, `light` or `dark` (`default` when not
+/// sent), and `layout`, `wide` (the default) or `narrow` (phones). Anything else is refused,
+/// naming the values accepted, in the same words on the pages and the API.
+pub fn look(
+    theme: Option<&str>,
+    layout: Option<&str>,
+    default: Theme,
+) -> AppResult<(Theme, Layout)> {
+    let theme = match theme {
+        None => default,
+        Some("light") => Theme::Light,
+        Some("dark") => Theme::Dark,
+        Some(other) => {
+            return Err(AppError::BadInput(format!(
+                "unknown theme `{other}`; use light or dark"
+            )));
+        }
+    };
+    let layout = match layout {
+        None | Some("wide") => Layout::Wide,
+        Some("narrow") => Layout::Narrow,
+        Some(other) => {
+            return Err(AppError::BadInput(format!(
+                "unknown layout `{other}`; use wide or narrow"
+            )));
+        }
+    };
+    Ok((theme, layout))
+}
+
 pub async fn render(
     state: &AppState,
     run_id: i64,

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::engine::render::{Format, Layout, Theme};
+use crate::engine::render::{Format, Theme};
 use crate::error::AppError;
 use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
@@ -21,12 +21,10 @@ use crate::web::parse_id;
 #[derive(Deserialize)]
 pub struct ChartQuery {
     /// `dark` (the default, for the pages) or `light` (white paper, for the printable report).
-    #[serde(default)]
-    theme: Theme,
+    theme: Option<String>,
     /// `wide` (the default) or `narrow`, the phone layout. Any other value is refused with
-    /// 400, naming the two accepted ones.
-    #[serde(default)]
-    layout: Layout,
+    /// 422, naming the two accepted ones.
+    layout: Option<String>,
 }
 
 /// `GET /runs/{id}/charts/{name}.svg[?theme=light][&layout=narrow]`: a chart in the pages'
@@ -41,7 +39,8 @@ pub async fn chart(
         .strip_suffix(".svg")
         .and_then(Chart::parse)
         .ok_or_else(|| AppError::NotFound(format!("no chart `{file}`")))?;
-    let svg = charts::render(&state, id, chart, Format::Svg, q.theme, q.layout).await?;
+    let (theme, layout) = charts::look(q.theme.as_deref(), q.layout.as_deref(), Theme::Dark)?;
+    let svg = charts::render(&state, id, chart, Format::Svg, theme, layout).await?;
     let headers = [
         (header::CONTENT_TYPE, "image/svg+xml"),
         (header::CACHE_CONTROL, "private, max-age=300"),
