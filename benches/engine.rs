@@ -15,6 +15,8 @@ use segmentiq::engine::silhouette::silhouette_samples;
 use segmentiq::engine::{Method, Metric, NoProgress};
 
 const SIZES: [usize; 2] = [1_000, 5_000];
+/// Rows of the silhouette case that shows how the pass over pairs scales.
+const LARGE: usize = 20_000;
 const FEATURES: usize = 12;
 
 /// `n` customers around 8 segment centres in 12 standardized-looking features.
@@ -64,6 +66,21 @@ fn scoring_benches(c: &mut Criterion) {
         let labels = cut_clusters(&z, 4);
         group.bench_with_input(BenchmarkId::from_parameter(n), &x, |b, x| {
             b.iter(|| silhouette_samples(x.view(), &labels, Metric::Euclidean, &NoProgress))
+        });
+    }
+    group.finish();
+
+    // Large enough (2·10⁸ pairs) for the pass over pairs to dominate, not the set-up; one
+    // case per metric because each has its own kernel.
+    let mut group = c.benchmark_group("silhouette_20k");
+    group.sample_size(10);
+    let x = customers(LARGE, 42);
+    let z = linkage(x.view(), Method::Ward, Metric::Euclidean, &NoProgress)
+        .expect("valid synthetic data");
+    let labels = cut_clusters(&z, 5);
+    for metric in Metric::ALL {
+        group.bench_with_input(BenchmarkId::from_parameter(metric), &x, |b, x| {
+            b.iter(|| silhouette_samples(x.view(), &labels, metric, &NoProgress))
         });
     }
     group.finish();

@@ -150,10 +150,6 @@ impl Columns {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.n
-    }
-
     pub(crate) fn dim(&self) -> usize {
         self.d
     }
@@ -229,59 +225,6 @@ impl Columns {
         self.kernel::<DOT>(point, start, out);
     }
 
-    /// Distances from each of the [`POINTS`] points `points[i * d .. (i + 1) * d]` (norms in
-    /// `norms`, used by cosine only) to rows `start .. start + len`, written to
-    /// `out[i * len .. (i + 1) * len]`. Equal, bit for bit, to [`Columns::distances_from`] for
-    /// each point, but each column value is loaded once for all the points: the quadratic
-    /// passes are bound by those loads, not by arithmetic.
-    pub(crate) fn distances_from_many(
-        &self,
-        points: &[f64],
-        norms: &[f64; POINTS],
-        start: usize,
-        len: usize,
-        out: &mut [f64],
-        metric: Metric,
-    ) {
-        debug_assert!(points.len() == POINTS * self.d && out.len() == POINTS * len);
-        match metric {
-            Metric::Euclidean => {
-                self.kernel_many::<SQ_EUCLIDEAN>(points, start, len, out);
-                for v in out.iter_mut() {
-                    *v = v.sqrt();
-                }
-            }
-            Metric::Manhattan => self.kernel_many::<MANHATTAN>(points, start, len, out),
-            Metric::Cosine => {
-                self.kernel_many::<DOT>(points, start, len, out);
-                for (i, row) in out.chunks_mut(len.max(1)).enumerate() {
-                    for (t, v) in row.iter_mut().enumerate() {
-                        *v = cosine_from_parts(*v, norms[i], self.norms[start + t]);
-                    }
-                }
-            }
-        }
-    }
-
-    #[inline]
-    fn kernel_many<const KIND: u8>(
-        &self,
-        points: &[f64],
-        start: usize,
-        len: usize,
-        out: &mut [f64],
-    ) {
-        debug_assert!(start + len <= self.n);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
-            // `kernel_many_avx2`.
-            unsafe { kernel_many_avx2::<KIND>(&self.data, self.n, points, start, len, out) };
-            return;
-        }
-        kernel_many_body::<KIND>(&self.data, self.n, points, start, len, out);
-    }
-
     #[inline]
     fn kernel<const KIND: u8>(&self, point: &[f64], start: usize, out: &mut [f64]) {
         debug_assert!(start + out.len() <= self.n && point.len() == self.d);
@@ -316,78 +259,12 @@ unsafe fn kernel_avx2<const KIND: u8>(
     kernel_body::<KIND>(data, stride, point, start, out);
 }
 
-/// [`kernel_many_body`] compiled for AVX2, as [`kernel_avx2`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn kernel_many_avx2<const KIND: u8>(
-    data: &[f64],
-    stride: usize,
-    points: &[f64],
-    start: usize,
-    len: usize,
-    out: &mut [f64],
-) {
-    kernel_many_body::<KIND>(data, stride, points, start, len, out);
-}
-
-/// Points per call of [`Columns::distances_from_many`]: 4 points x 8 rows of accumulators fill
-/// half of the AVX2 registers, leaving room for the loaded column values.
-pub(crate) const POINTS: usize = 4;
-
 #[inline(always)]
 fn step<const KIND: u8>(p: f64, c: f64) -> f64 {
     match KIND {
         SQ_EUCLIDEAN => (p - c) * (p - c),
         MANHATTAN => (p - c).abs(),
         _ => p * c,
-    }
-}
-
-/// [`kernel_body`] for [`POINTS`] points at once; every distance is accumulated over the
-/// dimensions in the same order, so the results are identical.
-#[inline(always)]
-fn kernel_many_body<const KIND: u8>(
-    data: &[f64],
-    stride: usize,
-    points: &[f64],
-    start: usize,
-    len: usize,
-    out: &mut [f64],
-) {
-    let d = points.len() / POINTS;
-    let tiles = len / TILE;
-    for t in 0..tiles {
-        let base = start + t * TILE;
-        let mut acc = [[0.0f64; TILE]; POINTS];
-        for k in 0..d {
-            let col: &[f64; TILE] =
-                match data[k * stride + base..k * stride + base + TILE].try_into() {
-                    Ok(c) => c,
-                    Err(_) => unreachable!("slice of TILE elements"),
-                };
-            for (i, acc_i) in acc.iter_mut().enumerate() {
-                let p = points[i * d + k];
-                for (a, &c) in acc_i.iter_mut().zip(col) {
-                    *a += step::<KIND>(p, c);
-                }
-            }
-        }
-        for (i, acc_i) in acc.iter().enumerate() {
-            out[i * len + t * TILE..i * len + (t + 1) * TILE].copy_from_slice(acc_i);
-        }
-    }
-    for i in 0..POINTS {
-        let point = &points[i * d..(i + 1) * d];
-        for (o, r) in out[i * len + tiles * TILE..(i + 1) * len]
-            .iter_mut()
-            .zip(start + tiles * TILE..)
-        {
-            let mut acc = 0.0;
-            for (k, &p) in point.iter().enumerate() {
-                acc += step::<KIND>(p, data[k * stride + r]);
-            }
-            *o = acc;
-        }
     }
 }
 
@@ -480,38 +357,6 @@ mod tests {
                         (d[condensed_index(5, i, j)] - want).abs() < 1e-14,
                         "{metric}"
                     );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn many_points_equal_one_point_at_a_time() {
-        let x = ndarray::Array2::from_shape_fn((53, 7), |(i, j)| {
-            (((i * 37 + j * 11) % 17) as f64 - 8.0) / 3.0 + if i == 5 { 0.0 } else { 0.1 }
-        });
-        for metric in Metric::ALL {
-            let cols = Columns::new(x.view(), metric);
-            let d = cols.dim();
-            let mut points = vec![0.0; POINTS * d];
-            let mut norms = [0.0; POINTS];
-            for (i, norm) in norms.iter_mut().enumerate() {
-                cols.row_into(3 + i, &mut points[i * d..(i + 1) * d]);
-                *norm = cols.norm(3 + i);
-            }
-            for (start, len) in [(0, 53), (9, 21), (40, 5), (7, 0)] {
-                let mut many = vec![0.0; POINTS * len];
-                cols.distances_from_many(&points, &norms, start, len, &mut many, metric);
-                for i in 0..POINTS {
-                    let mut one = vec![0.0; len];
-                    cols.distances_from(
-                        &points[i * d..(i + 1) * d],
-                        norms[i],
-                        start,
-                        &mut one,
-                        metric,
-                    );
-                    assert_eq!(&many[i * len..(i + 1) * len], &one[..], "{metric}");
                 }
             }
         }

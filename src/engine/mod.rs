@@ -31,6 +31,7 @@ pub mod sample;
 pub mod silhouette;
 pub mod spec;
 pub mod stability;
+mod tiles;
 pub mod types;
 
 pub use ingest::{ColumnData, ColumnKind, ColumnProfile, IngestError, Table, read_csv};

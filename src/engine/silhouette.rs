@@ -2,16 +2,17 @@
 //!
 //! The silhouette needs, for every row, the sum of its distances to each segment. Those sums
 //! are accumulated in one pass over the n (n - 1) / 2 pairs without ever storing a distance
-//! matrix: the pairs are split into a few balanced bands of rows, each band runs on its own
-//! thread with a private `n x k` table of sums (both rows of a pair are credited, so each
+//! matrix: the rows are packed by segment into panels (see [`super::tiles`] for the kernels),
+//! the panels are split into a few bands with about the same number of pairs, each band runs
+//! on its own thread with a private table of sums (both rows of a pair are credited, so each
 //! distance is computed once), and the tables are added at the end. Extra memory is
 //! O(n (d + k · threads)), against scikit-learn's chunked O(n · chunk) distance matrices.
 
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
-use super::distance::{BLOCK, Columns, POINTS};
 use super::meter::Meter;
+use super::tiles::{BLOCK, Panels};
 use super::types::{Cancelled, Metric, Progress, Stage};
 
 /// Silhouette of every row, as `sklearn.metrics.silhouette_samples(x, labels, metric=...)`:
@@ -110,6 +111,10 @@ pub(crate) fn samples_from_sums(
 
 /// For every row `i` and segment `c`, the sum of distances from `i` to the rows labelled `c`,
 /// as a row-major `n x k` table. Reports one unit per pair through `meter`.
+///
+/// The rows are packed into segment-sorted panels ([`Panels`]) and the panels split into
+/// bands with about the same number of pairs, one private segment-major table per band; each
+/// band walks its point panels [`BLOCK`] at a time against every later panel.
 pub(crate) fn segment_distance_sums(
     x: ArrayView2<f64>,
     labels: &[usize],
@@ -118,143 +123,35 @@ pub(crate) fn segment_distance_sums(
     meter: &Meter<'_>,
 ) -> Result<Vec<f64>, Cancelled> {
     let n = x.nrows();
-    // Rows sorted by segment: then every run of partners shares one segment, and both sides of
-    // a pair are credited with plain vector adds instead of per-pair scatters.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| labels[i]);
-    let cols = Columns::new(x, metric).permuted(&order);
-    let mut bounds = vec![0usize; k + 1];
-    for &l in labels {
-        bounds[l + 1] += 1;
-    }
-    for c in 0..k {
-        bounds[c + 1] += bounds[c];
-    }
-    let sorted_labels: Vec<usize> = order.iter().map(|&i| labels[i]).collect();
-    let bands = balanced_bands(n, rayon::current_num_threads() * 2);
+    let panels = Panels::new(x, labels, k, metric);
+    let slots = panels.slots();
+    let bands = balanced_bands(panels.len(), rayon::current_num_threads() * 2);
     let partials: Vec<Vec<f64>> = bands
         .into_par_iter()
-        .map(|(lo, hi)| band_sums(&cols, &sorted_labels, &bounds, lo, hi, metric, meter))
+        .map(|(lo, hi)| {
+            let mut table = vec![0.0; k * slots];
+            let mut a0 = lo;
+            while a0 < hi {
+                let a1 = (a0 + BLOCK).min(hi);
+                panels.block_sums(a0, a1, &mut table);
+                meter.add(panels.pairs_from(a0, a1))?;
+                a0 = a1;
+            }
+            Ok(table)
+        })
         .collect::<Result<_, _>>()?;
     // Add the bands' segment-major tables and return to row-major, original row order.
     let mut total = vec![0.0; n * k];
     for part in partials {
-        for (c, column) in part.chunks(n.max(1)).enumerate() {
-            for (p, &v) in column.iter().enumerate() {
-                total[order[p] * k + c] += v;
+        for (c, column) in part.chunks(slots.max(1)).enumerate() {
+            for (slot, &v) in column.iter().enumerate() {
+                if let Some(row) = panels.row_of(slot) {
+                    total[row * k + c] += v;
+                }
             }
         }
     }
     Ok(total)
-}
-
-/// Pairs `(p, q)` of sorted positions with `lo <= p < hi` and `p < q`, credited to both rows in
-/// a private segment-major table (`table[c * n + p]`).
-///
-/// Rows are taken [`POINTS`] at a time when they share a segment, so each column value of a
-/// partner is loaded once per group instead of once per row (the pass is bound by those
-/// loads); the distances are the same, only the order of some additions differs.
-fn band_sums(
-    cols: &Columns,
-    labels: &[usize],
-    bounds: &[usize],
-    lo: usize,
-    hi: usize,
-    metric: Metric,
-    meter: &Meter<'_>,
-) -> Result<Vec<f64>, Cancelled> {
-    let n = cols.len();
-    let d = cols.dim();
-    let k = bounds.len() - 1;
-    let mut table = vec![0.0; n * k];
-    let mut point = vec![0.0; d];
-    let mut points = vec![0.0; POINTS * d];
-    let mut buf = [0.0; BLOCK];
-    let mut many = vec![0.0; POINTS * BLOCK];
-    let mut unreported = 0u64;
-    let mut p = lo;
-    while p < hi {
-        let own_segment = labels[p];
-        let group_end = p + POINTS;
-        if group_end <= hi && group_end <= bounds[own_segment + 1] {
-            let mut norms = [0.0; POINTS];
-            for (i, norm) in norms.iter_mut().enumerate() {
-                cols.row_into(p + i, &mut points[i * d..(i + 1) * d]);
-                *norm = cols.norm(p + i);
-            }
-            // Pairs inside the group.
-            for i in 0..POINTS - 1 {
-                let first = p + i + 1;
-                let out = &mut buf[..group_end - first];
-                cols.distances_from(&points[i * d..(i + 1) * d], norms[i], first, out, metric);
-                table[own_segment * n + p + i] += out.iter().sum::<f64>();
-                let partners = &mut table[own_segment * n + first..own_segment * n + group_end];
-                for (t, &dist) in partners.iter_mut().zip(out.iter()) {
-                    *t += dist;
-                }
-            }
-            // Pairs with every later row, one segment at a time.
-            for c in own_segment..k {
-                let mut start = if c == own_segment {
-                    group_end
-                } else {
-                    bounds[c]
-                };
-                let mut to_segment = [0.0; POINTS];
-                while start < bounds[c + 1] {
-                    let len = BLOCK.min(bounds[c + 1] - start);
-                    let out = &mut many[..POINTS * len];
-                    cols.distances_from_many(&points, &norms, start, len, out, metric);
-                    for (sum, row) in to_segment.iter_mut().zip(out.chunks(len)) {
-                        *sum += row.iter().sum::<f64>();
-                    }
-                    let partners =
-                        &mut table[own_segment * n + start..own_segment * n + start + len];
-                    for (t, slot) in partners.iter_mut().enumerate() {
-                        let mut v = 0.0;
-                        for i in 0..POINTS {
-                            v += out[i * len + t];
-                        }
-                        *slot += v;
-                    }
-                    start += len;
-                }
-                for (i, &sum) in to_segment.iter().enumerate() {
-                    table[c * n + p + i] += sum;
-                }
-            }
-            unreported += (0..POINTS).map(|i| (n - p - i - 1) as u64).sum::<u64>();
-            p = group_end;
-        } else {
-            cols.row_into(p, &mut point);
-            let norm = cols.norm(p);
-            for c in own_segment..k {
-                let mut start = bounds[c].max(p + 1);
-                let mut to_segment = 0.0;
-                while start < bounds[c + 1] {
-                    let len = BLOCK.min(bounds[c + 1] - start);
-                    let out = &mut buf[..len];
-                    cols.distances_from(&point, norm, start, out, metric);
-                    to_segment += out.iter().sum::<f64>();
-                    let partners =
-                        &mut table[own_segment * n + start..own_segment * n + start + len];
-                    for (t, &dist) in partners.iter_mut().zip(out.iter()) {
-                        *t += dist;
-                    }
-                    start += len;
-                }
-                table[c * n + p] += to_segment;
-            }
-            unreported += (n - p - 1) as u64;
-            p += 1;
-        }
-        if unreported >= 1 << 18 {
-            meter.add(unreported)?;
-            unreported = 0;
-        }
-    }
-    meter.add(unreported)?;
-    Ok(table)
 }
 
 /// Splits rows `0..n` into at most `parts` contiguous bands with about the same number of
@@ -344,6 +241,32 @@ mod tests {
             let slow = naive_samples(&x, &labels, metric);
             for (f, s) in fast.iter().zip(&slow) {
                 assert!((f - s).abs() < 1e-12, "{metric}: {f} vs {s}");
+            }
+        }
+    }
+
+    /// Sizes and segment counts that leave partly filled panels, one-row segments, several
+    /// blocks per band, duplicate rows and (for cosine) all-zero rows in full panels.
+    #[test]
+    fn matches_the_definition_with_ragged_segments_and_special_rows() {
+        for (n, k) in [(1, 1), (2, 1), (9, 2), (33, 5), (150, 3), (203, 7)] {
+            let x = Array2::from_shape_fn((n, 5), |(i, j)| {
+                if i % 17 == 3 {
+                    0.0 // all-zero rows
+                } else if i % 11 == 4 {
+                    1.5 - j as f64 // duplicates of one row
+                } else {
+                    ((i * 31 + j * 7) % 23) as f64 / 3.0 - 3.5
+                }
+            });
+            let labels: Vec<usize> = (0..n).map(|i| (i * i + 3 * i) % k).collect();
+            for metric in Metric::ALL {
+                let fast = silhouette_samples(x.view(), &labels, metric, &NoProgress).unwrap();
+                let slow = naive_samples(&x, &labels, metric);
+                for (i, (f, s)) in fast.iter().zip(&slow).enumerate() {
+                    let s = if s.is_nan() { 0.0 } else { *s };
+                    assert!((f - s).abs() < 1e-12, "n={n} {metric} row {i}: {f} vs {s}");
+                }
             }
         }
     }
