@@ -394,3 +394,52 @@ mod tests {
         assert_eq!(count_for(3_000, 1_000), 750);
     }
 }
+
+/// How the number of micro-clusters trades agreement with exact Ward for time, on a table and
+/// the exact run's assignments written by `bench/large.sh`:
+/// `LARGE_CSV=bench/out/large/customers_100000.csv
+/// LARGE_EXACT=bench/out/large/exact_100000/assignments.csv
+/// cargo test --release --lib microclusters::measure -- --ignored --nocapture`.
+#[cfg(test)]
+mod measure {
+    use super::*;
+    use crate::engine::compare::compare;
+    use crate::engine::cut::{cut_clusters, rows_of_leaves};
+    use crate::engine::ingest::read_csv;
+    use crate::engine::linkage::ward_weighted;
+    use crate::engine::pipeline::{Params, ResolvedFeatures};
+    use crate::engine::preprocess::encode;
+    use crate::engine::spec;
+    use crate::engine::types::{Method, NoProgress};
+
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn measure_micro_cluster_counts() {
+        let (Ok(csv), Ok(exact)) = (std::env::var("LARGE_CSV"), std::env::var("LARGE_EXACT"))
+        else {
+            return;
+        };
+        let table = read_csv(&std::fs::read(csv).unwrap()).unwrap();
+        let exact: Vec<usize> = std::fs::read_to_string(exact)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        let resolved: ResolvedFeatures =
+            spec::check(&table, &Params::new(Method::Ward, 5)).unwrap();
+        let x = encode(&table, &resolved.numeric, &resolved.categorical).matrix;
+        for m in [500, 1_000, 2_000, 4_000, 8_000] {
+            let started = std::time::Instant::now();
+            let micro = compress(x.view(), m, &NoProgress).unwrap();
+            let z = ward_weighted(micro.centroids.view(), &micro.sizes, &NoProgress).unwrap();
+            let labels = rows_of_leaves(&cut_clusters(&z, 5), &micro.member_of);
+            println!(
+                "{m} micro-clusters: ARI vs exact {:.3}, within share {:.3}, {:.1} s",
+                compare(&labels, &exact).adjusted_rand_index,
+                micro.within_share(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}

@@ -564,7 +564,12 @@ pub fn run(
         &resolved.categorical,
         &silhouette.segments,
     );
-    let map = pca::map_coordinates(x.view());
+    // A large table's map axes come from a fixed sample of rows: fitting them on every row
+    // would copy the whole matrix, the largest allocation of a run of a million rows.
+    let map = match (&approximation, MAP_SAMPLE.rows(n)) {
+        (Some(_), Some(sample)) => pca::map_coordinates_sampled(x.view(), &sample),
+        _ => pca::map_coordinates(x.view()),
+    };
     clock.finish()?;
 
     let names = feature_names;
@@ -625,6 +630,12 @@ pub fn run(
         timings: clock.timings,
     })
 }
+
+/// Rows the map's axes are fitted on in approximate runs.
+const MAP_SAMPLE: Sampling = Sampling {
+    max_exact: 20_000,
+    sample_size: 20_000,
+};
 
 /// A run's silhouette figures, exact or estimated.
 #[derive(Default)]
