@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The large-table path against exact Ward and scikit-learn's Birch, measured side by side.
+#
+# 1. Honest: on sample customers (seed 42) of each --ari-sizes size, the adjusted Rand index of
+#    the large-table path's 5 segments and of Birch's against exact Ward's 5 segments.
+# 2. A million: `segmentiq cluster` end to end (default settings and --no-k-sweep) against the
+#    Python Birch pipeline (bench/large.py birch), wall time and peak RSS from /usr/bin/time -v.
+#
+# Usage: [SEGMENTIQ=binary] bench/large.sh [--ari-sizes "100000 200000"] [--rows 1000000]
+# Exact Ward at 200,000 rows takes several minutes (its exact silhouette is O(n²)).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ari_sizes="100000 200000"
+big=1000000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ari-sizes) ari_sizes="$2"; shift 2 ;;
+    --rows) big="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+venv=bench/.venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import pandas, sklearn" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet numpy scipy scikit-learn pandas
+fi
+py="$venv/bin/python"
+# SEGMENTIQ=path/to/segmentiq uses that binary instead of building one.
+bin="${SEGMENTIQ:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --bin segmentiq
+  bin="${CARGO_TARGET_DIR:-target}/release/segmentiq"
+fi
+out=bench/out/large
+mkdir -p "$out"
+
+# Runs a command under /usr/bin/time -v; prints "seconds peak_MiB".
+measure() {
+  local log="$1"; shift
+  /usr/bin/time -v "$@" 2>"$log" >/dev/null
+  awk -F': ' '
+    /Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i] }
+    /Maximum resident set size/ { m = $2 / 1024 }
+    END { printf "%.1f %.0f\n", s, m }' "$log"
+}
+
+echo "## Agreement with exact Ward (5 segments, sample customers, seed 42)"
+echo
+echo "| rows | large-table path vs exact | Birch vs exact | large-table path / Birch |"
+echo "|---|---|---|---|"
+for n in $ari_sizes; do
+  csv="$out/customers_$n.csv"
+  [ -s "$csv" ] || "$bin" sample-data --rows "$n" --seed 42 --out "$csv"
+  "$bin" cluster "$csv" --clusters 5 --no-k-sweep --max-exact-rows "$n" \
+    --out "$out/exact_$n" 2>"$out/exact_$n.log"
+  "$bin" cluster "$csv" --clusters 5 --no-k-sweep --max-exact-rows $((n / 2)) \
+    --out "$out/large_$n" 2>"$out/large_$n.log"
+  "$py" bench/large.py birch "$csv" "$out/birch_$n.txt" 2>"$out/birch_$n.log"
+  ours=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/large_$n/assignments.csv")
+  theirs=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/birch_$n.txt")
+  ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
+  echo "| $n | $ours | $theirs | ${ratio}x |"
+done
+echo
+
+csv="$out/customers_$big.csv"
+[ -s "$csv" ] || "$bin" sample-data --rows "$big" --seed 42 --out "$csv"
+read -r py_s py_mib < <(measure "$out/time_birch_$big.log" "$py" bench/large.py birch "$csv" "$out/birch_$big.txt")
+read -r our_s our_mib < <(measure "$out/time_segmentiq_$big.log" "$bin" cluster "$csv" --clusters 5 --out "$out/large_$big")
+read -r lean_s lean_mib < <(measure "$out/time_segmentiq_nosweep_$big.log" "$bin" cluster "$csv" --clusters 5 --no-k-sweep --out "$out/large_nosweep_$big")
+ari_big=$("$py" bench/large.py ari "$out/large_$big/assignments.csv" "$out/birch_$big.txt")
+echo "## $big rows end to end (one run, side by side)"
+echo
+echo "| pipeline | seconds | peak RSS MiB | time / Birch pipeline |"
+echo "|---|---|---|---|"
+echo "| Python: pandas + preprocessing + Birch + silhouette_score(sample_size=10000) | $py_s | $py_mib | 1.00 |"
+awk -v s="$our_s" -v m="$our_mib" -v p="$py_s" 'BEGIN { printf "| segmentiq cluster --clusters 5 (k sweep on, the default) | %s | %s | %.2f |\n", s, m, s / p }'
+awk -v s="$lean_s" -v m="$lean_mib" -v p="$py_s" 'BEGIN { printf "| segmentiq cluster --clusters 5 --no-k-sweep | %s | %s | %.2f |\n", s, m, s / p }'
+echo
+echo "Adjusted Rand index of SegmentIQ's and Birch's segments at $big rows: $ari_big"
+echo "SegmentIQ's own account of the run:"
+grep -E "approximate|silhouette|^  [a-z_]+ +[0-9.]+ s" "$out/time_segmentiq_$big.log" || true
