@@ -1,77 +1,83 @@
 #!/usr/bin/env bash
-# Exact Ward end to end against the Python Birch pipeline, on one table, in one run.
-# Usage: bench/large.sh [--rows 100000] [--clusters 5] [--seed 42] [--before BINARY]
+# The large-table path against exact Ward and scikit-learn's Birch, measured side by side.
 #
-# Times `segmentiq cluster` (release build, exact Ward) and bench/birch_pipeline.py (pandas +
-# Birch(threshold=1.0, n_clusters=AgglomerativeClustering(k, linkage="ward")) + silhouette_score
-# on a 10,000-row sample) on the same `segmentiq sample-data` table, each as a whole process
-# under /usr/bin/time -v, and prints both wall times, peak memory and the ratio. Issue 13's
-# goal: SegmentIQ / Birch <= 2 at 100,000 rows. `--before` also times another segmentiq binary
-# (say, a release build of an earlier commit) on the same table, for before/after figures.
+# 1. Honest: on sample customers (seed 42) of each --ari-sizes size, the adjusted Rand index of
+#    the large-table path's 5 segments and of Birch's against exact Ward's 5 segments.
+# 2. A million: `segmentiq cluster` end to end (default settings and --no-k-sweep) against the
+#    Python Birch pipeline (bench/large.py birch), wall time and peak RSS from /usr/bin/time -v.
+#
+# Usage: [SEGMENTIQ=binary] bench/large.sh [--ari-sizes "100000 200000"] [--rows 1000000]
+# Exact Ward at 200,000 rows takes several minutes (its exact silhouette is O(n²)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rows=100000
-clusters=5
-seed=42
-before=""
+ari_sizes="100000 200000"
+big=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
-    --rows) rows="$2"; shift 2 ;;
-    --clusters) clusters="$2"; shift 2 ;;
-    --seed) seed="$2"; shift 2 ;;
-    --before) before="$2"; shift 2 ;;
+    --ari-sizes) ari_sizes="$2"; shift 2 ;;
+    --rows) big="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 venv=bench/.venv
-if [ ! -x "$venv/bin/python" ]; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import pandas, sklearn" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet numpy scipy scikit-learn fastcluster pandas
+  "$venv/bin/pip" install --quiet numpy scipy scikit-learn pandas
 fi
-"$venv/bin/python" -c "import pandas" 2>/dev/null || "$venv/bin/pip" install --quiet pandas
-# The same targets as bench/run.sh, so the two scripts share one build.
-cargo build --release --example time_linkage --bin segmentiq
-target="${CARGO_TARGET_DIR:-target}"
-segmentiq="$target/release/segmentiq"
-
-out=bench/out/large_$rows
+py="$venv/bin/python"
+# SEGMENTIQ=path/to/segmentiq uses that binary instead of building one.
+bin="${SEGMENTIQ:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --bin segmentiq
+  bin="${CARGO_TARGET_DIR:-target}/release/segmentiq"
+fi
+out=bench/out/large
 mkdir -p "$out"
-table="$out/customers.csv"
-"$segmentiq" sample-data --rows "$rows" --seed "$seed" --out "$table"
 
-# Wall seconds and peak resident MiB from a /usr/bin/time -v report.
-wall() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
-  for (i = 1; i <= n; i++) s = s * 60 + t[i]; printf "%.2f", s }' "$1"; }
-cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.1f", s }' "$1"; }
-peak() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
-
-echo "# $(lscpu | awk -F': *' '/Model name/ { print $2 }'), $(nproc) cores;" \
-  "$("$venv/bin/python" -c 'import sklearn, pandas; print("scikit-learn", sklearn.__version__, "pandas", pandas.__version__)');" \
-  "$rows rows, $clusters segments, seed $seed"
-
-# Runs a segmentiq binary on the table; its report goes to $out/$2.stderr.
-cluster() {
-  /usr/bin/time -v "$1" cluster "$table" --linkage ward --clusters "$clusters" \
-    --out "$out/$2" 2> "$out/$2.stderr"
-  sed -n '/^timings:/,/total/p' "$out/$2.stderr" | sed "s/^/$2: /"
+# Runs a command under /usr/bin/time -v; prints "seconds peak_MiB".
+measure() {
+  local log="$1"; shift
+  /usr/bin/time -v "$@" 2>"$log" >/dev/null
+  awk -F': ' '
+    /Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i] }
+    /Maximum resident set size/ { m = $2 / 1024 }
+    END { printf "%.1f %.0f\n", s, m }' "$log"
 }
-if [ -n "$before" ]; then cluster "$before" before; fi
-cluster "$segmentiq" segmentiq
 
-/usr/bin/time -v "$venv/bin/python" bench/birch_pipeline.py "$table" --clusters "$clusters" \
-  > "$out/birch.stdout" 2> "$out/birch.stderr"
-sed 's/^/birch: /' "$out/birch.stdout"
+echo "## Agreement with exact Ward (5 segments, sample customers, seed 42)"
+echo
+echo "| rows | large-table path vs exact | Birch vs exact | large-table path / Birch |"
+echo "|---|---|---|---|"
+for n in $ari_sizes; do
+  csv="$out/customers_$n.csv"
+  [ -s "$csv" ] || "$bin" sample-data --rows "$n" --seed 42 --out "$csv"
+  "$bin" cluster "$csv" --clusters 5 --no-k-sweep --max-exact-rows "$n" \
+    --out "$out/exact_$n" 2>"$out/exact_$n.log"
+  "$bin" cluster "$csv" --clusters 5 --no-k-sweep --max-exact-rows $((n / 2)) \
+    --out "$out/large_$n" 2>"$out/large_$n.log"
+  "$py" bench/large.py birch "$csv" "$out/birch_$n.txt" 2>"$out/birch_$n.log"
+  ours=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/large_$n/assignments.csv")
+  theirs=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/birch_$n.txt")
+  ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
+  echo "| $n | $ours | $theirs | ${ratio}x |"
+done
+echo
 
-ours=$(wall "$out/segmentiq.stderr")
-theirs=$(wall "$out/birch.stderr")
-if [ -n "$before" ]; then
-  printf 'before: %s s (%s s of CPU), %s MiB, %s x the Birch pipeline\n' \
-    "$(wall "$out/before.stderr")" "$(cpu "$out/before.stderr")" "$(peak "$out/before.stderr")" \
-    "$(awk -v a="$(wall "$out/before.stderr")" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')"
-fi
-printf '| %s | %s s (%s s CPU) | %s MiB | %s s (%s s CPU) | %s MiB | %s |\n' "$rows" \
-  "$ours" "$(cpu "$out/segmentiq.stderr")" "$(peak "$out/segmentiq.stderr")" \
-  "$theirs" "$(cpu "$out/birch.stderr")" "$(peak "$out/birch.stderr")" \
-  "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')"
-echo "(rows | segmentiq cluster, exact Ward | peak | Birch pipeline | peak | segmentiq / Birch, wall)"
+csv="$out/customers_$big.csv"
+[ -s "$csv" ] || "$bin" sample-data --rows "$big" --seed 42 --out "$csv"
+read -r py_s py_mib < <(measure "$out/time_birch_$big.log" "$py" bench/large.py birch "$csv" "$out/birch_$big.txt")
+read -r our_s our_mib < <(measure "$out/time_segmentiq_$big.log" "$bin" cluster "$csv" --clusters 5 --out "$out/large_$big")
+read -r lean_s lean_mib < <(measure "$out/time_segmentiq_nosweep_$big.log" "$bin" cluster "$csv" --clusters 5 --no-k-sweep --out "$out/large_nosweep_$big")
+ari_big=$("$py" bench/large.py ari "$out/large_$big/assignments.csv" "$out/birch_$big.txt")
+echo "## $big rows end to end (one run, side by side)"
+echo
+echo "| pipeline | seconds | peak RSS MiB | time / Birch pipeline |"
+echo "|---|---|---|---|"
+echo "| Python: pandas + preprocessing + Birch + silhouette_score(sample_size=10000) | $py_s | $py_mib | 1.00 |"
+awk -v s="$our_s" -v m="$our_mib" -v p="$py_s" 'BEGIN { printf "| segmentiq cluster --clusters 5 (k sweep on, the default) | %s | %s | %.2f |\n", s, m, s / p }'
+awk -v s="$lean_s" -v m="$lean_mib" -v p="$py_s" 'BEGIN { printf "| segmentiq cluster --clusters 5 --no-k-sweep | %s | %s | %.2f |\n", s, m, s / p }'
+echo
+echo "Adjusted Rand index of SegmentIQ's and Birch's segments at $big rows: $ari_big"
+echo "SegmentIQ's own account of the run:"
+grep -E "approximate|silhouette|^  [a-z_]+ +[0-9.]+ s" "$out/time_segmentiq_$big.log" || true

@@ -23,6 +23,11 @@ pub struct Config {
     /// `MAX_CONCURRENT_RUNS`: clustering runs this process works on at once (default 1; each run
     /// uses every core, so more mostly helps many small runs).
     pub max_concurrent_runs: usize,
+    /// `MAX_EXACT_ROWS`: runs on datasets with more rows take the large-table path (customers
+    /// grouped into micro-clusters first, the run marked approximate); default 100,000, where
+    /// an exact Ward run with its exact silhouette still takes about a minute and a half on two
+    /// cores and grows with the square of the rows (see `engine::microclusters`).
+    pub max_exact_rows: usize,
     /// Who may read and change what: tokens, sessions, other origins.
     pub access: AccessConfig,
     /// `WORKER_ID`: the name this process writes into the runs it claims (default host:pid).
@@ -155,6 +160,11 @@ impl Config {
                 max_columns: positive(&lookup, "MAX_COLUMNS", defaults.max_columns)?,
             },
             max_concurrent_runs: positive(&lookup, "MAX_CONCURRENT_RUNS", 1)?,
+            max_exact_rows: positive(
+                &lookup,
+                "MAX_EXACT_ROWS",
+                crate::engine::pipeline::DEFAULT_MAX_EXACT_ROWS,
+            )?,
             access,
             worker_id,
             local_postgres,

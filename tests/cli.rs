@@ -536,3 +536,69 @@ fn serve_starts_and_stops_a_private_postgres_when_none_runs() {
     );
     assert!(read_log().contains("stopping the private PostgreSQL"));
 }
+
+/// `--max-exact-rows` below the table's size: the run takes the large-table path and says so in
+/// metrics.json and on standard error; every row still gets a segment, and the tree written is
+/// the micro-clusters' tree. Without the flag the same table is exact and says nothing of it.
+#[test]
+fn cluster_above_max_exact_rows_is_approximate_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let exact = dir.path().join("exact");
+    let output = cluster(&exact, &["--no-k-sweep"]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("approximate"));
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(exact.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics.get("approximation").is_none(), "{metrics}");
+
+    let large = dir.path().join("large");
+    let output = cluster(&large, &["--no-k-sweep", "--max-exact-rows", "1000"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "approximate: more than 1,000 rows, so customers grouped into k-means micro-clusters"
+        ),
+        "{stderr}"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(large.join("metrics.json")).unwrap()).unwrap();
+    let approximation = &metrics["approximation"];
+    assert_eq!(approximation["method"], "kmeans_ward", "{metrics}");
+    assert_eq!(approximation["micro_clusters"], 500);
+    assert_eq!(approximation["max_exact_rows"], 1000);
+    let within = approximation["within_share"].as_f64().unwrap();
+    assert!(within > 0.0 && within < 0.5, "{within}");
+    // 2,000 rows: the silhouette is still exact.
+    assert!(metrics["silhouette_sample_size"].is_null());
+    assert_eq!(metrics["n_samples"], 2000);
+
+    let assignments = std::fs::read_to_string(large.join("assignments.csv")).unwrap();
+    assert_eq!(assignments.lines().count(), 2001);
+    let linkage = std::fs::read_to_string(large.join("linkage.csv")).unwrap();
+    assert_eq!(linkage.lines().count(), 500);
+    assert!(linkage.lines().last().unwrap().ends_with(",2000"));
+    for name in ["dendrogram.svg", "dendrogram.png", "map.svg"] {
+        assert!(large.join(name).exists(), "{name}");
+    }
+
+    let refused = Command::new(BIN)
+        .arg("cluster")
+        .arg(sample_csv())
+        .args([
+            "--linkage",
+            "average",
+            "--clusters",
+            "4",
+            "--max-exact-rows",
+            "1000",
+            "--out",
+        ])
+        .arg(dir.path().join("refused"))
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("only Ward's criterion means the same on groups as on customers"),
+        "{stderr}"
+    );
+}

@@ -59,6 +59,12 @@ pub struct ClusterArgs {
     /// Skip scoring other segment counts (k = 2..12).
     #[arg(long)]
     pub no_k_sweep: bool,
+    /// Tables with more rows take the large-table path: customers are first grouped into
+    /// micro-clusters, Ward linkage clusters those, and the run is approximate (metrics.json
+    /// then has an `approximation` object). Exact Ward is O(n²); raise this for an exact run
+    /// of a larger table if you can wait.
+    #[arg(long, default_value_t = pipeline::DEFAULT_MAX_EXACT_ROWS, value_parser = parse_max_exact_rows)]
+    pub max_exact_rows: usize,
     /// Chart colours: light (white paper) or dark.
     #[arg(long, default_value = "light", value_parser = parse_theme)]
     pub theme: Theme,
@@ -95,6 +101,15 @@ fn parse_pca(s: &str) -> Result<PcaSpec, String> {
         Ok(f) if f > 0.0 && f <= 1.0 => Ok(PcaSpec::Variance(f)),
         _ => Err(format!(
             "`{s}` is neither a number of components (e.g. 3) nor a variance fraction between 0 and 1 (e.g. 0.9)"
+        )),
+    }
+}
+
+fn parse_max_exact_rows(s: &str) -> Result<usize, String> {
+    match s.trim().replace('_', "").parse::<usize>() {
+        Ok(n) if n >= 2 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a row count of at least 2 (e.g. 100000)"
         )),
     }
 }
@@ -149,6 +164,7 @@ pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
 
     let params = Params {
         k_sweep: !args.no_k_sweep,
+        max_exact_rows: args.max_exact_rows,
         ..draft(&args)
             .params()
             .map_err(|e| anyhow!("{}", e.message(Vocabulary::Cli)))?
@@ -279,12 +295,14 @@ fn metrics_json(outcome: &Outcome, params: &Params) -> anyhow::Result<Vec<u8>> {
         .enumerate()
         .map(|(i, s)| (i.to_string(), json!(s)))
         .collect();
-    let value = json!({
+    let mut value = json!({
         "n_samples": m.n_samples,
         "n_clusters": m.n_clusters,
         "n_encoded_features": m.n_encoded_features,
         "silhouette_score": m.silhouette_score,
         "cluster_sizes": sizes,
+        "silhouette_sample_size": m.silhouette_sample_size,
+        "silhouette_interval": m.silhouette_interval,
         "linkage": params.method,
         "metric": params.metric,
         "cut_height": m.cut_height,
@@ -297,6 +315,13 @@ fn metrics_json(outcome: &Outcome, params: &Params) -> anyhow::Result<Vec<u8>> {
         "k_sweep": outcome.k_sweep,
         "profiles": outcome.profiles,
     });
+    // Only approximate runs carry the object, so its presence alone says "approximate".
+    if let (Some(approximation), Value::Object(map)) = (&m.approximation, &mut value) {
+        map.insert(
+            "approximation".into(),
+            serde_json::to_value(approximation).context("could not encode metrics.json")?,
+        );
+    }
     let mut out = serde_json::to_vec_pretty(&value).context("could not encode metrics.json")?;
     out.push(b'\n');
     Ok(out)
@@ -313,14 +338,17 @@ fn write_charts(dir: &Path, outcome: &Outcome, theme: Theme) -> anyhow::Result<(
     let names: Vec<String> = outcome.profiles.iter().map(|p| p.name.clone()).collect();
     let k = outcome.metrics.n_clusters;
     let cut = Some(outcome.metrics.cut_height);
+    // On an approximate run the tree's leaves are micro-clusters: drawn from its top like any
+    // large tree, coloured by each micro-cluster's segment.
+    let leaf_labels = outcome.leaf_labels();
     let charts: Vec<(&str, Result<Vec<u8>, render::RenderError>)> = vec![
         (
             "dendrogram.png",
-            render::dendrogram(&outcome.linkage, &outcome.labels, cut, &opts(Format::Png)),
+            render::dendrogram(&outcome.linkage, &leaf_labels, cut, &opts(Format::Png)),
         ),
         (
             "dendrogram.svg",
-            render::dendrogram(&outcome.linkage, &outcome.labels, cut, &opts(Format::Svg)),
+            render::dendrogram(&outcome.linkage, &leaf_labels, cut, &opts(Format::Svg)),
         ),
         (
             "sizes.svg",
@@ -392,9 +420,27 @@ fn print_summary(file: &str, table: &Table, outcome: &Outcome, out: &Path) {
             kept * 100.0
         );
     }
-    let quality = match m.silhouette_score {
-        Some(s) => format!("silhouette {s:.3}"),
-        None => "silhouette undefined".to_string(),
+    if let Some(a) = &m.approximation {
+        let _ = writeln!(
+            err,
+            "approximate: more than {} rows, so {} ({} micro-clusters; {:.1}% of the variance lies inside them)",
+            render::thousands(a.max_exact_rows),
+            a.method.describe(),
+            render::thousands(a.micro_clusters),
+            a.within_share * 100.0
+        );
+    }
+    let quality = match (
+        m.silhouette_score,
+        m.silhouette_interval,
+        m.silhouette_sample_size,
+    ) {
+        (Some(s), Some([low, high]), Some(rows)) => format!(
+            "silhouette {s:.3} (estimated on {} rows, 95% interval {low:.3} to {high:.3})",
+            render::thousands(rows)
+        ),
+        (Some(s), _, _) => format!("silhouette {s:.3}"),
+        (None, _, _) => "silhouette undefined".to_string(),
     };
     let _ = writeln!(
         err,

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::engine::microclusters::{Approximation, ApproximationMethod};
 use crate::engine::pipeline::{FeatureConfig, Metrics, Outcome};
 use crate::engine::preprocess::Imputation;
 use crate::engine::profile::{CategoricalTrait, LevelShare, NumericTrait, SegmentProfile};
@@ -70,7 +71,7 @@ impl Documents {
                 |c: v1::FeatureConfig| FeatureConfig::try_from(c),
             ),
             metrics: read("metrics", self.metrics, &mut damage, |m: v1::Metrics| {
-                Ok(m.into())
+                Metrics::try_from(m)
             }),
             profiles: read(
                 "segment profiles",
@@ -156,6 +157,27 @@ pub mod v1 {
         /// Added 2026-12-02; absent from runs stored before (and when there is none).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub warnings: Vec<String>,
+        /// Added 2026-12-06 with the large-table path: the rows an estimated silhouette was
+        /// computed on; absent from exact silhouettes and from runs stored before (exact).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub silhouette_sample_size: Option<usize>,
+        /// Added 2026-12-06: the 95% interval of an estimated silhouette; absent otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub silhouette_interval: Option<[f64; 2]>,
+        /// Added 2026-12-06: how an approximate run was approximated; absent from exact runs
+        /// and from runs stored before (all exact).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub approximation: Option<Approximation>,
+    }
+
+    /// How an approximate run was approximated.
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub struct Approximation {
+        /// `kmeans_ward`.
+        pub method: String,
+        pub micro_clusters: usize,
+        pub max_exact_rows: usize,
+        pub within_share: f64,
     }
 
     /// One segment.
@@ -305,13 +327,34 @@ impl From<&Metrics> for v1::Metrics {
             k_choice: m.k_choice.clone(),
             cut_height: m.cut_height,
             warnings: m.warnings.clone(),
+            silhouette_sample_size: m.silhouette_sample_size,
+            silhouette_interval: m.silhouette_interval,
+            approximation: m.approximation.as_ref().map(|a| v1::Approximation {
+                method: a.method.as_str().to_string(),
+                micro_clusters: a.micro_clusters,
+                max_exact_rows: a.max_exact_rows,
+                within_share: a.within_share,
+            }),
         }
     }
 }
 
-impl From<v1::Metrics> for Metrics {
-    fn from(m: v1::Metrics) -> Self {
-        Metrics {
+impl TryFrom<v1::Metrics> for Metrics {
+    type Error = String;
+    fn try_from(m: v1::Metrics) -> Result<Self, String> {
+        let approximation = match m.approximation {
+            None => None,
+            Some(a) => Some(Approximation {
+                method: match a.method.as_str() {
+                    "kmeans_ward" => ApproximationMethod::KmeansWard,
+                    other => return Err(format!("unknown approximation method `{other}`")),
+                },
+                micro_clusters: a.micro_clusters,
+                max_exact_rows: a.max_exact_rows,
+                within_share: a.within_share,
+            }),
+        };
+        Ok(Metrics {
             n_samples: m.n_samples,
             n_clusters: m.n_clusters,
             n_encoded_features: m.n_encoded_features,
@@ -323,7 +366,10 @@ impl From<v1::Metrics> for Metrics {
             k_choice: m.k_choice,
             cut_height: m.cut_height,
             warnings: m.warnings,
-        }
+            silhouette_sample_size: m.silhouette_sample_size,
+            silhouette_interval: m.silhouette_interval,
+            approximation,
+        })
     }
 }
 

@@ -78,6 +78,31 @@ pub fn segment_sizes(labels: &[usize], k: usize) -> Vec<usize> {
     sizes
 }
 
+/// Labels of the rows of a tree whose leaves are groups of rows (the large-table path's
+/// micro-clusters): row `r` is in leaf `leaf_of[r]`, and `leaf_labels` is a cut of the tree
+/// (one label per leaf). Segments are numbered as everywhere else, by rows: 0 is the largest,
+/// equal sizes ordered by their smallest row index.
+pub fn rows_of_leaves(leaf_labels: &[usize], leaf_of: &[u32]) -> Vec<usize> {
+    let k = leaf_labels.iter().copied().max().map_or(0, |m| m + 1);
+    let mut size = vec![0usize; k];
+    let mut first = vec![usize::MAX; k];
+    for (row, &leaf) in leaf_of.iter().enumerate() {
+        let l = leaf_labels[leaf as usize];
+        size[l] += 1;
+        first[l] = first[l].min(row);
+    }
+    let mut order: Vec<usize> = (0..k).filter(|&l| size[l] > 0).collect();
+    order.sort_by_key(|&l| (std::cmp::Reverse(size[l]), first[l]));
+    let mut renamed = vec![0usize; k];
+    for (label, &l) in order.iter().enumerate() {
+        renamed[l] = label;
+    }
+    leaf_of
+        .iter()
+        .map(|&leaf| renamed[leaf_labels[leaf as usize]])
+        .collect()
+}
+
 /// Union-find over rows that tracks which row stands for each tree cluster.
 struct Forest {
     n: usize,
@@ -150,6 +175,16 @@ impl Forest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_leaves_are_numbered_by_rows() {
+        // Leaf 0 is the larger group of leaves, but leaf 1 holds more rows.
+        let leaf_labels = [0, 1, 0];
+        let leaf_of = [1, 1, 1, 0, 2];
+        assert_eq!(rows_of_leaves(&leaf_labels, &leaf_of), [0, 0, 0, 1, 1]);
+        // Equal sizes: the segment holding the first row comes first.
+        assert_eq!(rows_of_leaves(&[1, 0], &[1, 0, 1, 0]), [0, 1, 0, 1]);
+    }
 
     fn m(left: usize, right: usize, height: f64, size: usize) -> Merge {
         Merge {

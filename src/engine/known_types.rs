@@ -316,3 +316,78 @@ fn auto_cuts_at_the_suggestion_and_says_why() {
         out.metrics.warnings
     );
 }
+
+/// The large-table path on tables of known types, with the exact limit set low so a few
+/// thousand rows take it: it finds the types, agrees with exact Ward, and says it is
+/// approximate with a silhouette estimated on a sample and its interval.
+#[test]
+fn the_large_table_path_recovers_known_types_and_agrees_with_exact_ward() {
+    for (shape, seed) in [
+        (
+            // Types a little clearer than the suggestion tests' (purity 0.8 leaves an eighth of
+            // the rows between two types, where exact Ward itself is arbitrary).
+            Shape {
+                name: "balanced, 4 types, 12,000 rows",
+                rows: 12_000,
+                separation: 8.0,
+                purity: 0.95,
+                ..shapes()[0].clone()
+            },
+            5,
+        ),
+        (
+            Shape {
+                name: "imbalanced 60/25/10/5, 12,000 rows",
+                rows: 12_000,
+                separation: 8.0,
+                purity: 0.95,
+                ..shapes()[2].clone()
+            },
+            6,
+        ),
+    ] {
+        let (csv, truth) = shape.draw(seed);
+        let table = read_csv(csv.as_bytes()).expect("a generated table parses");
+        let exact_params = Params {
+            k_sweep: false,
+            ..Params::new(Method::Ward, shape.types())
+        };
+        let large_params = Params {
+            max_exact_rows: 2_000,
+            ..exact_params.clone()
+        };
+        let exact = run(&table, &exact_params, &NoProgress).expect("the exact run succeeds");
+        let large = run(&table, &large_params, &NoProgress).expect("the large run succeeds");
+        assert!(exact.metrics.approximation.is_none(), "{}", shape.name);
+        let approximation = large.metrics.approximation.as_ref().expect("approximate");
+        assert_eq!(approximation.micro_clusters, 2_000, "{}", shape.name);
+        assert!(approximation.within_share < 0.2, "{approximation:?}");
+        assert_eq!(large.linkage.len(), 1_999);
+        assert_eq!(large.linkage.last().map(|m| m.size), Some(shape.rows));
+        let vs_exact = compare(&large.labels, &exact.labels).adjusted_rand_index;
+        let vs_truth = compare(&large.labels, &truth).adjusted_rand_index;
+        assert!(vs_exact >= 0.9, "{}: ARI vs exact {vs_exact}", shape.name);
+
+        assert!(vs_truth >= 0.9, "{}: ARI vs types {vs_truth}", shape.name);
+
+        // The silhouette is estimated on 10,000 rows and the exact one lies in its interval
+        // (the partitions are nearly the same).
+        let m = &large.metrics;
+        assert_eq!(m.silhouette_sample_size, Some(10_000));
+        let [low, high] = m.silhouette_interval.expect("an interval");
+        let estimate = m.silhouette_score.expect("a silhouette");
+        assert!(
+            low < estimate && estimate < high && high - low < 0.05,
+            "{low} {high}"
+        );
+        let exact_score = exact.metrics.silhouette_score.expect("a silhouette");
+        assert!(
+            (exact_score - estimate).abs() < 0.02,
+            "{}: {exact_score} vs {estimate}",
+            shape.name
+        );
+        assert!(large.silhouettes.is_empty());
+        assert_eq!(m.cluster_sizes.iter().sum::<usize>(), shape.rows);
+        assert!(m.cophenetic_correlation.is_some());
+    }
+}

@@ -17,6 +17,7 @@ pub mod ingest;
 mod known_types;
 pub mod linkage;
 mod meter;
+pub mod microclusters;
 pub mod model;
 pub mod number_format;
 pub mod pca;

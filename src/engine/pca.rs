@@ -178,6 +178,34 @@ pub fn map_coordinates(x: ArrayView2<f64>) -> Vec<[f64; 2]> {
         .collect()
 }
 
+/// [`map_coordinates`] for tables too large to copy: the axes are fitted on the rows `sample`
+/// (a fixed sample, enough to place two axes), and every row is projected one at a time, so
+/// no second n x d matrix is made (232 MB at a million rows of 29 features).
+pub fn map_coordinates_sampled(x: ArrayView2<f64>, sample: &[usize]) -> Vec<[f64; 2]> {
+    let (n, d) = x.dim();
+    if n == 0 || d == 0 || sample.is_empty() {
+        return vec![[0.0, 0.0]; n];
+    }
+    let pca = fit(x.select(Axis(0), sample).view(), PcaSpec::Components(2));
+    let axis = |i: usize| pca.components.row(i.min(pca.n_components() - 1));
+    let (first, second) = (axis(0), axis(1));
+    let two = pca.n_components() > 1;
+    x.rows()
+        .into_iter()
+        .map(|row| {
+            let mut p = [0.0, 0.0];
+            for (j, &v) in row.iter().enumerate() {
+                let c = v - pca.mean[j];
+                p[0] += c * first[j];
+                if two {
+                    p[1] += c * second[j];
+                }
+            }
+            p
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,14 +5,17 @@
 //! check that does not need the clustering itself, so the server can reject a bad request
 //! before queueing it.
 
-use super::cut::{cut_clusters, cut_height, cut_line};
+use super::cut::{cut_clusters, cut_height, cut_line, rows_of_leaves};
 use super::ingest::{ColumnKind, IngestError, Table};
-use super::linkage::{LinkageError, linkage};
+use super::linkage::{LinkageError, linkage, ward_weighted};
+use super::microclusters::{self, Approximation, ApproximationMethod};
 use super::model::{Model, Preprocessing, Projection};
 use super::pca;
 use super::preprocess::{self, Imputation};
 use super::profile::{SegmentProfile, profile_segments};
-use super::quality::{KSweep, Sampling, cophenetic_sampled, k_sweep_with_stability};
+use super::quality::{
+    KSweep, Sampling, cophenetic_of_groups, cophenetic_sampled, k_sweep_of_groups,
+};
 use super::silhouette::{segment_means, silhouette_samples, silhouette_score};
 use super::spec::{self, SpecError};
 use super::stability::Resampling;
@@ -21,7 +24,14 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+pub use super::microclusters::DEFAULT_MAX_EXACT_ROWS;
 pub use super::pca::PcaSpec;
+
+/// On approximate runs, the silhouette of tables with more rows than this is estimated on a
+/// fixed sample of this many rows (as scikit-learn's `silhouette_score(sample_size=10000)`):
+/// an exact silhouette is O(n²), a minute at 100,000 rows, while the sample's 95% interval is
+/// about ±0.005 wide on customer tables.
+pub const SILHOUETTE_SAMPLE: usize = 10_000;
 
 /// Largest number of encoded columns a run may have. One-hot encoding a free-text column with
 /// thousands of distinct values would blow up memory and time while adding nothing a segment
@@ -66,6 +76,14 @@ pub struct Params {
     pub features: FeatureSelection,
     /// Also score k = 2..=10 to suggest a segment count.
     pub k_sweep: bool,
+    /// Tables with more rows take the large-table path (see [`super::microclusters`]):
+    /// customers are grouped into micro-clusters first and the run is approximate.
+    #[serde(default = "default_max_exact_rows")]
+    pub max_exact_rows: usize,
+}
+
+fn default_max_exact_rows() -> usize {
+    DEFAULT_MAX_EXACT_ROWS
 }
 
 impl Params {
@@ -79,6 +97,7 @@ impl Params {
             pca: None,
             features: FeatureSelection::default(),
             k_sweep: true,
+            max_exact_rows: DEFAULT_MAX_EXACT_ROWS,
         }
     }
 }
@@ -97,6 +116,14 @@ pub enum EngineError {
         "a cut at height {height} leaves every customer in one segment: the tree's last merge is at {top}; choose a height below {top}, or a number of segments"
     )]
     CutAboveTree { height: String, top: String },
+    #[error(
+        "{k} segments were asked for, but above {max_exact_rows} rows the customers are first grouped into {micro_clusters} micro-clusters; ask for at most {micro_clusters} segments"
+    )]
+    MoreSegmentsThanMicroClusters {
+        k: usize,
+        micro_clusters: usize,
+        max_exact_rows: usize,
+    },
     #[error("the run was cancelled")]
     Cancelled,
 }
@@ -144,7 +171,20 @@ pub struct Metrics {
     pub n_clusters: usize,
     pub n_encoded_features: usize,
     /// Mean silhouette; `None` when it is undefined (one segment, or one row per segment).
+    /// Estimated on a sample of rows when `silhouette_sample_size` is set.
     pub silhouette_score: Option<f64>,
+    /// `None` when the silhouette is exact. Otherwise the number of rows it was estimated on
+    /// (a fixed sample, distances among sampled rows only, as scikit-learn's
+    /// `silhouette_score(sample_size=...)`); `segment_silhouettes` are then estimates too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silhouette_sample_size: Option<usize>,
+    /// With an estimated silhouette: its 95% interval, the mean ± 1.96 standard errors of the
+    /// sampled rows' silhouettes (the uncertainty of which rows were drawn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silhouette_interval: Option<[f64; 2]>,
+    /// How the run was approximated (the large-table path); `None` on exact runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approximation: Option<Approximation>,
     /// Rows per segment, segment 0 first (the largest).
     pub cluster_sizes: Vec<usize>,
     /// Mean silhouette per segment; empty when the silhouette is undefined.
@@ -231,11 +271,17 @@ pub struct StageTiming {
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Outcome {
     pub feature_config: FeatureConfig,
+    /// The tree: over the rows on exact runs, over the micro-clusters on approximate ones
+    /// (merge sizes then count customers).
     pub linkage: Vec<Merge>,
     /// Segment of every input row; 0 is the largest segment.
     pub labels: Vec<usize>,
+    /// On approximate runs, the micro-cluster (leaf of `linkage`) of every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_cluster_of: Option<Vec<u32>>,
     pub metrics: Metrics,
-    /// Silhouette of every row; empty when the silhouette is undefined.
+    /// Silhouette of every row; empty when the silhouette is undefined or estimated on a
+    /// sample (see `Metrics::silhouette_sample_size`).
     pub silhouettes: Vec<f64>,
     pub k_sweep: Option<KSweep>,
     pub profiles: Vec<SegmentProfile>,
@@ -244,6 +290,23 @@ pub struct Outcome {
     /// What places new customers in these segments.
     pub model: Model,
     pub timings: Vec<StageTiming>,
+}
+
+impl Outcome {
+    /// The segment of every leaf of `linkage`, for drawing the tree: the rows' labels on exact
+    /// runs, each micro-cluster's segment on approximate ones.
+    pub fn leaf_labels(&self) -> Vec<usize> {
+        match &self.micro_cluster_of {
+            None => self.labels.clone(),
+            Some(leaf_of) => {
+                let mut leaves = vec![0usize; self.linkage.len() + 1];
+                for (&leaf, &label) in leaf_of.iter().zip(&self.labels) {
+                    leaves[leaf as usize] = label;
+                }
+                leaves
+            }
+        }
+    }
 }
 
 /// The columns a run uses, resolved from the table and the selection.
@@ -306,12 +369,14 @@ impl<'a> Clock<'a> {
 fn sweep_of(
     x: ndarray::ArrayView2<f64>,
     z: &[Merge],
+    leaf_of: Option<&[u32]>,
     params: &Params,
     progress: &dyn Progress,
 ) -> Result<KSweep, Cancelled> {
-    k_sweep_with_stability(
+    k_sweep_of_groups(
         x,
         z,
+        leaf_of,
         params.method,
         params.metric,
         Sampling::LARGE_TABLES,
@@ -323,10 +388,18 @@ fn sweep_of(
 /// Runs the whole pipeline: select and encode features, optional PCA, linkage, cut,
 /// silhouette, cophenetic correlation, optional k sweep, profiles and map coordinates.
 ///
-/// The silhouette of the run (`Metrics::silhouette_score` and every row's) is exact at every
-/// size. Above 20,000 rows the cophenetic correlation and the k sweep's silhouettes are
-/// estimated on a fixed sample of 10,000 rows ([`Sampling::LARGE_TABLES`]), which the outcome
-/// records (`Metrics::cophenetic_sample_size`, `KSweep::sample_size`).
+/// Tables of more than `params.max_exact_rows` rows take the large-table path: rows are
+/// grouped into micro-clusters ([`microclusters::compress`]), the Ward tree is built over
+/// them with their sizes as weights, and every row gets its micro-cluster's segment; the
+/// outcome says so (`Metrics::approximation`) and its tree's leaves are the micro-clusters.
+///
+/// The silhouette of an exact run (`Metrics::silhouette_score` and every row's) is exact at
+/// every size; on an approximate run of more than [`SILHOUETTE_SAMPLE`] rows it is estimated
+/// on a fixed sample of rows, with its 95% interval (`Metrics::silhouette_sample_size`,
+/// `Metrics::silhouette_interval`). Above 20,000 rows the cophenetic correlation and the k
+/// sweep's silhouettes are estimated on a fixed sample of 10,000 rows
+/// ([`Sampling::LARGE_TABLES`]), which the outcome records
+/// (`Metrics::cophenetic_sample_size`, `KSweep::sample_size`).
 ///
 /// `progress` hears about every stage and can cancel between and within stages.
 pub fn run(
@@ -359,23 +432,55 @@ pub fn run(
     };
 
     clock.next(Stage::Linkage)?;
-    let z = linkage(x.view(), params.method, params.metric, progress)?;
+    // Above the limit: micro-clusters first, then the Ward tree of their weighted centroids
+    // (spec::check refused every other linkage). Every row's segment is its micro-cluster's.
+    let (z, leaf_of, approximation) = if n > params.max_exact_rows {
+        let m = microclusters::count_for(n, params.max_exact_rows);
+        let micro = microclusters::compress(x.view(), m, progress)?;
+        let z = ward_weighted(micro.centroids.view(), &micro.sizes, progress)?;
+        let approximation = Approximation {
+            method: ApproximationMethod::KmeansWard,
+            micro_clusters: micro.sizes.len(),
+            max_exact_rows: params.max_exact_rows,
+            within_share: micro.within_share(),
+        };
+        (z, Some(micro.member_of), Some(approximation))
+    } else {
+        let z = linkage(x.view(), params.method, params.metric, progress)?;
+        (z, None, None)
+    };
+    let leaves = z.len() + 1;
+    let leaf_of_rows = leaf_of.as_deref();
+    // A cut of the tree as labels of the rows.
+    let rows = |leaf_labels: Vec<usize>| match leaf_of_rows {
+        None => leaf_labels,
+        Some(leaf_of) => rows_of_leaves(&leaf_labels, leaf_of),
+    };
+    if let (Cut::Clusters(k), Some(approximation)) = (params.cut, &approximation)
+        && k > leaves
+    {
+        return Err(EngineError::MoreSegmentsThanMicroClusters {
+            k,
+            micro_clusters: approximation.micro_clusters,
+            max_exact_rows: params.max_exact_rows,
+        });
+    }
 
     // Choosing the count needs the sweep before the cut; it is the same sweep either way.
     let chosen_by = if params.cut == Cut::Auto {
         clock.next(Stage::KSweep)?;
-        Some(sweep_of(x.view(), &z, params, progress)?)
+        Some(sweep_of(x.view(), &z, leaf_of_rows, params, progress)?)
     } else {
         None
     };
 
     clock.next(Stage::Cutting)?;
     let (labels, cut_at) = match (params.cut, &chosen_by) {
-        (Cut::Clusters(k), _) => (cut_clusters(&z, k), cut_line(&z, k)),
-        (Cut::Height(h), _) => (cut_height(&z, h), h),
+        (Cut::Clusters(k), _) => (rows(cut_clusters(&z, k)), cut_line(&z, k)),
+        (Cut::Height(h), _) => (rows(cut_height(&z, h)), h),
         (Cut::Auto, sweep) => {
             let k = sweep.as_ref().map_or(2, |s| s.suggested_k.max(2));
-            (cut_clusters(&z, k), cut_line(&z, k))
+            (rows(cut_clusters(&z, k)), cut_line(&z, k))
         }
     };
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
@@ -403,34 +508,49 @@ pub fn run(
 
     clock.next(Stage::Silhouette)?;
     let defined = k >= 2 && k < n;
-    let silhouettes = if defined {
-        silhouette_samples(x.view(), &labels, params.metric, progress)?
+    let estimated = approximation.is_some() && n > SILHOUETTE_SAMPLE;
+    let silhouette = if !defined {
+        Silhouette::default()
+    } else if estimated {
+        estimated_silhouette(x.view(), &labels, k, params.metric, progress)?
     } else {
-        Vec::new()
-    };
-    let segment_silhouettes = if defined {
-        segment_means(&silhouettes, &labels, k)
-    } else {
-        Vec::new()
+        let samples = silhouette_samples(x.view(), &labels, params.metric, progress)?;
+        Silhouette {
+            score: Some(silhouette_score(&samples)),
+            segments: segment_means(&samples, &labels, k),
+            rows: samples,
+            sample_size: None,
+            interval: None,
+        }
     };
 
-    // The headline silhouette above is always exact; the two quality figures below are
-    // estimated on a sample of rows for large tables (recorded in the outcome).
+    // The two quality figures below are estimated on a sample of rows for large tables
+    // (recorded in the outcome).
     clock.next(Stage::Cophenetic)?;
-    let (cophenetic, cophenetic_sample_size) = cophenetic_sampled(
-        x.view(),
-        &z,
-        params.metric,
-        Sampling::LARGE_TABLES,
-        progress,
-    )?;
+    let (cophenetic, cophenetic_sample_size) = match leaf_of_rows {
+        None => cophenetic_sampled(
+            x.view(),
+            &z,
+            params.metric,
+            Sampling::LARGE_TABLES,
+            progress,
+        )?,
+        Some(leaf_of) => cophenetic_of_groups(
+            x.view(),
+            &z,
+            leaf_of,
+            params.metric,
+            Sampling::LARGE_TABLES,
+            progress,
+        )?,
+    };
 
     let k_choice = chosen_by.as_ref().map(|s| s.reason.clone());
     let sweep = match chosen_by {
         Some(sweep) => Some(sweep),
         None if params.k_sweep => {
             clock.next(Stage::KSweep)?;
-            Some(sweep_of(x.view(), &z, params, progress)?)
+            Some(sweep_of(x.view(), &z, leaf_of_rows, params, progress)?)
         }
         None => None,
     };
@@ -442,9 +562,14 @@ pub fn run(
         k,
         &resolved.numeric,
         &resolved.categorical,
-        &segment_silhouettes,
+        &silhouette.segments,
     );
-    let map = pca::map_coordinates(x.view());
+    // A large table's map axes come from a fixed sample of rows: fitting them on every row
+    // would copy the whole matrix, the largest allocation of a run of a million rows.
+    let map = match (&approximation, MAP_SAMPLE.rows(n)) {
+        (Some(_), Some(sample)) => pca::map_coordinates_sampled(x.view(), &sample),
+        _ => pca::map_coordinates(x.view()),
+    };
     clock.finish()?;
 
     let names = feature_names;
@@ -479,9 +604,12 @@ pub fn run(
         n_samples: n,
         n_clusters: k,
         n_encoded_features: n_encoded,
-        silhouette_score: defined.then(|| silhouette_score(&silhouettes)),
+        silhouette_score: silhouette.score,
+        silhouette_sample_size: silhouette.sample_size,
+        silhouette_interval: silhouette.interval,
+        approximation,
         cluster_sizes: sizes,
-        segment_silhouettes,
+        segment_silhouettes: silhouette.segments,
         cophenetic_correlation: cophenetic.is_finite().then_some(cophenetic),
         cophenetic_sample_size,
         cut_height: cut_at,
@@ -492,13 +620,64 @@ pub fn run(
         feature_config,
         linkage: z,
         labels,
+        micro_cluster_of: leaf_of,
         metrics,
-        silhouettes,
+        silhouettes: silhouette.rows,
         k_sweep: sweep,
         profiles,
         map,
         model,
         timings: clock.timings,
+    })
+}
+
+/// Rows the map's axes are fitted on in approximate runs.
+const MAP_SAMPLE: Sampling = Sampling {
+    max_exact: 20_000,
+    sample_size: 20_000,
+};
+
+/// A run's silhouette figures, exact or estimated.
+#[derive(Default)]
+struct Silhouette {
+    score: Option<f64>,
+    segments: Vec<f64>,
+    /// Every row's silhouette; empty when estimated.
+    rows: Vec<f64>,
+    sample_size: Option<usize>,
+    interval: Option<[f64; 2]>,
+}
+
+/// The silhouette estimated on a fixed sample of [`SILHOUETTE_SAMPLE`] rows, with its 95%
+/// interval from the standard error of the sampled rows' silhouettes.
+fn estimated_silhouette(
+    x: ndarray::ArrayView2<f64>,
+    labels: &[usize],
+    k: usize,
+    metric: Metric,
+    progress: &dyn Progress,
+) -> Result<Silhouette, Cancelled> {
+    let sampling = Sampling {
+        max_exact: SILHOUETTE_SAMPLE,
+        sample_size: SILHOUETTE_SAMPLE,
+    };
+    let rows = sampling
+        .rows(x.nrows())
+        .unwrap_or_else(|| (0..x.nrows()).collect());
+    let xs = x.select(ndarray::Axis(0), &rows);
+    let ls: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
+    let samples = silhouette_samples(xs.view(), &ls, metric, progress)?;
+    let m = samples.len() as f64;
+    let mean = silhouette_score(&samples);
+    let variance =
+        samples.iter().map(|s| (s - mean) * (s - mean)).sum::<f64>() / (m - 1.0).max(1.0);
+    let half = 1.96 * (variance / m).sqrt();
+    Ok(Silhouette {
+        score: Some(mean),
+        segments: segment_means(&samples, &ls, k),
+        rows: Vec::new(),
+        sample_size: Some(samples.len()),
+        interval: Some([mean - half, mean + half]),
     })
 }
 
@@ -544,7 +723,18 @@ mod tests {
         assert!(out.k_sweep.is_some());
         let cut = out.metrics.cut_height;
         assert!(out.linkage[9].height < cut && cut < out.linkage[10].height);
+        // Exact runs say nothing of approximation, not even a null.
+        assert!(out.metrics.approximation.is_none());
+        assert_eq!(out.metrics.silhouette_sample_size, None);
+        assert!(out.micro_cluster_of.is_none());
         let json = serde_json::to_value(&out.metrics).unwrap();
+        for key in [
+            "approximation",
+            "silhouette_sample_size",
+            "silhouette_interval",
+        ] {
+            assert!(json.get(key).is_none(), "{key}");
+        }
         for key in [
             "n_samples",
             "n_clusters",
@@ -554,6 +744,52 @@ mod tests {
         ] {
             assert!(json.get(key).is_some(), "{key}");
         }
+    }
+
+    /// Above the exact limit: every row gets its micro-cluster's segment, the tree's leaves are
+    /// the micro-clusters (sizes in customers), and other linkages are refused with the reason.
+    #[test]
+    fn large_tables_take_the_micro_cluster_path() {
+        let t = read_csv(crate::engine::sample::sample_customers(3_000, 42).as_bytes()).unwrap();
+        let params = Params {
+            max_exact_rows: 1_000,
+            k_sweep: false,
+            ..Params::new(Method::Ward, 4)
+        };
+        let out = run(&t, &params, &NoProgress).unwrap();
+        let a = out.metrics.approximation.clone().expect("approximate");
+        assert_eq!((a.micro_clusters, a.max_exact_rows), (750, 1_000));
+        let leaf_of = out.micro_cluster_of.clone().expect("micro-clusters");
+        let leaves = out.leaf_labels();
+        assert_eq!(leaves.len(), 750);
+        for (row, &leaf) in leaf_of.iter().enumerate() {
+            assert_eq!(out.labels[row], leaves[leaf as usize], "row {row}");
+        }
+        assert_eq!(out.linkage.last().map(|m| m.size), Some(3_000));
+        // 3,000 rows: few enough for an exact silhouette.
+        assert_eq!(out.metrics.silhouette_sample_size, None);
+        assert_eq!(out.silhouettes.len(), 3_000);
+        let json = serde_json::to_value(&out.metrics).unwrap();
+        assert_eq!(json["approximation"]["method"], "kmeans_ward");
+        assert_eq!(json["approximation"]["micro_clusters"], 750);
+
+        let err = |p: &Params| run(&t, p, &NoProgress).unwrap_err().to_string();
+        let average = Params {
+            method: Method::Average,
+            ..params.clone()
+        };
+        assert!(
+            err(&average).starts_with(
+                "the table has 3000 rows, more than the 1000 clustered exactly (--max-exact-rows)"
+            ),
+            "{}",
+            err(&average)
+        );
+        let too_many = Params {
+            cut: Cut::Clusters(800),
+            ..params.clone()
+        };
+        assert!(err(&too_many).starts_with("800 segments were asked for"));
     }
 
     #[test]

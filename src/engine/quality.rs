@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::cut::cut_clusters;
+use super::cut::{cut_clusters, rows_of_leaves};
 use super::distance::{BLOCK, Columns};
 use super::meter::Meter;
 use super::silhouette::{
@@ -283,7 +283,21 @@ pub fn k_sweep_sampled(
         n.max(1),
         "the tree must be the tree of these rows"
     );
-    let k_max = SWEEP_MAX_K.min(n.saturating_sub(1));
+    sweep_cuts(x, n, &|k| cut_clusters(z, k), metric, sampling, progress)
+}
+
+/// The sweep of [`k_sweep_sampled`] over the nested cuts `cut(k)` (one label per row of `x`)
+/// of a tree with `leaves` leaves.
+fn sweep_cuts(
+    x: ArrayView2<f64>,
+    leaves: usize,
+    cut: &dyn Fn(usize) -> Vec<usize>,
+    metric: Metric,
+    sampling: Sampling,
+    progress: &dyn Progress,
+) -> Result<KSweep, Cancelled> {
+    let n = x.nrows();
+    let k_max = SWEEP_MAX_K.min(leaves.saturating_sub(1));
     if k_max < 2 {
         progress.report(Stage::KSweep, 1.0)?;
         return Ok(KSweep {
@@ -293,7 +307,7 @@ pub fn k_sweep_sampled(
         });
     }
     let sample = sampling.rows(n);
-    let fine = cut_clusters(z, k_max);
+    let fine = cut(k_max);
     let restrict = |labels: &[usize]| -> Vec<usize> {
         match &sample {
             Some(rows) => rows.iter().map(|&r| labels[r]).collect(),
@@ -314,7 +328,7 @@ pub fn k_sweep_sampled(
 
     let mut points = Vec::with_capacity(k_max - 1);
     for k in 2..=k_max {
-        let labels = cut_clusters(z, k);
+        let labels = cut(k);
         // Which segment of this cut each fine segment fell into.
         let mut coarse_of = vec![0usize; k_max];
         for (&f, &c) in fine.iter().zip(&labels) {
@@ -359,8 +373,33 @@ pub fn k_sweep_with_stability(
     resampling: Resampling,
     progress: &dyn Progress,
 ) -> Result<KSweep, Cancelled> {
-    let mut sweep = k_sweep_sampled(x, z, metric, sampling, progress)?;
-    let cuts: Vec<Vec<usize>> = sweep.points.iter().map(|p| cut_clusters(z, p.k)).collect();
+    k_sweep_of_groups(x, z, None, method, metric, sampling, resampling, progress)
+}
+
+/// [`k_sweep_with_stability`] for a tree whose leaves are groups of rows (the large-table
+/// path's micro-clusters): row `r` is in leaf `leaf_of[r]` (`None`: the leaves are the rows).
+/// Each candidate cut of the tree gives every row its leaf's segment; silhouettes, sums of
+/// squares and stability are those of the rows, as on an exact run.
+#[allow(clippy::too_many_arguments)]
+pub fn k_sweep_of_groups(
+    x: ArrayView2<f64>,
+    z: &[Merge],
+    leaf_of: Option<&[u32]>,
+    method: Method,
+    metric: Metric,
+    sampling: Sampling,
+    resampling: Resampling,
+    progress: &dyn Progress,
+) -> Result<KSweep, Cancelled> {
+    let cut = |k: usize| match leaf_of {
+        None => cut_clusters(z, k),
+        Some(leaf_of) => rows_of_leaves(&cut_clusters(z, k), leaf_of),
+    };
+    let mut sweep = match leaf_of {
+        None => k_sweep_sampled(x, z, metric, sampling, progress)?,
+        Some(_) => sweep_cuts(x, z.len() + 1, &cut, metric, sampling, progress)?,
+    };
+    let cuts: Vec<Vec<usize>> = sweep.points.iter().map(|p| cut(p.k)).collect();
     if let Some(stability) = segment_stability(x, &cuts, method, metric, resampling, progress)? {
         for (point, segments) in sweep.points.iter_mut().zip(stability) {
             point.segment_stability = segments;
@@ -526,35 +565,76 @@ pub fn cophenetic_sampled(
     }
 }
 
+/// [`cophenetic_sampled`] for a tree whose leaves are groups of rows (the large-table path's
+/// micro-clusters; row `r` is in leaf `leaf_of[r]`): two rows of one leaf are at cophenetic
+/// distance 0, since the tree does not see inside a leaf, and rows of different leaves at the
+/// height where the tree joins their leaves. The correlation is thus that of the tree the run
+/// actually has with the customers' distances, what was lost in compression included.
+pub fn cophenetic_of_groups(
+    x: ArrayView2<f64>,
+    z: &[Merge],
+    leaf_of: &[u32],
+    metric: Metric,
+    sampling: Sampling,
+    progress: &dyn Progress,
+) -> Result<(f64, Option<usize>), Cancelled> {
+    let n = x.nrows();
+    assert_eq!(leaf_of.len(), n, "one leaf per row");
+    let sample = sampling.rows(n);
+    let rows: Vec<usize> = sample.clone().unwrap_or_else(|| (0..n).collect());
+    let leaves: Vec<usize> = rows.iter().map(|&r| leaf_of[r] as usize).collect();
+    let zs = grouped_tree(z, z.len() + 1, &leaves);
+    let c = match &sample {
+        Some(rows) => {
+            let xs = x.select(Axis(0), rows);
+            cophenetic_correlation(xs.view(), &zs, metric, progress)?
+        }
+        None => cophenetic_correlation(x, &zs, metric, progress)?,
+    };
+    Ok((c, sample.map(|rows| rows.len())))
+}
+
 /// The tree `z` over `n` rows restricted to the leaves `rows` (increasing, at least one): leaf
 /// `t` of the result is row `rows[t]`, and two of its leaves first join at the height where `z`
 /// first joins the two rows. Merges of `z` that have sampled rows on one side only disappear.
 fn induced_tree(z: &[Merge], n: usize, rows: &[usize]) -> Vec<Merge> {
+    grouped_tree(z, n, rows)
+}
+
+/// The tree `z` over `n` leaves seen from kept rows whose leaves are `leaf[t]` (any order, at
+/// least one row; several rows may share a leaf): leaf `t` of the result is kept row `t`. Rows
+/// sharing a leaf join first, at height 0; then two clusters join at the height where `z`
+/// first joins their leaves. Merges of `z` with kept rows on one side only disappear.
+fn grouped_tree(z: &[Merge], n: usize, leaf: &[usize]) -> Vec<Merge> {
     const NONE: usize = usize::MAX;
-    let m = rows.len();
-    // Cluster of the induced tree that stands for each cluster of `z` (NONE: no sampled row).
-    let mut image = vec![NONE; n + z.len()];
-    for (t, &r) in rows.iter().enumerate() {
-        image[r] = t;
-    }
+    let m = leaf.len();
     let mut size = vec![1usize; 2 * m - 1];
     let mut out = Vec::with_capacity(m - 1);
+    let mut join = |a: usize, b: usize, height: f64, out: &mut Vec<Merge>| {
+        let id = m + out.len();
+        size[id] = size[a] + size[b];
+        out.push(Merge {
+            left: a.min(b),
+            right: a.max(b),
+            height,
+            size: size[id],
+        });
+        id
+    };
+    // Cluster of the result that stands for each cluster of `z` (NONE: no kept row).
+    let mut image = vec![NONE; n + z.len()];
+    for (t, &l) in leaf.iter().enumerate() {
+        image[l] = match image[l] {
+            NONE => t,
+            earlier => join(earlier, t, 0.0, &mut out),
+        };
+    }
     for (i, merge) in z.iter().enumerate() {
         let (a, b) = (image[merge.left], image[merge.right]);
         image[n + i] = match (a, b) {
             (NONE, NONE) => NONE,
             (only, NONE) | (NONE, only) => only,
-            (a, b) => {
-                let id = m + out.len();
-                size[id] = size[a] + size[b];
-                out.push(Merge {
-                    left: a.min(b),
-                    right: a.max(b),
-                    height: merge.height,
-                    size: size[id],
-                });
-                id
-            }
+            (a, b) => join(a, b, merge.height, &mut out),
         };
     }
     debug_assert_eq!(out.len(), m - 1);

@@ -10,7 +10,9 @@
 
 use super::ingest::{ColumnData, ColumnKind, ColumnProfile, Table};
 use super::pca::PcaSpec;
-use super::pipeline::{Cut, FeatureSelection, MAX_ENCODED_FEATURES, Params, ResolvedFeatures};
+use super::pipeline::{
+    Cut, DEFAULT_MAX_EXACT_ROWS, FeatureSelection, MAX_ENCODED_FEATURES, Params, ResolvedFeatures,
+};
 use super::preprocess;
 use super::types::{Method, Metric};
 
@@ -137,6 +139,12 @@ pub enum SpecError {
         name: String,
         levels: usize,
     },
+    /// A linkage other than Ward on a table that takes the large-table path.
+    LargeTableNeedsWard {
+        method: Method,
+        rows: usize,
+        max_exact_rows: usize,
+    },
 }
 
 impl SpecError {
@@ -156,6 +164,7 @@ impl SpecError {
             UnknownColumn { setting, .. } => *setting,
             TextAsNumeric { .. } => Setting::Kinds,
             NoFeatures | TooManyEncoded { .. } => Setting::Exclude,
+            LargeTableNeedsWard { .. } => Setting::Linkage,
         })
     }
 
@@ -250,6 +259,25 @@ impl SpecError {
                  identifier",
                 name(Setting::Exclude)
             ),
+            LargeTableNeedsWard {
+                method,
+                rows,
+                max_exact_rows,
+            } => {
+                let limit = match vocabulary {
+                    Vocabulary::Cli => "--max-exact-rows",
+                    _ => "the server's MAX_EXACT_ROWS",
+                };
+                format!(
+                    "the table has {rows} rows, more than the {max_exact_rows} clustered \
+                     exactly ({limit}), so its customers are first grouped into micro-clusters; \
+                     only Ward's criterion means the same on groups as on customers ({method} \
+                     linkage between micro-clusters would measure their centres, not their \
+                     customers); set {} to ward, or raise {limit} to at least {rows} for an \
+                     exact {method} run",
+                    name(Setting::Linkage)
+                )
+            }
         }
     }
 }
@@ -367,6 +395,7 @@ impl Draft {
             pca,
             features: self.selection(),
             k_sweep: true,
+            max_exact_rows: DEFAULT_MAX_EXACT_ROWS,
         })
     }
 }
@@ -452,6 +481,13 @@ pub fn check(shape: &dyn Shape, params: &Params) -> Result<ResolvedFeatures, Spe
     let rows = shape.rows();
     if rows < 2 {
         return Err(SpecError::TooFewRows { rows });
+    }
+    if rows > params.max_exact_rows && params.method != Method::Ward {
+        return Err(SpecError::LargeTableNeedsWard {
+            method: params.method,
+            rows,
+            max_exact_rows: params.max_exact_rows,
+        });
     }
     if params.method.requires_euclidean() && params.metric != Metric::Euclidean {
         return Err(SpecError::NonEuclidean {

@@ -216,6 +216,15 @@ impl RunObject {
             silhouette_score: m.silhouette_score,
             cophenetic_correlation: m.cophenetic_correlation,
             cophenetic_sample_size: m.cophenetic_sample_size.map(|n| n as i64),
+            silhouette_sample_size: m.silhouette_sample_size.map(|n| n as i64),
+            silhouette_interval: m.silhouette_interval.map(Vec::from),
+            approximation: m.approximation.as_ref().map(|a| ApproximationObject {
+                method: a.method.as_str().to_string(),
+                description: a.method.describe().to_string(),
+                micro_clusters: a.micro_clusters as i64,
+                max_exact_rows: a.max_exact_rows as i64,
+                within_share: a.within_share,
+            }),
             cut_height: m.cut_height,
             k_choice: m.k_choice.clone(),
             warnings: m.warnings.clone(),
@@ -285,6 +294,14 @@ pub struct MetricsObject {
     /// Null when the cophenetic correlation is exact; otherwise the number of rows it was
     /// estimated on (tables above 20,000 rows).
     cophenetic_sample_size: Option<i64>,
+    /// Null when the silhouette is exact; otherwise the number of customers it was estimated
+    /// on (approximate runs of more than 10,000 customers).
+    silhouette_sample_size: Option<i64>,
+    /// With an estimated silhouette: its 95% interval, [low, high].
+    silhouette_interval: Option<Vec<f64>>,
+    /// Null on exact runs. Set when the table had more rows than the server's MAX_EXACT_ROWS:
+    /// customers were grouped into micro-clusters first, so the run is approximate.
+    approximation: Option<ApproximationObject>,
     /// Merge height at which the tree was cut.
     cut_height: f64,
     /// Set when the run chose its number of segments (`nClusters: "auto"`): why this many, in
@@ -294,6 +311,23 @@ pub struct MetricsObject {
     /// one customer, a cut at height 0). Empty when there is nothing to warn about.
     warnings: Vec<String>,
     cluster_sizes: Vec<ClusterSize>,
+}
+
+/// How an approximate run was approximated.
+#[derive(SimpleObject)]
+#[graphql(name = "Approximation")]
+pub struct ApproximationObject {
+    /// `kmeans_ward`: k-means micro-clusters, then Ward on them weighted by their sizes.
+    method: String,
+    /// The method in words.
+    description: String,
+    /// Micro-clusters the tree was built on (its leaves).
+    micro_clusters: i64,
+    /// Runs on tables with more rows than this are approximate.
+    max_exact_rows: i64,
+    /// Share of the total sum of squares inside micro-clusters (0..1): what the tree cannot
+    /// see.
+    within_share: f64,
 }
 
 #[derive(SimpleObject)]

@@ -212,7 +212,10 @@ async fn run_engine(state: &AppState, run_id: i64) -> Result<(Outcome, Documents
         .await?
         .ok_or(Failure::Stopped(Stop::Lost))?;
     drop(conn);
-    let params = params_of(&run).map_err(Failure::Error)?;
+    let params = Params {
+        max_exact_rows: state.config.max_exact_rows,
+        ..params_of(&run).map_err(Failure::Error)?
+    };
 
     let stop = Arc::new(StopFlag::default());
     let (tx, rx) = mpsc::unbounded_channel();

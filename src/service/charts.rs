@@ -108,7 +108,24 @@ pub async fn render(
             Chart::Dendrogram => {
                 let z = runs::decode_linkage(&linkage.unwrap_or_default());
                 let cut = run.metrics.as_ref().map(|m| m.cut_height);
-                render::dendrogram(&z, &labels, cut, &opts)
+                // An approximate run's leaves are micro-clusters, not customers, and which
+                // customers each holds is not stored: its tree is drawn uncoloured.
+                let leaf_labels: &[usize] = if z.len() + 1 == labels.len() {
+                    &labels
+                } else {
+                    &[]
+                };
+                render::dendrogram(&z, leaf_labels, cut, &opts)
+            }
+            Chart::Silhouette
+                if run
+                    .metrics
+                    .as_ref()
+                    .is_some_and(|m| m.silhouette_sample_size.is_some()) =>
+            {
+                return Err(AppError::not_found(format!(
+                    "per-customer silhouettes for run {run_id} (its silhouette was estimated on a sample)"
+                )));
             }
             Chart::Silhouette => render::silhouette_plot(&silhouettes, &labels, &opts),
             Chart::KSweep => match &run.k_sweep {

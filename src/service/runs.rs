@@ -397,7 +397,12 @@ pub async fn train(
     vocabulary: spec::Vocabulary,
 ) -> AppResult<Run> {
     let dataset = datasets::get(state, req.dataset_id).await?;
-    let params = validate(&dataset, &req.settings, vocabulary)?;
+    let params = validate(
+        &dataset,
+        &req.settings,
+        state.config.max_exact_rows,
+        vocabulary,
+    )?;
     let settings = req.settings;
     let new = db::runs::NewRun {
         dataset_id: req.dataset_id,
@@ -436,10 +441,14 @@ pub async fn train(
 fn validate(
     dataset: &datasets::Dataset,
     settings: &spec::Draft,
+    max_exact_rows: usize,
     vocabulary: spec::Vocabulary,
 ) -> AppResult<crate::engine::Params> {
     let refuse = |e| AppError::refused(e, vocabulary);
-    let params = settings.params().map_err(refuse)?;
+    let params = crate::engine::Params {
+        max_exact_rows,
+        ..settings.params().map_err(refuse)?
+    };
     let shape = spec::Profiles {
         rows: usize::try_from(dataset.row_count).unwrap_or(0),
         columns: &dataset.columns,

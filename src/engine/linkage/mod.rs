@@ -134,6 +134,25 @@ pub fn linkage(
     }
 }
 
+/// Ward linkage of groups of customers: row `i` of `centroids` is the mean of `sizes[i]`
+/// customers (see the large-table path in [`super::microclusters`]). Merge heights are Ward
+/// distances between the whole groups and merge sizes count customers; with every size 1 it
+/// is [`linkage`] with Ward, to the bit.
+pub fn ward_weighted(
+    centroids: ArrayView2<f64>,
+    sizes: &[usize],
+    progress: &dyn Progress,
+) -> Result<Vec<Merge>, LinkageError> {
+    validate(centroids, Method::Ward, Metric::Euclidean)?;
+    assert_eq!(centroids.nrows(), sizes.len(), "one size per centroid");
+    assert!(sizes.iter().all(|&s| s > 0), "every group has a customer");
+    Ok(ward::ward_linkage_weighted(
+        centroids,
+        Some(sizes),
+        progress,
+    )?)
+}
+
 /// Checks the preconditions shared by every algorithm.
 pub(crate) fn validate(
     x: ArrayView2<f64>,
@@ -171,7 +190,18 @@ pub(crate) fn first_minimum(a: (f64, usize), b: (f64, usize)) -> (f64, usize) {
 /// union-find pass that names clusters `n + i` in merge order and sizes them. This mirrors
 /// scipy's own post-processing of its nearest-neighbour-chain and MST results, so equal
 /// heights keep the order in which the algorithm merged them.
-pub(crate) fn label_merges(n: usize, mut raw: Vec<(usize, usize, f64)>, sort: bool) -> Vec<Merge> {
+pub(crate) fn label_merges(n: usize, raw: Vec<(usize, usize, f64)>, sort: bool) -> Vec<Merge> {
+    label_merges_weighted(n, raw, sort, None)
+}
+
+/// [`label_merges`] where leaf `i` counts `weights[i]` customers (one each when `None`), so
+/// that a merge's size is the number of customers below it.
+pub(crate) fn label_merges_weighted(
+    n: usize,
+    mut raw: Vec<(usize, usize, f64)>,
+    sort: bool,
+    weights: Option<&[usize]>,
+) -> Vec<Merge> {
     if sort {
         raw.sort_by(|a, b| a.2.total_cmp(&b.2));
     }
@@ -179,6 +209,8 @@ pub(crate) fn label_merges(n: usize, mut raw: Vec<(usize, usize, f64)>, sort: bo
     let mut parent: Vec<usize> = (0..n).collect();
     let mut cluster_id: Vec<usize> = (0..n).collect();
     let mut size = vec![1usize; n];
+    // Union by size needs row counts; merge sizes report customers.
+    let mut customers: Vec<usize> = weights.map_or_else(|| vec![1; n], <[usize]>::to_vec);
     fn find(parent: &mut [usize], mut a: usize) -> usize {
         let mut root = a;
         while parent[root] != root {
@@ -198,6 +230,7 @@ pub(crate) fn label_merges(n: usize, mut raw: Vec<(usize, usize, f64)>, sort: bo
             let rb = find(&mut parent, b);
             let (ia, ib) = (cluster_id[ra], cluster_id[rb]);
             let merged = size[ra] + size[rb];
+            let weight = customers[ra] + customers[rb];
             // Union by size keeps find() short on chained trees.
             let (big, small) = if size[ra] >= size[rb] {
                 (ra, rb)
@@ -206,12 +239,13 @@ pub(crate) fn label_merges(n: usize, mut raw: Vec<(usize, usize, f64)>, sort: bo
             };
             parent[small] = big;
             size[big] = merged;
+            customers[big] = weight;
             cluster_id[big] = n + i;
             Merge {
                 left: ia.min(ib),
                 right: ia.max(ib),
                 height,
-                size: merged,
+                size: weight,
             }
         })
         .collect()

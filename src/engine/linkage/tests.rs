@@ -384,3 +384,46 @@ fn kodama_linkage(condensed: &mut [f64], n: usize, method: Method) -> Vec<Merge>
         })
         .collect()
 }
+
+/// Weighted Ward with every weight 1 is plain Ward, to the bit; with integer weights it is
+/// the top of plain Ward's tree on the rows repeated that many times (the duplicates merge at
+/// height 0 first, then the groups merge exactly as the weighted tree says).
+#[test]
+fn weighted_ward_is_wards_criterion_on_groups() {
+    use rand::{Rng, SeedableRng};
+    // Random floats: no two merges tie, so the order of merges is unique.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let x = Array2::from_shape_fn((60, 3), |_| rng.random_range(-5.0..5.0));
+    let plain = linkage(x.view(), Method::Ward, Metric::Euclidean, &NoProgress).unwrap();
+    let ones = ward_weighted(x.view(), &[1; 60], &NoProgress).unwrap();
+    assert_eq!(plain, ones);
+
+    let weights: Vec<usize> = (0..60).map(|i| 1 + i % 4).collect();
+    let total: usize = weights.iter().sum();
+    let repeated: Vec<usize> = (0..60)
+        .flat_map(|i| std::iter::repeat_n(i, weights[i]))
+        .collect();
+    let expanded = x.select(ndarray::Axis(0), &repeated);
+    let full = linkage(
+        expanded.view(),
+        Method::Ward,
+        Metric::Euclidean,
+        &NoProgress,
+    )
+    .unwrap();
+    let weighted = ward_weighted(x.view(), &weights, &NoProgress).unwrap();
+    let top = &full[total - 60..];
+    // Duplicates join at height 0, give or take the rounding of their running centroid.
+    assert!(full[..total - 60].iter().all(|m| m.height < 1e-12));
+    for (w, f) in weighted.iter().zip(top) {
+        assert!(relative_gap(w.height, f.height) < 1e-9, "{w:?} vs {f:?}");
+        assert_eq!(w.size, f.size);
+    }
+    for k in 1..=60 {
+        let rows = crate::engine::cut::rows_of_leaves(
+            &cut_clusters(&weighted, k),
+            &repeated.iter().map(|&r| r as u32).collect::<Vec<_>>(),
+        );
+        assert_eq!(rows, cut_clusters(&full, k), "k={k}");
+    }
+}

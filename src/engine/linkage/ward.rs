@@ -32,7 +32,7 @@ use rayon::prelude::*;
 
 use crate::engine::types::{Cancelled, Merge, Progress, Stage};
 
-use super::label_merges;
+use super::label_merges_weighted;
 
 /// Candidates examined between progress reports (about a millisecond of work).
 const REPORT_EVERY: usize = 1 << 17;
@@ -48,8 +48,27 @@ pub(super) fn ward_linkage(
     x: ArrayView2<f64>,
     progress: &dyn Progress,
 ) -> Result<Vec<Merge>, Cancelled> {
+    ward_linkage_weighted(x, None, progress)
+}
+
+/// Ward linkage of the rows of `x`, each row standing for `sizes[i]` customers (one each when
+/// `None`): the rows are the centroids of groups that are already merged, so the first merges
+/// cost what merging those whole groups costs. This is Ward's criterion itself, not an
+/// approximation of it: the cost of merging two clusters depends only on their centroids and
+/// sizes, so the tree over the groups is the tree exact Ward would build on the customers if
+/// it had formed those groups first. Merge sizes count customers, not rows.
+pub(super) fn ward_linkage_weighted(
+    x: ArrayView2<f64>,
+    sizes: Option<&[usize]>,
+    progress: &dyn Progress,
+) -> Result<Vec<Merge>, Cancelled> {
     let n = x.nrows();
     let mut clusters = Centroids::new(x);
+    if let Some(sizes) = sizes {
+        for (size, &w) in clusters.size.iter_mut().zip(sizes) {
+            *size = w as f64;
+        }
+    }
     let mut tree = BallTree::build((0..n).collect(), &clusters);
     let mut live = n;
     // Per slot: its cluster's nearest neighbour and their cost, while both live.
@@ -128,7 +147,7 @@ pub(super) fn ward_linkage(
         }
     }
     progress.report(Stage::Linkage, 1.0)?;
-    Ok(label_merges(n, raw, true))
+    Ok(label_merges_weighted(n, raw, true, sizes))
 }
 
 /// The nearest neighbour of each cluster in `slots` as (slot, cost, candidates examined), on

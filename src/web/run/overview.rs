@@ -43,6 +43,10 @@ pub struct OverviewView {
     pub band: Option<BandView>,
     pub scale: Vec<BandStep>,
     pub cophenetic: Option<String>,
+    /// On approximate runs: how, in a sentence for the analyst.
+    pub approximation: Option<String>,
+    /// With an estimated silhouette: on how many customers, and its 95% interval.
+    pub silhouette_estimate: Option<String>,
     pub cut_height: Option<String>,
     pub sizes_chart: routes::ChartSrc,
     pub sizes_alt: String,
@@ -107,6 +111,28 @@ pub fn overview(run: &Run, dataset: &Dataset, theme: Theme) -> OverviewView {
                 ),
                 None => c,
             })
+        }),
+        approximation: metrics.and_then(|m| {
+            let a = m.approximation.as_ref()?;
+            Some(format!(
+                "This run is approximate: the table has more than {} customers, so they were \
+                 first grouped into {} micro-clusters ({}); {:.1}% of the customers' variance \
+                 lies inside micro-clusters, where the tree cannot see",
+                format::thousands(a.max_exact_rows as i64),
+                format::thousands(a.micro_clusters as i64),
+                a.method.describe(),
+                a.within_share * 100.0
+            ))
+        }),
+        silhouette_estimate: metrics.and_then(|m| {
+            let rows = m.silhouette_sample_size?;
+            let [low, high] = m.silhouette_interval?;
+            Some(format!(
+                "estimated on {} customers, 95% interval {} to {}",
+                format::thousands(rows as i64),
+                format::score(low),
+                format::score(high)
+            ))
         }),
         cut_height: metrics.map(|m| format::number(m.cut_height)),
         warnings: metrics.map(|m| m.warnings.clone()).unwrap_or_default(),

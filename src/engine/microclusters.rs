@@ -1,0 +1,446 @@
+//! The large-table path's first step: compressing customers into weighted micro-clusters.
+//!
+//! Exact Ward costs O(n²) time (20 s of linkage and a minute of exact silhouette at 100,000
+//! customers on two cores, hours at a million), so above a row limit ([`DEFAULT_MAX_EXACT_ROWS`],
+//! `--max-exact-rows`, `MAX_EXACT_ROWS`) the pipeline first groups the customers into a few
+//! thousand micro-clusters ([`compress`]), then builds the Ward tree of the micro-clusters'
+//! centroids with their sizes as weights ([`super::linkage::ward_weighted`]), and every customer
+//! gets the segment of its micro-cluster.
+//!
+//! Why k-means micro-clusters and not BIRCH's clustering-feature tree: Ward merges the pair of
+//! clusters whose union adds the least within-cluster sum of squares, and k-means finds groups
+//! with (locally) the least sum of squares for their number, so the micro-clusters lose as
+//! little of what Ward measures as a flat partition of that size can. BIRCH absorbs rows in
+//! file order under a radius threshold, so its subclusters depend on the row order and on a
+//! threshold that has to suit the data's scale; the number of subclusters is whatever the
+//! threshold gives. Here the count is fixed ([`MICRO_CLUSTERS`]) and the result depends only on
+//! the data and a fixed seed. The cost is what decides at a million rows: assigning every row
+//! to its nearest centre is one matrix product per block of rows (O(n m d), done as dense
+//! products that use the vector units), twice over the whole table; everything else runs on a
+//! sample. Measured (see `bench/README.md`): on tables with real types the segments match exact
+//! Ward's (adjusted Rand index 0.97-1.0, `known_types`); on the weakly structured sample
+//! customers they agree with exact Ward at 0.65-0.73, better than scikit-learn's
+//! `Birch(threshold=1.0, n_clusters=AgglomerativeClustering(5, linkage="ward"))` (0.48-0.63),
+//! where exact Ward's own cut moves about as much when the table grows.
+//!
+//! How much is lost is measured, not guessed: [`MicroClusters::within_share`] is the share of
+//! the table's total sum of squares that lies inside micro-clusters, which no tree over them
+//! can see. Every run that takes this path records it ([`Approximation`]).
+
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::meter::Meter;
+use super::types::{Cancelled, Progress, Stage};
+
+/// Tables with more rows than this take the large-table path unless told otherwise. Exact Ward
+/// with its exact silhouette takes about a minute and a half at 100,000 customers on two cores
+/// and four times that at 200,000 (both are O(n²)); the large-table path takes seconds at
+/// 100,000 (see `bench/README.md` for how closely it agrees). So runs stay exact where exact
+/// is affordable, and larger ones say they are approximate.
+pub const DEFAULT_MAX_EXACT_ROWS: usize = 100_000;
+
+/// Micro-clusters made from a large table. Enough that every micro-cluster is small beside any
+/// segment worth acting on (a million customers make micro-clusters of about 500, against
+/// segments of tens of thousands) and that the weighted Ward tree over them takes well under a
+/// second; few enough that assigning a million rows to them costs seconds.
+pub const MICRO_CLUSTERS: usize = 2_000;
+
+/// Rows the centres are first fitted on, per micro-cluster: enough members each that the
+/// centres settle where the whole table's would, at a small fraction of a pass over a million
+/// rows.
+const SAMPLE_PER_MICRO_CLUSTER: usize = 10;
+
+/// Lloyd iterations on the sample, then passes over the whole table (assign, re-centre,
+/// assign). The sample iterations do most of the moving; the full passes fit the centres to
+/// every row.
+const SAMPLE_ITERATIONS: usize = 10;
+const FULL_PASSES: usize = 2;
+
+/// Rows per matrix product when assigning rows to centres: a block's products with 2,000
+/// centres (8 MB) stay in a core's share of the cache hierarchy.
+const BLOCK_ROWS: usize = 512;
+
+/// Seed of the sample and of the k-means++ draws; fixed, so a table always gives the same
+/// micro-clusters.
+const SEED: u64 = 0xB1_2C4;
+
+/// How a run was approximated; `None` in a run's metrics means it is exact.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Approximation {
+    /// How rows were compressed and the micro-clusters clustered.
+    pub method: ApproximationMethod,
+    /// Micro-clusters the tree was built on (its leaves).
+    pub micro_clusters: usize,
+    /// The row limit above which runs are approximate (the run had more rows).
+    pub max_exact_rows: usize,
+    /// Share of the table's total sum of squares (squared distances to the overall mean) that
+    /// lies inside micro-clusters: what no tree over them can see. 0 would be exact; a few
+    /// percent means the micro-clusters are tight beside the distances between segments.
+    pub within_share: f64,
+}
+
+/// The ways a run can be approximated.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApproximationMethod {
+    /// k-means micro-clusters (k-means++ seeds on a sample, Lloyd iterations), then Ward on
+    /// their centroids weighted by their sizes.
+    KmeansWard,
+}
+
+impl ApproximationMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApproximationMethod::KmeansWard => "kmeans_ward",
+        }
+    }
+
+    /// In words, for pages and summaries.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ApproximationMethod::KmeansWard => {
+                "customers grouped into k-means micro-clusters, then Ward linkage on the micro-clusters weighted by their sizes"
+            }
+        }
+    }
+}
+
+/// The micro-clusters of a table.
+#[derive(Clone, Debug)]
+pub struct MicroClusters {
+    /// Mean of each micro-cluster's rows.
+    pub centroids: Array2<f64>,
+    /// Rows in each micro-cluster (all at least 1).
+    pub sizes: Vec<usize>,
+    /// Micro-cluster of every row.
+    pub member_of: Vec<u32>,
+    /// Sum of squared distances of rows to their micro-cluster's centroid.
+    pub within_ss: f64,
+    /// Sum of squared distances of rows to the mean of all rows.
+    pub total_ss: f64,
+}
+
+impl MicroClusters {
+    /// Share of the total sum of squares inside micro-clusters (0 for a table whose rows are
+    /// all equal).
+    pub fn within_share(&self) -> f64 {
+        if self.total_ss > 0.0 {
+            self.within_ss / self.total_ss
+        } else {
+            0.0
+        }
+    }
+}
+
+/// How many micro-clusters a table of `n` rows is compressed into: [`MICRO_CLUSTERS`], but
+/// never more than a quarter of the rows (so each holds a few) nor more than the exact limit
+/// (the tree over them must itself be affordable).
+pub fn count_for(n: usize, max_exact_rows: usize) -> usize {
+    MICRO_CLUSTERS.min(n / 4).min(max_exact_rows).max(2)
+}
+
+/// Groups the rows of `x` into at most `m` micro-clusters by k-means: k-means++ seeds and
+/// Lloyd iterations on a fixed sample, then [`FULL_PASSES`] assignments of every row to its
+/// nearest centre. Micro-clusters left empty are dropped, so there may be fewer than `m`.
+/// Deterministic: the same rows give the same micro-clusters on any number of cores. Reports
+/// [`Stage::Linkage`] (it is the first half of building the tree).
+pub fn compress(
+    x: ArrayView2<f64>,
+    m: usize,
+    progress: &dyn Progress,
+) -> Result<MicroClusters, Cancelled> {
+    let n = x.nrows();
+    let m = m.clamp(1, n.max(1));
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
+    let sample_rows = (m * SAMPLE_PER_MICRO_CLUSTER).min(n);
+    let mut rows = rand::seq::index::sample(&mut rng, n, sample_rows).into_vec();
+    rows.sort_unstable();
+    let sample = x.select(Axis(0), &rows);
+
+    // Work: the seeding and sample iterations in sample-row units, then full passes.
+    let seed_work = (sample_rows * m) as u64;
+    let sample_work = (SAMPLE_ITERATIONS * sample_rows) as u64;
+    let full_work = (FULL_PASSES * n) as u64;
+    let meter = Meter::span(
+        progress,
+        Stage::Linkage,
+        seed_work / m as u64 + sample_work + full_work,
+        0.0,
+        0.8,
+    );
+
+    let mut centres = seeds(sample.view(), m, &mut rng, &meter)?;
+    let mut labels = vec![0u32; sample_rows];
+    for _ in 0..SAMPLE_ITERATIONS {
+        assign(sample.view(), centres.view(), &mut labels, &meter)?;
+        recentre(sample.view(), &labels, &mut centres);
+    }
+    drop(sample);
+
+    let mut member_of = vec![0u32; n];
+    for pass in 0..FULL_PASSES {
+        if pass > 0 {
+            recentre(x, &member_of, &mut centres);
+        }
+        assign(x, centres.view(), &mut member_of, &meter)?;
+    }
+    meter.finish()?;
+    Ok(summarise(x, member_of, centres.nrows()))
+}
+
+/// k-means++ seeds drawn from the rows of `x`: the first uniformly, each next one with
+/// probability proportional to its squared distance from the nearest seed so far.
+fn seeds(
+    x: ArrayView2<f64>,
+    m: usize,
+    rng: &mut ChaCha8Rng,
+    meter: &Meter,
+) -> Result<Array2<f64>, Cancelled> {
+    let (n, d) = x.dim();
+    let mut centres = Array2::<f64>::zeros((m, d));
+    let first = rng.random_range(0..n);
+    centres.row_mut(0).assign(&x.row(first));
+    let mut nearest: Vec<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| squared(r, centres.row(0)))
+        .collect();
+    for j in 1..m {
+        // Summed in row order, so the draw is the same on any number of cores.
+        let total: f64 = nearest.iter().sum();
+        let pick = if total > 0.0 {
+            let mut target = rng.random::<f64>() * total;
+            let mut chosen = n - 1;
+            for (i, &w) in nearest.iter().enumerate() {
+                if target < w {
+                    chosen = i;
+                    break;
+                }
+                target -= w;
+            }
+            chosen
+        } else {
+            // Every row sits on a seed already: any row will do.
+            rng.random_range(0..n)
+        };
+        centres.row_mut(j).assign(&x.row(pick));
+        let centre = centres.row(j);
+        nearest
+            .par_iter_mut()
+            .zip(x.axis_iter(Axis(0)).into_par_iter())
+            .for_each(|(best, row)| {
+                let t = squared(row, centre);
+                if t < *best {
+                    *best = t;
+                }
+            });
+        meter.add(n as u64)?;
+    }
+    Ok(centres)
+}
+
+/// `|a - b|²` of two rows.
+fn squared(a: ArrayView1<f64>, b: ArrayView1<f64>) -> f64 {
+    a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Puts every row of `x` in the micro-cluster of its nearest centre (the lowest index on
+/// ties). `|x - c|² = |x|² - 2 x·c + |c|²`, and `|x|²` does not change which centre wins, so
+/// each block of rows needs one matrix product with the centres.
+fn assign(
+    x: ArrayView2<f64>,
+    centres: ArrayView2<f64>,
+    labels: &mut [u32],
+    meter: &Meter,
+) -> Result<(), Cancelled> {
+    let norms: Vec<f64> = centres
+        .rows()
+        .into_iter()
+        .map(|c| c.iter().map(|v| v * v).sum())
+        .collect();
+    let transposed = centres.t();
+    labels
+        .par_chunks_mut(BLOCK_ROWS)
+        .enumerate()
+        .try_for_each(|(block, out)| {
+            let start = block * BLOCK_ROWS;
+            let rows = x.slice(s![start..start + out.len(), ..]);
+            let products = rows.dot(&transposed);
+            for (label, row) in out.iter_mut().zip(products.rows()) {
+                let mut best = (f64::INFINITY, 0usize);
+                for (j, (&p, &norm)) in row.iter().zip(&norms).enumerate() {
+                    let cost = norm - 2.0 * p;
+                    if cost < best.0 {
+                        best = (cost, j);
+                    }
+                }
+                *label = best.1 as u32;
+            }
+            meter.add(out.len() as u64)
+        })
+}
+
+/// Moves every centre to the mean of its rows; a centre with no rows stays where it is.
+fn recentre(x: ArrayView2<f64>, labels: &[u32], centres: &mut Array2<f64>) {
+    let (m, d) = centres.dim();
+    let mut sums = Array2::<f64>::zeros((m, d));
+    let mut counts = vec![0usize; m];
+    for (row, &l) in x.rows().into_iter().zip(labels) {
+        let l = l as usize;
+        counts[l] += 1;
+        let mut sum = sums.row_mut(l);
+        sum += &row;
+    }
+    for (j, &c) in counts.iter().enumerate() {
+        if c > 0 {
+            let mean = &sums.row(j) / c as f64;
+            centres.row_mut(j).assign(&mean);
+        }
+    }
+}
+
+/// The micro-clusters of an assignment: empty ones dropped and the rest numbered in order,
+/// exact means, sizes and sums of squares.
+fn summarise(x: ArrayView2<f64>, mut member_of: Vec<u32>, m: usize) -> MicroClusters {
+    let d = x.ncols();
+    let mut counts = vec![0usize; m];
+    for &l in &member_of {
+        counts[l as usize] += 1;
+    }
+    let mut renumber = vec![u32::MAX; m];
+    let mut kept = 0u32;
+    for (j, &c) in counts.iter().enumerate() {
+        if c > 0 {
+            renumber[j] = kept;
+            kept += 1;
+        }
+    }
+    for l in &mut member_of {
+        *l = renumber[*l as usize];
+    }
+    let kept = kept as usize;
+    let sizes: Vec<usize> = counts.into_iter().filter(|&c| c > 0).collect();
+    let mut centroids = Array2::<f64>::zeros((kept, d));
+    recentre(x, &member_of, &mut centroids);
+    let overall = x
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| ndarray::Array1::zeros(d));
+
+    // Sums of squares in fixed blocks, added in block order: the same bits on any core count.
+    let (within_ss, total_ss) = x
+        .axis_chunks_iter(Axis(0), BLOCK_ROWS * 16)
+        .into_par_iter()
+        .zip(member_of.par_chunks(BLOCK_ROWS * 16))
+        .map(|(block, labels)| {
+            let mut within = 0.0;
+            let mut total = 0.0;
+            for (row, &l) in block.rows().into_iter().zip(labels) {
+                let centroid = centroids.row(l as usize);
+                for ((&v, &c), &o) in row.iter().zip(centroid.iter()).zip(overall.iter()) {
+                    within += (v - c) * (v - c);
+                    total += (v - o) * (v - o);
+                }
+            }
+            (within, total)
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold((0.0, 0.0), |(w, t), (bw, bt)| (w + bw, t + bt));
+    MicroClusters {
+        centroids,
+        sizes,
+        member_of,
+        within_ss,
+        total_ss,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::types::NoProgress;
+
+    /// Three tight, far-apart blobs: with as many micro-clusters as blobs, each blob is one.
+    #[test]
+    fn finds_separated_groups_and_measures_what_it_loses() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let centres = [[0.0, 0.0], [50.0, 0.0], [0.0, 50.0]];
+        let x = Array2::from_shape_fn((600, 2), |(i, j)| {
+            centres[i % 3][j] + rng.random_range(-1.0..1.0)
+        });
+        let micro = compress(x.view(), 3, &NoProgress).unwrap();
+        assert_eq!(micro.sizes, [200, 200, 200]);
+        for (i, &l) in micro.member_of.iter().enumerate() {
+            assert_eq!(l, micro.member_of[i % 3], "row {i}");
+        }
+        assert!(micro.within_share() < 0.01, "{}", micro.within_share());
+        // Sizes and sums of squares describe the assignment exactly.
+        let again = compress(x.view(), 3, &NoProgress).unwrap();
+        assert_eq!(again.member_of, micro.member_of);
+        assert_eq!(again.within_ss.to_bits(), micro.within_ss.to_bits());
+    }
+
+    #[test]
+    fn as_many_micro_clusters_as_distinct_rows_lose_nothing() {
+        let x = Array2::from_shape_fn((40, 3), |(i, j)| ((i % 8) * (j + 1)) as f64);
+        let micro = compress(x.view(), 8, &NoProgress).unwrap();
+        assert_eq!(micro.sizes.len(), 8);
+        assert_eq!(micro.within_ss, 0.0);
+        assert!(micro.total_ss > 0.0);
+        assert_eq!(count_for(1_000_000, 100_000), MICRO_CLUSTERS);
+        assert_eq!(count_for(3_000, 1_000), 750);
+    }
+}
+
+/// How the number of micro-clusters trades agreement with exact Ward for time, on a table and
+/// the exact run's assignments written by `bench/large.sh`:
+/// `LARGE_CSV=bench/out/large/customers_100000.csv
+/// LARGE_EXACT=bench/out/large/exact_100000/assignments.csv
+/// cargo test --release --lib microclusters::measure -- --ignored --nocapture`.
+#[cfg(test)]
+mod measure {
+    use super::*;
+    use crate::engine::compare::compare;
+    use crate::engine::cut::{cut_clusters, rows_of_leaves};
+    use crate::engine::ingest::read_csv;
+    use crate::engine::linkage::ward_weighted;
+    use crate::engine::pipeline::{Params, ResolvedFeatures};
+    use crate::engine::preprocess::encode;
+    use crate::engine::spec;
+    use crate::engine::types::{Method, NoProgress};
+
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn measure_micro_cluster_counts() {
+        let (Ok(csv), Ok(exact)) = (std::env::var("LARGE_CSV"), std::env::var("LARGE_EXACT"))
+        else {
+            return;
+        };
+        let table = read_csv(&std::fs::read(csv).unwrap()).unwrap();
+        let exact: Vec<usize> = std::fs::read_to_string(exact)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+            .collect();
+        let resolved: ResolvedFeatures =
+            spec::check(&table, &Params::new(Method::Ward, 5)).unwrap();
+        let x = encode(&table, &resolved.numeric, &resolved.categorical).matrix;
+        for m in [500, 1_000, 2_000, 4_000, 8_000] {
+            let started = std::time::Instant::now();
+            let micro = compress(x.view(), m, &NoProgress).unwrap();
+            let z = ward_weighted(micro.centroids.view(), &micro.sizes, &NoProgress).unwrap();
+            let labels = rows_of_leaves(&cut_clusters(&z, 5), &micro.member_of);
+            println!(
+                "{m} micro-clusters: ARI vs exact {:.3}, within share {:.3}, {:.1} s",
+                compare(&labels, &exact).adjusted_rand_index,
+                micro.within_share(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
