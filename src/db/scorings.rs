@@ -59,14 +59,20 @@ pub async fn insert_with_rows(
             .returning(ScoringRow::as_returning())
             .get_result(conn)
             .await?;
-        for (chunk, rows) in rows.chunks(ROW_BATCH).enumerate() {
-            let start = chunk * ROW_BATCH;
-            let indexes: Vec<i32> = (start..start + rows.len()).map(|i| i as i32).collect();
-            let labels: Vec<i32> = rows.iter().map(|r| r.cluster).collect();
-            // PostgreSQL arrays are rectangular, so each row's remarks travel as one JSON array.
-            let remarks: Vec<serde_json::Value> =
-                rows.iter().map(|r| serde_json::json!(r.remarks)).collect();
-            let payloads: Vec<serde_json::Value> = rows.iter().map(|r| r.payload.clone()).collect();
+        let mut rows = rows.into_iter().peekable();
+        let mut start = 0usize;
+        while rows.peek().is_some() {
+            // The rows move into the statement's arrays, batch by batch, without copies.
+            let (mut labels, mut remarks, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
+            for row in rows.by_ref().take(ROW_BATCH) {
+                labels.push(row.cluster);
+                // PostgreSQL arrays are rectangular, so each row's remarks travel as one JSON
+                // array.
+                remarks.push(serde_json::Value::from(row.remarks));
+                payloads.push(row.payload);
+            }
+            let indexes: Vec<i32> = (start..start + labels.len()).map(|i| i as i32).collect();
+            start += labels.len();
             diesel::sql_query(
                 "INSERT INTO scored_rows (scoring_id, row_index, cluster_label, remarks, payload) \
                  SELECT $1, i, l, ARRAY(SELECT jsonb_array_elements_text(m)), p \

@@ -78,7 +78,7 @@ pub async fn scoring_csv(
     Query(q): Query<CsvQuery>,
 ) -> Result<Response, PlainError> {
     let run_id = parse_id("run", &id)?;
-    let scoring = crate::web::run::of_run(&state, run_id, &scoring).await?;
+    let scoring = crate::web::run::scoring_of_run(&state, run_id, &scoring).await?;
     scorings::check_segment(&scoring, q.segment)?;
     let name = match q.segment {
         Some(s) => format!(

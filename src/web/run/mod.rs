@@ -193,7 +193,9 @@ pub async fn delete_scoring(
     Path((id, scoring)): Path<(String, String)>,
 ) -> PageResult {
     let id = parse_id("run", &id).map_err(hx.fail())?;
-    let scoring = of_run(&state, id, &scoring).await.map_err(hx.fail())?;
+    let scoring = scoring_of_run(&state, id, &scoring)
+        .await
+        .map_err(hx.fail())?;
     scorings::delete(&state, scoring.id)
         .await
         .map_err(hx.fail())?;
@@ -201,7 +203,11 @@ pub async fn delete_scoring(
 }
 
 /// Upload `raw` of new customers, which must belong to run `run_id`.
-pub async fn of_run(state: &AppState, run_id: i64, raw: &str) -> AppResult<scorings::Scoring> {
+pub async fn scoring_of_run(
+    state: &AppState,
+    run_id: i64,
+    raw: &str,
+) -> AppResult<scorings::Scoring> {
     let id = parse_id("upload of new customers", raw)?;
     match scorings::get(state, id).await {
         Ok(s) if s.run_id == run_id => Ok(s),
