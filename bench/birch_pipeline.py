@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""The Python way to segment a large customer table, timed stage by stage for `bench/large.sh`.
+"""The Python way to segment a large customer table, timed stage by stage: the reference of
+`bench/exact.sh` and `bench/large.sh`.
 
 pandas reads the `segmentiq sample-data` CSV; the preprocessing is SegmentIQ's (identifier column
 left out, numeric columns median-imputed and standardized with the population standard deviation,
 categorical columns imputed with their most frequent value and one-hot encoded with every level);
 then `Birch(threshold=1.0, n_clusters=AgglomerativeClustering(k, linkage="ward"))` and
-`silhouette_score(sample_size=10000, random_state=0)`, as issue 13 states the reference.
+`silhouette_score(sample_size=10000, random_state=0)`.
 
-    python bench/birch_pipeline.py customers.csv --clusters 5
+    python bench/birch_pipeline.py customers.csv --clusters 5 [--labels labels.txt]
 
-Prints one `stage seconds` line per stage, then `silhouette <score>` and `total <seconds>`.
+Prints one `stage seconds` line per stage, then `silhouette <score>` and `total <seconds>`;
+`--labels` also writes each row's segment, one per line (for `bench/large.py ari`).
 """
 import argparse
 import time
@@ -45,6 +47,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("csv")
     p.add_argument("--clusters", type=int, default=5)
+    p.add_argument("--labels", help="write each row's segment to this file, one per line")
     args = p.parse_args()
     print(f"imports {time.perf_counter() - started:.2f}")
 
@@ -63,6 +66,8 @@ def main():
     score = silhouette_score(x, labels, sample_size=10000, random_state=0)
     print(f"silhouette_sampled {time.perf_counter() - t:.2f}")
     print(f"silhouette {score:.6f}")
+    if args.labels:
+        np.savetxt(args.labels, labels, fmt="%d")
     print(f"total {time.perf_counter() - started:.2f}")
 
 

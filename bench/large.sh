@@ -4,7 +4,7 @@
 # 1. Honest: on sample customers (seed 42) of each --ari-sizes size, the adjusted Rand index of
 #    the large-table path's 5 segments and of Birch's against exact Ward's 5 segments.
 # 2. A million: `segmentiq cluster` end to end (default settings and --no-k-sweep) against the
-#    Python Birch pipeline (bench/large.py birch), wall time and peak RSS from /usr/bin/time -v.
+#    Python Birch pipeline (bench/birch_pipeline.py), wall time and peak RSS from /usr/bin/time -v.
 #
 # Usage: [SEGMENTIQ=binary] bench/large.sh [--ari-sizes "100000 200000"] [--rows 1000000]
 # Exact Ward at 200,000 rows takes several minutes (its exact silhouette is O(n²)).
@@ -56,7 +56,7 @@ for n in $ari_sizes; do
     --out "$out/exact_$n" 2>"$out/exact_$n.log"
   "$bin" cluster "$csv" --clusters 5 --no-k-sweep --max-exact-rows $((n / 2)) \
     --out "$out/large_$n" 2>"$out/large_$n.log"
-  "$py" bench/large.py birch "$csv" "$out/birch_$n.txt" 2>"$out/birch_$n.log"
+  "$py" bench/birch_pipeline.py "$csv" --clusters 5 --labels "$out/birch_$n.txt" >"$out/birch_$n.log" 2>&1
   ours=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/large_$n/assignments.csv")
   theirs=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/birch_$n.txt")
   ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
@@ -66,7 +66,7 @@ echo
 
 csv="$out/customers_$big.csv"
 [ -s "$csv" ] || "$bin" sample-data --rows "$big" --seed 42 --out "$csv"
-read -r py_s py_mib < <(measure "$out/time_birch_$big.log" "$py" bench/large.py birch "$csv" "$out/birch_$big.txt")
+read -r py_s py_mib < <(measure "$out/time_birch_$big.log" "$py" bench/birch_pipeline.py "$csv" --clusters 5 --labels "$out/birch_$big.txt")
 read -r our_s our_mib < <(measure "$out/time_segmentiq_$big.log" "$bin" cluster "$csv" --clusters 5 --out "$out/large_$big")
 read -r lean_s lean_mib < <(measure "$out/time_segmentiq_nosweep_$big.log" "$bin" cluster "$csv" --clusters 5 --no-k-sweep --out "$out/large_nosweep_$big")
 ari_big=$("$py" bench/large.py ari "$out/large_$big/assignments.csv" "$out/birch_$big.txt")
