@@ -16,8 +16,8 @@ use crate::app::AppState;
 use crate::error::AppResult;
 use crate::http::download::csv_attachment;
 use crate::http::upload::receive;
+use crate::service::PageRequest;
 use crate::service::scorings::{self, ScoredRow, Scoring};
-use crate::service::{self, PageRequest};
 
 pub fn scoring_json(s: &Scoring) -> Value {
     json!({
@@ -99,7 +99,7 @@ pub async fn rows(
         first: q.limit,
         after: q.cursor,
     };
-    let rows = service::scorings::rows(&state, &scoring, q.cluster, &page).await?;
+    let rows = scorings::rows(&state, &scoring, q.cluster, &page).await?;
     Ok(Json(json!({
         "scoring_id": id,
         "total_count": rows.total_count,

@@ -230,11 +230,7 @@ pub fn csv_stream(
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
         let run = runs::get(&state, run_id).await.map_err(io)?;
-        let names: std::collections::HashMap<i32, String> = run
-            .profiles
-            .iter()
-            .map(|p| (p.segment as i32, spreadsheet_safe(&p.name).into_owned()))
-            .collect();
+        let names = csv_segment_names(&run);
         let mut header = ["row_index", "cluster", "segment_name"].map(str::to_string).to_vec();
         header.extend(columns.iter().map(|c| spreadsheet_safe(c).into_owned()));
         yield csv_line(&header);
@@ -284,6 +280,15 @@ pub fn json_stream(
         }
         yield bytes::Bytes::from_static(b"]");
     }
+}
+
+/// Each segment's name as a CSV cell (the analyst's name, or else the generated one), by
+/// segment number, for the downloads that name every row's segment.
+pub(crate) fn csv_segment_names(run: &runs::Run) -> std::collections::HashMap<i32, String> {
+    run.profiles
+        .iter()
+        .map(|p| (p.segment as i32, spreadsheet_safe(&p.name).into_owned()))
+        .collect()
 }
 
 /// A payload value as a CSV cell; text that a spreadsheet would run as a formula is written

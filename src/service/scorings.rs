@@ -12,7 +12,7 @@ use crate::db;
 use crate::engine::export::spreadsheet_safe;
 use crate::engine::model::ModelError;
 use crate::error::{AppError, AppResult};
-use crate::service::assignments::{cell_text, csv_line, io};
+use crate::service::assignments::{cell_text, csv_line, csv_segment_names, io};
 use crate::service::datasets::{self, Upload};
 use crate::service::page::{MAX_PAGE, Numbered};
 use crate::service::runs::{self, Run};
@@ -273,11 +273,7 @@ pub fn csv_stream(
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
         let run: Run = runs::get(&state, scoring.run_id).await.map_err(io)?;
-        let names: std::collections::HashMap<i32, String> = run
-            .profiles
-            .iter()
-            .map(|p| (p.segment as i32, spreadsheet_safe(&p.name).into_owned()))
-            .collect();
+        let names = csv_segment_names(&run);
         let mut header = ["row_index", "cluster", "segment_name", "remarks"].map(str::to_string).to_vec();
         header.extend(scoring.headers.iter().map(|c| spreadsheet_safe(c).into_owned()));
         yield csv_line(&header);

@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::engine::ingest::ColumnKind;
 use crate::engine::render::segment_color_hex;
 use crate::error::{AppError, AppResult};
+use crate::service::Numbered;
 use crate::service::assignments::{self, Order, SortKey, TableRequest};
 use crate::service::datasets::Dataset;
 use crate::service::runs::Run;
@@ -280,17 +281,7 @@ fn customers(
             mark: mark(sorted),
         });
     }
-    let shown = table.rows.len();
-    let range = if shown == 0 {
-        format!("0 of {}", format::thousands(table.total))
-    } else {
-        format!(
-            "{}–{} of {}",
-            format::thousands(table.offset as i64 + 1),
-            format::thousands((table.offset + shown) as i64),
-            format::thousands(table.total)
-        )
-    };
+    let range = range(table);
     let at = |page: usize| selection.on_page(page).url(run.id);
     CustomersView {
         action: routes::run_tab(run.id, super::Tab::Customers.slug()),
@@ -354,6 +345,19 @@ fn customers(
             }
             .url(run.id)
         }),
+    }
+}
+
+/// Where a numbered page's rows sit among all of them: "1–50 of 205", or "0 of 0".
+pub fn range<T>(table: &Numbered<T>) -> String {
+    match table.rows.len() {
+        0 => format!("0 of {}", format::thousands(table.total)),
+        shown => format!(
+            "{}–{} of {}",
+            format::thousands(table.offset as i64 + 1),
+            format::thousands((table.offset + shown) as i64),
+            format::thousands(table.total)
+        ),
     }
 }
 

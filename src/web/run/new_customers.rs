@@ -14,7 +14,7 @@ use crate::web::render::page;
 use crate::web::routes;
 
 use super::TabQuery;
-use super::customers::{PageLink, page_links};
+use super::customers::{PageLink, page_links, range};
 use super::head::RunHead;
 
 /// New customers per page of the table.
@@ -181,17 +181,6 @@ async fn shown(state: &AppState, run: &Run, scoring: &Scoring, q: &TabQuery) -> 
         .collect();
     let total = scoring.row_count.max(1) as f64;
     let at = |page: usize| scoring_url(run.id, scoring.id, segment, page);
-    let shown_rows = table.rows.len();
-    let range = if shown_rows == 0 {
-        format!("0 of {}", format::thousands(table.total))
-    } else {
-        format!(
-            "{}–{} of {}",
-            format::thousands(table.offset as i64 + 1),
-            format::thousands((table.offset + shown_rows) as i64),
-            format::thousands(table.total)
-        )
-    };
     Ok(Shown {
         name: scoring.name.clone(),
         summary: format!(
@@ -240,7 +229,7 @@ async fn shown(state: &AppState, run: &Run, scoring: &Scoring, q: &TabQuery) -> 
                 }
             })
             .collect(),
-        range,
+        range: range(&table),
         previous_url: (table.page > 1).then(|| at(table.page - 1)),
         next_url: (table.page < table.pages).then(|| at(table.page + 1)),
         pages: page_links(table.page, table.pages, at),
