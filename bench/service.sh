@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Service throughput: times a 100,000-row upload (parse + profile + batched row inserts) and a
-# Ward run's assignment write against the local PostgreSQL, and prints rows per second.
+# The service at a million customers: one release server against the local PostgreSQL, timed
+# and measured phase by phase (upload, run, CSV export, every assignment paged over GraphQL),
+# with the server's peak memory per phase, and the two bulk writes set beside `psql \copy` of
+# the same rows into an equivalent table, in the same run.
 #
-#   bench/service.sh [ROWS]        (default 100000; needs PostgreSQL on localhost:5432)
+#   bench/service.sh [ROWS]        (default 1000000; needs PostgreSQL on localhost:5432, psql)
+#
+# Peak memory is the server process's VmHWM, reset before each phase (clear_refs 5), so each
+# phase's figure is its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROWS=${1:-100000}
+ROWS=${1:-1000000}
 ADMIN_URL=${DATABASE_ADMIN_URL:-postgres://postgres@127.0.0.1:5432}
 DB="segmentiq_bench_$$"
 OUT=$(mktemp -d)
@@ -13,39 +18,98 @@ cargo build --release --bin segmentiq -q
 BIN=${CARGO_TARGET_DIR:-target}/release/segmentiq
 "$BIN" sample-data --rows "$ROWS" --seed 11 --out "$OUT/customers.csv"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+URL="http://127.0.0.1:$PORT"
 DATABASE_URL="$ADMIN_URL/$DB" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=segmentiq=info \
   "$BIN" serve >"$OUT/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; psql "$ADMIN_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; rm -rf "$OUT"' EXIT
-for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+for _ in $(seq 1 100); do curl -fsS "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 
-size=$(stat -c %s "$OUT/customers.csv")
-start=$(date +%s.%N)
-id=$(curl -fsS -F "file=@$OUT/customers.csv" "http://127.0.0.1:$PORT/api/v1/datasets/upload" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-end=$(date +%s.%N)
-upload=$(python3 -c "print(f'{$end - $start:.2f}')")
+now() { date +%s.%N; }
+peak_reset() { echo 5 >"/proc/$PID/clear_refs"; }
+peak() { awk '/VmHWM/ {print $2}' "/proc/$PID/status"; }  # KiB
+echo "phase seconds peak_kib" >"$OUT/phases"
+phase() { echo "$1 $(python3 -c "print(f'{$3 - $2:.2f}')") $(peak)" >>"$OUT/phases"; }
 
-curl -fsS -H 'Content-Type: application/json' -d "{\"dataset_id\": $id, \"linkage\": \"ward\", \"n_clusters\": 4}" \
-  "http://127.0.0.1:$PORT/api/v1/clustering/train?wait=600" >"$OUT/run.json"
+peak_reset; t0=$(now)
+id=$(curl -fsS -F "file=@$OUT/customers.csv" "$URL/api/v1/datasets/upload" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+phase upload "$t0" "$(now)"
 
-python3 - "$OUT/server.log" "$ROWS" "$size" "$upload" "$OUT/run.json" <<'PY'
+peak_reset; t0=$(now)
+curl -fsS -H 'Content-Type: application/json' \
+  -d "{\"dataset_id\": $id, \"linkage\": \"ward\", \"n_clusters\": 5}" \
+  "$URL/api/v1/clustering/train?wait=3600" >"$OUT/run.json"
+phase run "$t0" "$(now)"
+run=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["status"]=="succeeded", r; print(r["id"])' "$OUT/run.json")
+
+peak_reset; t0=$(now)
+curl -fsS "$URL/api/v1/clustering/runs/$run/assignments.csv" -o "$OUT/assignments.csv"
+phase export_csv "$t0" "$(now)"
+
+peak_reset; t0=$(now)
+python3 - "$URL" "$run" "$ROWS" <<'PY'
+import json, sys, urllib.request
+url, run, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+query = """query($run: ID!, $after: String) {
+  assignments(runId: $run, first: 1000, after: $after) {
+    pageInfo { hasNextPage endCursor } edges { node { rowIndex cluster } } } }"""
+after, seen = None, 0
+while True:
+    body = json.dumps({"query": query, "variables": {"run": run, "after": after}}).encode()
+    req = urllib.request.Request(url + "/graphql", body, {"Content-Type": "application/json"})
+    page = json.load(urllib.request.urlopen(req))["data"]["assignments"]
+    seen += len(page["edges"])
+    if not page["pageInfo"]["hasNextPage"]:
+        break
+    after = page["pageInfo"]["endCursor"]
+assert seen == rows, (seen, rows)
+PY
+phase graphql_pages "$t0" "$(now)"
+
+# The references: psql \copy of the very rows the server stored into equivalent tables.
+psql -q "$ADMIN_URL/$DB" <<SQL
+\copy (SELECT dataset_id, row_index, payload FROM dataset_rows WHERE dataset_id = $id) TO '$OUT/rows.tsv'
+\copy (SELECT run_id, row_index, cluster_label, silhouette FROM cluster_assignments WHERE run_id = $run) TO '$OUT/assignments.tsv'
+CREATE TABLE bench_rows (dataset_id BIGINT, row_index INTEGER, payload JSONB NOT NULL,
+  PRIMARY KEY (dataset_id, row_index));
+CREATE TABLE bench_assignments (run_id BIGINT, row_index INTEGER, cluster_label INTEGER NOT NULL,
+  silhouette DOUBLE PRECISION, PRIMARY KEY (run_id, row_index));
+SQL
+t0=$(now); psql -q "$ADMIN_URL/$DB" -c "\\copy bench_rows FROM '$OUT/rows.tsv'"; t1=$(now)
+echo "psql_copy_rows $(python3 -c "print(f'{$t1 - $t0:.2f}')") -" >>"$OUT/phases"
+t0=$(now); psql -q "$ADMIN_URL/$DB" -c "\\copy bench_assignments FROM '$OUT/assignments.tsv'"; t1=$(now)
+echo "psql_copy_assignments $(python3 -c "print(f'{$t1 - $t0:.2f}')") -" >>"$OUT/phases"
+
+python3 - "$OUT/phases" "$OUT/server.log" "$ROWS" "$(stat -c %s "$OUT/customers.csv")" "$OUT/run.json" <<'PY'
 import json, re, sys
-log, rows, size, upload, run = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+phases_file, log, rows, size, run = sys.argv[1:6]
+rows, size = int(rows), int(size)
+phases = {}
+for line in open(phases_file).read().splitlines()[1:]:
+    name, seconds, peak = line.split()
+    phases[name] = (float(seconds), None if peak == "-" else int(peak) / 1024)
 text = open(log).read()
-def field(message, name):
+def logged(message, name):
     for line in text.splitlines():
         if message in line:
             m = re.search(name + r"=([0-9.e+-]+)", line)
             if m:
                 return float(m.group(1))
     return float("nan")
-stored = field("stored dataset", "seconds")
-assigned = field("stored results and assignments", "seconds")
-timings = json.load(open(run)).get("timings") or []
+stored = logged("stored dataset", "seconds")
+assigned = logged("stored results and assignments", "seconds")
 print(f"rows: {rows}   file: {size / 2**20:.1f} MiB")
-print(f"upload, end to end (HTTP, parse, profile, insert): {upload:6.2f} s  {rows / upload:10.0f} rows/s")
-print(f"  of which the row inserts (one transaction):      {stored:6.2f} s  {rows / stored:10.0f} rows/s")
-print(f"assignment write (one transaction with the status): {assigned:6.2f} s  {rows / assigned:10.0f} rows/s")
-for t in timings:
+print(f"{'phase':<34} {'seconds':>8} {'peak MiB':>9}")
+for name, (seconds, peak) in phases.items():
+    print(f"{name:<34} {seconds:8.2f} {'' if peak is None else f'{peak:9.0f}'}")
+print(f"server peak over every phase: {max(p for _, p in phases.values() if p):.0f} MiB")
+print(f"upload, database part (insert + COPY, one transaction): {stored:.2f} s")
+print(f"assignments, database part (status + COPY):            {assigned:.2f} s")
+rows_ref, assign_ref = phases["psql_copy_rows"][0], phases["psql_copy_assignments"][0]
+print(f"ratio upload end to end / psql \\copy of its rows:     {phases['upload'][0] / rows_ref:.2f}")
+print(f"ratio upload database part / psql \\copy:              {stored / rows_ref:.2f}")
+print(f"ratio assignment write / psql \\copy:                  {assigned / assign_ref:.2f}")
+for t in json.load(open(run)).get("timings") or []:
     print(f"  engine {t['stage']:<14} {t['seconds']:7.2f} s")
 PY

@@ -83,10 +83,12 @@ pub struct AccessConfig {
 /// Limits on what a user may send.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// `MAX_UPLOAD_BYTES`: largest CSV accepted (default 100 MiB). Uploads are cut off while
-    /// streaming, as soon as they pass this size.
+    /// `MAX_UPLOAD_BYTES`: largest CSV accepted (default 256 MiB: two million customers of a
+    /// dozen columns take about 110 MB). Uploads are cut off while streaming, as soon as they
+    /// pass this size.
     pub max_upload_bytes: usize,
-    /// `MAX_ROWS`: most data rows in one dataset (default 200,000).
+    /// `MAX_ROWS`: most data rows in one dataset (default 2,000,000: a large chain's loyalty
+    /// base; above `MAX_EXACT_ROWS` runs take the large-table path).
     pub max_rows: usize,
     /// `MAX_COLUMNS`: most columns in one dataset (default 200).
     pub max_columns: usize,
@@ -95,8 +97,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_upload_bytes: 100 * 1024 * 1024,
-            max_rows: 200_000,
+            max_upload_bytes: 256 * 1024 * 1024,
+            max_rows: 2_000_000,
             max_columns: 200,
         }
     }

@@ -146,6 +146,27 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Errors of the bulk writes, which talk to tokio-postgres directly (`db::copy`). It reports
+/// what diesel-async cannot: the SQLSTATE, and whether the connection closed.
+impl From<tokio_postgres::Error> for AppError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let lost = match e.code() {
+            // Connection exceptions (08), and the server ending the session (57P0x, 25P03).
+            Some(code) => {
+                let code = code.code();
+                code.starts_with("08") || code.starts_with("57P0") || code == "25P03"
+            }
+            // No SQLSTATE: the client could not connect, send or receive.
+            None => e.as_db_error().is_none(),
+        };
+        if lost {
+            AppError::Unavailable(e.into())
+        } else {
+            AppError::Internal(e.into())
+        }
+    }
+}
+
 /// The start of PostgreSQL's messages for errors that end the connection rather than the
 /// statement: SQLSTATE 57P01 (admin shutdown, `pg_terminate_backend`), 57P02 (crash of another
 /// backend), 57P03 (starting up, shutting down, recovery), 25P03 and 57P05 (idle timeouts).

@@ -268,7 +268,7 @@ async fn send_while_terminating(
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut killed = false;
     while !killed && !sent.is_finished() && tokio::time::Instant::now() < deadline {
-        killed = terminate(&mut admin, &app.db.name, "INSERT INTO dataset_rows", &[])
+        killed = terminate(&mut admin, &app.db.name, "COPY dataset_rows", &[])
             .await
             .is_some();
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -371,15 +371,17 @@ async fn a_finished_run_is_stored_despite_lost_connections() {
     };
     let pool = segmentiq::db::pool(&db.url, 2).unwrap();
     let store_pool = pool.clone();
+    let store_url = db.url.clone();
     let store = tokio::spawn(async move {
-        segmentiq::jobs::cluster::store_results(&store_pool, run_id, "w1", &results).await
+        segmentiq::jobs::cluster::store_results(&store_url, &store_pool, run_id, "w1", &results)
+            .await
     });
 
     let mut admin = admin().await;
     let mut killed = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while killed.len() < 2 && !store.is_finished() && tokio::time::Instant::now() < deadline {
-        let insert = "INSERT INTO cluster_assignments";
+        let insert = "COPY cluster_assignments";
         if let Some(pid) = terminate(&mut admin, &db.name, insert, &killed).await {
             killed.push(pid);
         }
@@ -409,4 +411,117 @@ async fn a_finished_run_is_stored_despite_lost_connections() {
     );
     pool.close();
     db.drop_now().await;
+}
+
+/// A table whose cells a text format would have to escape: backslashes, tabs, line breaks and
+/// quotes inside quoted cells, `\N` (COPY's text null), non-Latin text, a 20,000-character
+/// cell, and numbers past 2^53, tiny and negative.
+fn cells_to_escape(rows: usize) -> String {
+    let notes = [
+        r"back\slash",
+        "tab\there",
+        "line\nbreak",
+        r#"say ""hi"""#,
+        r"\N",
+        "አዲስ አበባ ☕",
+        "",
+    ];
+    let long = "ሀ".repeat(20_000);
+    let mut csv = String::from("id,region,note,spend,visits\n");
+    for i in 0..rows {
+        let note = if i == 7 {
+            long.as_str()
+        } else {
+            notes[i % notes.len()]
+        };
+        let region = ["Addis Ababa", "Adama", r"Dire\Dawa"][i % 3];
+        let spend = match i {
+            0 => "9007199254740993".to_string(),
+            1 => "-0.000015".to_string(),
+            _ => format!("{}.25", 100 + i * 37 % 900),
+        };
+        csv.push_str(&format!("C{i:03},{region},\"{note}\",{spend},{}\n", i % 11));
+    }
+    csv
+}
+
+/// Rows travel to PostgreSQL as binary COPY: every cell of a table that text formats must
+/// escape reads back exactly as the parser read it, in the dataset's preview, in a run's
+/// assignments and in placed new customers (with a remark quoting an unseen level).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cell_reads_back_as_it_was_read() {
+    let app = TestApp::start().await;
+    let csv = cells_to_escape(60);
+    let table = segmentiq::engine::ingest::read_csv(csv.as_bytes()).unwrap();
+    let parsed = table.json_rows();
+    let (status, dataset) = app.upload("escapes.csv", csv.as_bytes()).await;
+    assert_eq!(status, 201, "{dataset}");
+    let id = dataset["id"].as_i64().unwrap();
+    let detail: Value = app.get_json(&format!("/api/v1/datasets/{id}")).await;
+    let preview = detail["preview"].as_array().unwrap();
+    assert_eq!(preview.len(), 10);
+    for (i, row) in preview.iter().enumerate() {
+        assert_eq!(row, &parsed.value(i), "preview row {i}");
+    }
+    assert_eq!(preview[0]["note"], r"back\slash");
+    assert_eq!(preview[2]["note"], "line\nbreak");
+    assert_eq!(preview[3]["note"], r#"say "hi""#);
+    assert_eq!(preview[4]["note"], r"\N");
+    assert_eq!(preview[5]["note"], "አዲስ አበባ ☕");
+    assert_eq!(preview[6]["note"], Value::Null);
+    assert_eq!(preview[7]["note"].as_str().unwrap().chars().count(), 20_000);
+    assert_eq!(preview[0]["spend"], 9007199254740992.0);
+    assert_eq!(preview[1]["spend"], -0.000015);
+
+    let (status, run) = app
+        .train(
+            json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3,
+                    "features": ["region", "spend", "visits"] }),
+            true,
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let run_id = run["id"].as_i64().unwrap();
+    let assigned: Vec<Value> = app
+        .get_json(&format!(
+            "/api/v1/clustering/runs/{run_id}/assignments?limit=1000"
+        ))
+        .await;
+    assert_eq!(assigned.len(), 60);
+    for (i, a) in assigned.iter().enumerate() {
+        assert_eq!(a["row_index"], i);
+        assert_eq!(a["payload"], parsed.value(i), "assignment {i}");
+    }
+
+    let new = cells_to_escape(10).replace(r"Dire\Dawa", "Ba\\ck's\tlash");
+    let part = reqwest::multipart::Part::bytes(new.into_bytes()).file_name("new.csv");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let scoring: Value = json_body(
+        app.client
+            .post(app.url(&format!("/api/v1/clustering/runs/{run_id}/scorings")))
+            .multipart(form),
+    )
+    .await;
+    let scoring_id = scoring["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{scoring}"));
+    let placed: Value = app
+        .get_json(&format!(
+            "/api/v1/clustering/scorings/{scoring_id}/rows?limit=100"
+        ))
+        .await;
+    let rows = placed["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 10);
+    assert_eq!(rows[2]["payload"]["region"], "Ba\\ck's\tlash");
+    assert_eq!(rows[2]["payload"]["note"], "line\nbreak");
+    let remarks = rows[2]["remarks"].as_array().unwrap();
+    assert!(
+        remarks
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("Ba\\ck's\tlash")),
+        "{remarks:?}"
+    );
+    assert_eq!(rows[0]["remarks"], json!([]));
+    app.stop().await;
 }

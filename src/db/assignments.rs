@@ -3,40 +3,34 @@
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Float8, Integer, Jsonb, Nullable, Text};
+use diesel::sql_types::{BigInt, Float8, Integer, Jsonb, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::cluster_assignments;
 
-/// Rows per insert statement; see `datasets::ROW_BATCH`.
-const ASSIGNMENT_BATCH: usize = 20_000;
-
-/// Writes every assignment of a run. Called inside the transaction that marks it succeeded.
-pub async fn insert_all(
-    conn: &mut AsyncPgConnection,
+/// Writes every assignment of a run with `COPY`. Called inside the transaction that marks it
+/// succeeded ([`super::runs::complete`]); the rows are a few bytes each, so they are encoded
+/// as they are sent.
+pub async fn copy_all(
+    client: &tokio_postgres::Client,
     run_id: i64,
     labels: &[i32],
     silhouettes: &[Option<f64>],
-) -> QueryResult<()> {
-    for (chunk, (labels, silhouettes)) in labels
-        .chunks(ASSIGNMENT_BATCH)
-        .zip(silhouettes.chunks(ASSIGNMENT_BATCH))
-        .enumerate()
-    {
-        let start = chunk * ASSIGNMENT_BATCH;
-        let indexes: Vec<i32> = (start..start + labels.len()).map(|i| i as i32).collect();
-        diesel::sql_query(
-            "INSERT INTO cluster_assignments (run_id, row_index, cluster_label, silhouette) \
-             SELECT $1, i, l, s FROM unnest($2::int4[], $3::int4[], $4::float8[]) AS t(i, l, s)",
-        )
-        .bind::<BigInt, _>(run_id)
-        .bind::<Array<Integer>, _>(indexes)
-        .bind::<Array<Integer>, _>(labels.to_vec())
-        .bind::<Array<Nullable<Float8>>, _>(silhouettes.to_vec())
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
+) -> Result<u64, tokio_postgres::Error> {
+    let rows = labels.iter().zip(silhouettes).enumerate();
+    let chunks = super::copy::chunks(rows, 4, |e, (i, (&label, &silhouette))| {
+        e.int8(run_id);
+        e.int4(i as i32);
+        e.int4(label);
+        e.float8(silhouette);
+    });
+    super::copy::copy_in(
+        client,
+        "COPY cluster_assignments (run_id, row_index, cluster_label, silhouette) \
+         FROM STDIN (FORMAT binary)",
+        futures::stream::iter(chunks),
+    )
+    .await
 }
 
 /// One customer with its segment.

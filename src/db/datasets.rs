@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Jsonb};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::copy;
 use super::schema::{dataset_rows, datasets};
+use crate::engine::ingest;
 
 /// A dataset without its raw file (which can be large and is rarely needed).
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -21,8 +22,6 @@ pub struct DatasetRow {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = datasets)]
 pub struct NewDataset<'a> {
     pub name: &'a str,
     pub filename: &'a str,
@@ -32,44 +31,50 @@ pub struct NewDataset<'a> {
     pub raw_file: &'a [u8],
 }
 
-/// Rows per `INSERT ... SELECT unnest(...)` statement: large enough to amortise round trips,
-/// small enough to keep each message a few megabytes.
-const ROW_BATCH: usize = 5_000;
-
-/// Inserts the dataset and all its rows in one transaction, so a failed upload leaves nothing
-/// behind.
+/// Inserts the dataset and streams its rows in with `COPY`, in one transaction on a
+/// connection of its own ([`super::copy`]), so a failed upload leaves nothing behind. Each row
+/// is stored as the table's JSON object ([`ingest::JsonRows`]), written straight into the
+/// stream on a blocking thread. Returns the new dataset's id.
 pub async fn insert_with_rows(
-    conn: &mut AsyncPgConnection,
+    database_url: &str,
     dataset: NewDataset<'_>,
-    rows: Vec<serde_json::Value>,
-) -> QueryResult<DatasetRow> {
-    use diesel_async::AsyncConnection;
-    conn.transaction(async move |conn| {
-        let created = diesel::insert_into(datasets::table)
-            .values(&dataset)
-            .returning(DatasetRow::as_returning())
-            .get_result(conn)
-            .await?;
-        let mut start = 0usize;
-        let mut rows = rows;
-        while !rows.is_empty() {
-            let rest = rows.split_off(rows.len().min(ROW_BATCH));
-            let indexes: Vec<i32> = (start..start + rows.len()).map(|i| i as i32).collect();
-            start += rows.len();
-            diesel::sql_query(
-                "INSERT INTO dataset_rows (dataset_id, row_index, payload) \
-                     SELECT $1, i, p FROM unnest($2::int4[], $3::jsonb[]) AS t(i, p)",
-            )
-            .bind::<BigInt, _>(created.id)
-            .bind::<Array<Integer>, _>(indexes)
-            .bind::<Array<Jsonb>, _>(rows)
-            .execute(conn)
-            .await?;
-            rows = rest;
-        }
-        Ok(created)
-    })
-    .await
+    table: ingest::Table,
+) -> Result<i64, tokio_postgres::Error> {
+    let client = copy::connect(database_url).await?;
+    // Dropping the client before COMMIT (an error below) closes the connection, and the server
+    // rolls the transaction back.
+    client.batch_execute("BEGIN").await?;
+    let columns = dataset.column_profiles.to_string();
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO datasets (name, filename, byte_size, row_count, columns, raw_file) \
+             VALUES ($1, $2, $3, $4, $5::text::jsonb, $6) RETURNING id",
+            &[
+                &dataset.name,
+                &dataset.filename,
+                &dataset.byte_size,
+                &dataset.row_count,
+                &columns,
+                &dataset.raw_file,
+            ],
+        )
+        .await?
+        .get(0);
+    copy::copy_in_encoded_apart(
+        &client,
+        "COPY dataset_rows (dataset_id, row_index, payload) FROM STDIN (FORMAT binary)",
+        move |feed| {
+            let rows = table.json_rows();
+            feed.send_all(copy::chunks(0..table.n_rows, 3, |e, i| {
+                e.int8(id);
+                e.int4(i as i32);
+                e.jsonb(|out| rows.write(i, out));
+            }));
+        },
+    )
+    .await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(id)
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<DatasetRow>> {

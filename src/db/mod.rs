@@ -4,6 +4,7 @@
 //! operations with user-facing errors.
 
 pub mod assignments;
+pub mod copy;
 pub mod datasets;
 pub mod explain;
 pub mod local_cluster;

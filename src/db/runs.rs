@@ -446,43 +446,48 @@ pub struct RunResults {
 }
 
 /// Stores a run's results and its assignments and marks it succeeded, all or nothing. Returns
-/// false (and writes nothing) when the run is no longer this worker's.
+/// false (and writes nothing) when the run is no longer this worker's. The assignments stream in
+/// with `COPY`, so the whole transaction runs on a connection of its own ([`super::copy`]).
 pub async fn complete(
-    conn: &mut AsyncPgConnection,
+    database_url: &str,
     id: i64,
     worker: &str,
     results: &RunResults,
-) -> QueryResult<bool> {
-    use diesel_async::AsyncConnection;
-    conn.transaction(async move |conn| {
-        let updated = diesel::update(
-            clustering_runs::table
-                .find(id)
-                .filter(clustering_runs::worker.eq(worker))
-                .filter(clustering_runs::status.eq(RunStatus::Running)),
-        )
-        .set((
-            clustering_runs::status.eq(RunStatus::Succeeded),
-            clustering_runs::stage.eq(None::<Named<Stage>>),
-            clustering_runs::progress.eq(1.0),
-            clustering_runs::feature_config.eq(results.documents.feature_config.as_ref()),
-            clustering_runs::metrics.eq(results.documents.metrics.as_ref()),
-            clustering_runs::profiles.eq(results.documents.profiles.as_ref()),
-            clustering_runs::k_sweep.eq(results.documents.k_sweep.as_ref()),
-            clustering_runs::timings.eq(&results.timings),
-            clustering_runs::linkage_matrix.eq(results.linkage_matrix.as_slice()),
-            clustering_runs::map_points.eq(results.map_points.as_slice()),
-            clustering_runs::model.eq(&results.model),
-            clustering_runs::finished_at.eq(diesel::dsl::now),
-            clustering_runs::heartbeat_at.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)
-        .await?;
-        if updated == 0 {
-            return Ok(false);
-        }
-        super::assignments::insert_all(conn, id, &results.labels, &results.silhouettes).await?;
-        Ok(true)
-    })
-    .await
+) -> Result<bool, tokio_postgres::Error> {
+    let client = super::copy::connect(database_url).await?;
+    // Dropping the client before COMMIT (an error below) rolls the transaction back.
+    client.batch_execute("BEGIN").await?;
+    let documents = &results.documents;
+    let json = |v: Option<&serde_json::Value>| v.map(|v| v.to_string());
+    // Called as a function: diesel's `RunQueryDsl::execute` would otherwise be picked.
+    let updated = tokio_postgres::Client::execute(
+        &client,
+        "UPDATE clustering_runs SET status = $3, stage = NULL, progress = 1.0, \
+                 feature_config = $4::text::jsonb, metrics = $5::text::jsonb, \
+                 profiles = $6::text::jsonb, k_sweep = $7::text::jsonb, \
+                 timings = $8::text::jsonb, linkage_matrix = $9, map_points = $10, \
+                 model = $11::text::jsonb, finished_at = now(), heartbeat_at = NULL \
+             WHERE id = $1 AND worker = $2 AND status = $12",
+        &[
+            &id,
+            &worker,
+            &RunStatus::Succeeded.as_str(),
+            &json(documents.feature_config.as_ref()),
+            &json(documents.metrics.as_ref()),
+            &json(documents.profiles.as_ref()),
+            &json(documents.k_sweep.as_ref()),
+            &results.timings.to_string(),
+            &results.linkage_matrix,
+            &results.map_points,
+            &results.model.to_string(),
+            &RunStatus::Running.as_str(),
+        ],
+    )
+    .await?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    super::assignments::copy_all(&client, id, &results.labels, &results.silhouettes).await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(true)
 }

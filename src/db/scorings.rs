@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Integer, Jsonb};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::copy;
 use super::schema::{scored_rows, scorings};
+use crate::engine::ingest;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = scorings)]
@@ -22,8 +23,6 @@ pub struct ScoringRow {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = scorings)]
 pub struct NewScoring<'a> {
     pub run_id: i64,
     pub name: &'a str,
@@ -35,60 +34,57 @@ pub struct NewScoring<'a> {
     pub segment_sizes: serde_json::Value,
 }
 
-/// One placed customer as stored.
-#[derive(Clone, Debug)]
-pub struct NewScoredRow {
-    pub cluster: i32,
-    pub remarks: Vec<String>,
-    pub payload: serde_json::Value,
-}
-
-/// Rows per insert statement; see `datasets::ROW_BATCH`.
-const ROW_BATCH: usize = 5_000;
-
-/// Inserts the scoring and all its rows in one transaction, so a failed upload leaves nothing
-/// behind.
+/// Inserts the scoring and streams its rows in with `COPY`, in one transaction on a
+/// connection of its own (as [`super::datasets::insert_with_rows`] does for a dataset), so a
+/// failed upload leaves nothing behind. Row `i` of `table` is stored with `labels[i]` and
+/// `remarks[i]`. Returns the new scoring's id.
 pub async fn insert_with_rows(
-    conn: &mut AsyncPgConnection,
+    database_url: &str,
     scoring: NewScoring<'_>,
-    rows: Vec<NewScoredRow>,
-) -> QueryResult<ScoringRow> {
-    conn.transaction(async move |conn| {
-        let created = diesel::insert_into(scorings::table)
-            .values(&scoring)
-            .returning(ScoringRow::as_returning())
-            .get_result(conn)
-            .await?;
-        let mut rows = rows.into_iter().peekable();
-        let mut start = 0usize;
-        while rows.peek().is_some() {
-            // The rows move into the statement's arrays, batch by batch, without copies.
-            let (mut labels, mut remarks, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
-            for row in rows.by_ref().take(ROW_BATCH) {
-                labels.push(row.cluster);
-                // PostgreSQL arrays are rectangular, so each row's remarks travel as one JSON
-                // array.
-                remarks.push(serde_json::Value::from(row.remarks));
-                payloads.push(row.payload);
-            }
-            let indexes: Vec<i32> = (start..start + labels.len()).map(|i| i as i32).collect();
-            start += labels.len();
-            diesel::sql_query(
-                "INSERT INTO scored_rows (scoring_id, row_index, cluster_label, remarks, payload) \
-                 SELECT $1, i, l, ARRAY(SELECT jsonb_array_elements_text(m)), p \
-                 FROM unnest($2::int4[], $3::int4[], $4::jsonb[], $5::jsonb[]) AS t(i, l, m, p)",
-            )
-            .bind::<BigInt, _>(created.id)
-            .bind::<Array<Integer>, _>(indexes)
-            .bind::<Array<Integer>, _>(labels)
-            .bind::<Array<Jsonb>, _>(remarks)
-            .bind::<Array<Jsonb>, _>(payloads)
-            .execute(conn)
-            .await?;
-        }
-        Ok(created)
-    })
-    .await
+    table: ingest::Table,
+    labels: Vec<usize>,
+    remarks: Vec<Vec<String>>,
+) -> Result<i64, tokio_postgres::Error> {
+    let client = copy::connect(database_url).await?;
+    client.batch_execute("BEGIN").await?;
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO scorings (run_id, name, filename, byte_size, row_count, headers, notes, \
+                 segment_sizes) \
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb) \
+             RETURNING id",
+            &[
+                &scoring.run_id,
+                &scoring.name,
+                &scoring.filename,
+                &scoring.byte_size,
+                &scoring.row_count,
+                &scoring.headers.to_string(),
+                &scoring.notes.to_string(),
+                &scoring.segment_sizes.to_string(),
+            ],
+        )
+        .await?
+        .get(0);
+    copy::copy_in_encoded_apart(
+        &client,
+        "COPY scored_rows (scoring_id, row_index, cluster_label, remarks, payload) \
+         FROM STDIN (FORMAT binary)",
+        move |feed| {
+            let rows = table.json_rows();
+            let placed = labels.into_iter().zip(remarks).enumerate();
+            feed.send_all(copy::chunks(placed, 5, |e, (i, (label, remarks))| {
+                e.int8(id);
+                e.int4(i as i32);
+                e.int4(label as i32);
+                e.text_array(&remarks);
+                e.jsonb(|out| rows.write(i, out));
+            }));
+        },
+    )
+    .await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(id)
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<ScoringRow>> {

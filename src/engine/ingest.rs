@@ -942,32 +942,63 @@ impl Table {
             .collect()
     }
 
-    /// Row `i` as a JSON object in header order: numbers as JSON numbers (integral values as
-    /// integers), text as strings, missing cells as `null`. Rows past the end give nulls.
-    pub fn row_json(&self, i: usize) -> serde_json::Map<String, serde_json::Value> {
-        use serde_json::Value;
-        self.headers
-            .iter()
-            .zip(&self.columns)
-            .map(|(name, data)| {
-                let value = match data {
-                    ColumnData::Numeric(v) => match v.get(i).copied().flatten() {
-                        Some(x) if x.fract() == 0.0 && x.abs() < MAX_EXACT_INT => {
-                            Value::from(x as i64)
-                        }
-                        Some(x) => {
-                            serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
-                        }
-                        None => Value::Null,
-                    },
-                    ColumnData::Text(v) => match v.get(i) {
-                        Some(Some(s)) => Value::String(s.clone()),
-                        _ => Value::Null,
-                    },
-                };
-                (name.clone(), value)
-            })
-            .collect()
+    /// Writes rows as JSON text, the form every stored row takes ([`JsonRows::write`]).
+    pub fn json_rows(&self) -> JsonRows<'_> {
+        JsonRows {
+            table: self,
+            keys: self
+                .headers
+                .iter()
+                .map(|h| serde_json::to_vec(h).expect("a string serializes"))
+                .collect(),
+        }
+    }
+}
+
+/// A table's rows as JSON objects, written straight into a buffer: a million rows are stored
+/// without a million maps of values in between.
+pub struct JsonRows<'a> {
+    table: &'a Table,
+    /// Each header as a JSON string, escaped once.
+    keys: Vec<Vec<u8>>,
+}
+
+impl JsonRows<'_> {
+    /// Appends row `i` as a JSON object in header order: numbers as JSON numbers (integral
+    /// values as integers), text as strings, missing cells as `null`. Rows past the end give
+    /// nulls.
+    pub fn write(&self, i: usize, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (c, (key, data)) in self.keys.iter().zip(&self.table.columns).enumerate() {
+            if c > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(key);
+            out.push(b':');
+            let written = match data {
+                ColumnData::Numeric(v) => match v.get(i).copied().flatten() {
+                    Some(x) if x.fract() == 0.0 && x.abs() < MAX_EXACT_INT => {
+                        serde_json::to_writer(&mut *out, &(x as i64))
+                    }
+                    // Cells are finite (the reader refuses others), so this is a number.
+                    Some(x) => serde_json::to_writer(&mut *out, &x),
+                    None => serde_json::to_writer(&mut *out, &()),
+                },
+                ColumnData::Text(v) => match v.get(i) {
+                    Some(Some(s)) => serde_json::to_writer(&mut *out, s),
+                    _ => serde_json::to_writer(&mut *out, &()),
+                },
+            };
+            written.expect("writing JSON into memory cannot fail");
+        }
+        out.push(b'}');
+    }
+
+    /// Row `i` as a JSON value.
+    pub fn value(&self, i: usize) -> serde_json::Value {
+        let mut text = Vec::new();
+        self.write(i, &mut text);
+        serde_json::from_slice(&text).expect("rows are valid JSON")
     }
 }
 
@@ -1565,12 +1596,12 @@ mod tests {
     #[test]
     fn row_json_is_typed_and_ordered() {
         let t = read_csv(b"id,spend,city,age\nC1,12.5,Adama,30\nC2,NA,,31\n").unwrap();
-        let r = serde_json::Value::Object(t.row_json(0));
+        let r = t.json_rows().value(0);
         assert_eq!(
             r.to_string(),
             r#"{"id":"C1","spend":12.5,"city":"Adama","age":30}"#
         );
-        let r = serde_json::Value::Object(t.row_json(1));
+        let r = t.json_rows().value(1);
         assert_eq!(
             r.to_string(),
             r#"{"id":"C2","spend":null,"city":null,"age":31}"#

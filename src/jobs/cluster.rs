@@ -49,7 +49,7 @@ async fn execute_claimed(state: AppState, run_id: i64) {
             let storing = progress::overall(Stage::Storing, 0.0);
             report_progress(&state, run_id, Stage::Storing, storing).await;
             let results = results_of(outcome, documents);
-            store_results(pool, run_id, worker, &results)
+            store_results(&state.config.database_url, pool, run_id, worker, &results)
                 .await
                 .map(|_| ())
         }
@@ -155,6 +155,7 @@ pub struct Stored {
 /// across retries: a connection lost while storing costs a few seconds, not a recomputation
 /// (which a re-queued run would need). Afterwards the assignments' statistics are refreshed.
 pub async fn store_results(
+    database_url: &str,
     pool: &DbPool,
     run_id: i64,
     worker: &str,
@@ -163,10 +164,9 @@ pub async fn store_results(
     let rows = results.labels.len();
     let started = std::time::Instant::now();
     let (stored, attempts) = retrying("store the run's results", || async move {
-        let mut conn = pool.get().await?;
-        let stored = db::runs::complete(&mut conn, run_id, worker, results).await?;
+        let stored = db::runs::complete(database_url, run_id, worker, results).await?;
         if stored {
-            db::analyze(&mut conn, "cluster_assignments").await;
+            db::analyze(&mut *pool.get().await?, "cluster_assignments").await;
         }
         Ok(stored)
     })

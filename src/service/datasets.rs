@@ -67,33 +67,34 @@ pub async fn upload(state: &AppState, upload: Upload) -> AppResult<Dataset> {
     let limits = state.config.limits;
     let filename = checked_filename(&upload, limits)?;
     let name = display_name(upload.name.as_deref(), &filename);
-    // Parsing and converting 100k rows is CPU work: keep it off the async workers.
+    // Parsing a million rows is CPU work: keep it off the async workers.
     let parse_name = filename.clone();
-    let (bytes, profiles, rows) = tokio::task::spawn_blocking(move || {
+    let (bytes, profiles, table) = tokio::task::spawn_blocking(move || {
         let table = read_table(&parse_name, &upload.bytes, limits)?;
         let profiles = table.column_profiles();
-        let rows: Vec<serde_json::Value> = (0..table.n_rows)
-            .map(|i| serde_json::Value::Object(table.row_json(i)))
-            .collect();
-        Ok::<_, AppError>((upload.bytes, profiles, rows))
+        Ok::<_, AppError>((upload.bytes, profiles, table))
     })
     .await??;
     let columns = serde_json::to_value(&profiles).map_err(|e| AppError::Internal(e.into()))?;
-    let mut conn = state.conn().await?;
     let started = std::time::Instant::now();
-    let stored = db::datasets::insert_with_rows(
-        &mut conn,
+    let id = db::datasets::insert_with_rows(
+        &state.config.database_url,
         db::datasets::NewDataset {
             name: &name,
             filename: &filename,
             byte_size: bytes.len() as i64,
-            row_count: rows.len() as i32,
+            row_count: table.n_rows as i32,
             column_profiles: columns,
             raw_file: &bytes,
         },
-        rows,
+        table,
     )
     .await?;
+    drop(bytes);
+    let mut conn = state.conn().await?;
+    let stored = db::datasets::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("dataset {id}")))?;
     db::analyze(&mut conn, "dataset_rows").await;
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(

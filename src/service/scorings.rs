@@ -101,13 +101,10 @@ pub async fn score(state: &AppState, run_id: i64, upload: Upload) -> AppResult<S
     let (run, model) = runs::model(state, run_id).await?;
     let parse_name = filename.clone();
     // Reading and placing is CPU work: keep it off the async workers.
-    let (headers, placed, payloads) = tokio::task::spawn_blocking(move || {
+    let (table, placed) = tokio::task::spawn_blocking(move || {
         let table = datasets::read_table(&parse_name, &upload.bytes, limits)?;
         let placed = model.place(&table).map_err(|e| refused(&parse_name, e))?;
-        let payloads: Vec<serde_json::Value> = (0..table.n_rows)
-            .map(|i| serde_json::Value::Object(table.row_json(i)))
-            .collect();
-        Ok::<_, AppError>((table.headers, placed, payloads))
+        Ok::<_, AppError>((table, placed))
     })
     .await??;
     let mut sizes = vec![0i64; run.profiles.len()];
@@ -116,35 +113,29 @@ pub async fn score(state: &AppState, run_id: i64, upload: Upload) -> AppResult<S
             *size += 1;
         }
     }
-    let rows: Vec<db::scorings::NewScoredRow> = placed
-        .labels
-        .iter()
-        .zip(placed.remarks)
-        .zip(payloads)
-        .map(|((&label, remarks), payload)| db::scorings::NewScoredRow {
-            cluster: label as i32,
-            remarks,
-            payload,
-        })
-        .collect();
     let json =
         |v: serde_json::Result<serde_json::Value>| v.map_err(|e| AppError::Internal(e.into()));
-    let mut conn = state.conn().await?;
-    let stored = db::scorings::insert_with_rows(
-        &mut conn,
+    let id = db::scorings::insert_with_rows(
+        &state.config.database_url,
         db::scorings::NewScoring {
             run_id: run.id,
             name: &name,
             filename: &filename,
             byte_size,
-            row_count: rows.len() as i32,
-            headers: json(serde_json::to_value(&headers))?,
+            row_count: table.n_rows as i32,
+            headers: json(serde_json::to_value(&table.headers))?,
             notes: json(serde_json::to_value(&placed.notes))?,
             segment_sizes: json(serde_json::to_value(&sizes))?,
         },
-        rows,
+        table,
+        placed.labels,
+        placed.remarks,
     )
     .await?;
+    let mut conn = state.conn().await?;
+    let stored = db::scorings::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("new customers {id}")))?;
     db::analyze(&mut conn, "scored_rows").await;
     tracing::info!(
         scoring = stored.id,
