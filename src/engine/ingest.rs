@@ -791,7 +791,11 @@ fn name_says_identifier(name: &str) -> bool {
 /// Tiny text tables (fewer than 10 rows) keep all-distinct columns categorical, since a handful
 /// of distinct levels there is more likely a real category than a key.
 pub fn detect_kind(name: &str, data: &ColumnData, n_rows: usize) -> ColumnKind {
-    let distinct = distinct_count(data);
+    kind_of(name, data, n_rows, distinct_count(data))
+}
+
+/// [`detect_kind`] with the column's distinct count already known.
+fn kind_of(name: &str, data: &ColumnData, n_rows: usize, distinct: usize) -> ColumnKind {
     if distinct <= 1 {
         return ColumnKind::Constant;
     }
@@ -827,15 +831,15 @@ pub fn detect_kind(name: &str, data: &ColumnData, n_rows: usize) -> ColumnKind {
     }
 }
 
-fn distinct_count(data: &ColumnData) -> usize {
+pub(crate) fn distinct_count(data: &ColumnData) -> usize {
     match data {
         ColumnData::Numeric(v) => v
             .iter()
             .flatten()
-            .map(|x| if *x == 0.0 { 0u64 } else { x.to_bits() })
-            .collect::<HashSet<_>>()
+            .map(|x| number_key(*x))
+            .collect::<HashSet<_, FastHash>>()
             .len(),
-        ColumnData::Text(v) => v.iter().flatten().collect::<HashSet<_>>().len(),
+        ColumnData::Text(v) => v.iter().flatten().collect::<HashSet<_, FastHash>>().len(),
     }
 }
 
@@ -882,27 +886,58 @@ fn numeric_summary(values: &[Option<f64>]) -> Option<NumericSummary> {
     })
 }
 
-fn top_values(data: &ColumnData) -> Vec<ValueCount> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+/// How many distinct values a column holds, and its [`TOP_VALUES`] most frequent ones (ties
+/// broken by the value's text). One pass of counting; only the top values are sorted, so a
+/// column of a million distinct keys costs a hash table, not a sort of a million strings.
+fn value_counts(data: &ColumnData) -> (usize, Vec<ValueCount>) {
     match data {
         ColumnData::Numeric(v) => {
+            let mut counts: HashMap<u64, usize, FastHash> = HashMap::default();
             for x in v.iter().flatten() {
-                *counts.entry(format_number(*x)).or_default() += 1;
+                *counts.entry(number_key(*x)).or_default() += 1;
             }
+            let distinct = counts.len();
+            let counts = counts
+                .into_iter()
+                .map(|(bits, count)| (format_number(f64::from_bits(bits)), count))
+                .collect();
+            (distinct, most_frequent(counts))
         }
         ColumnData::Text(v) => {
+            let mut counts: HashMap<&str, usize, FastHash> = HashMap::default();
             for s in v.iter().flatten() {
-                *counts.entry(s.clone()).or_default() += 1;
+                *counts.entry(s).or_default() += 1;
             }
+            (counts.len(), most_frequent(counts.into_iter().collect()))
         }
     }
-    let mut counts: Vec<ValueCount> = counts
-        .into_iter()
-        .map(|(value, count)| ValueCount { value, count })
-        .collect();
-    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    counts.truncate(TOP_VALUES);
+}
+
+/// Counting a million values is mostly hashing: foldhash is several times faster than the
+/// standard SipHash and still seeded at random per table, so values cannot be chosen to collide.
+pub(crate) type FastHash = foldhash::fast::RandomState;
+
+/// A number as a counting key: its bits, with `-0` counted as `0` (both print as `0`).
+pub(crate) fn number_key(x: f64) -> u64 {
+    if x == 0.0 { 0 } else { x.to_bits() }
+}
+
+/// The [`TOP_VALUES`] largest counts, most frequent first, ties by value.
+fn most_frequent<K: AsRef<str>>(mut counts: Vec<(K, usize)>) -> Vec<ValueCount> {
+    let order =
+        |a: &(K, usize), b: &(K, usize)| b.1.cmp(&a.1).then_with(|| a.0.as_ref().cmp(b.0.as_ref()));
+    if counts.len() > TOP_VALUES {
+        counts.select_nth_unstable_by(TOP_VALUES - 1, order);
+        counts.truncate(TOP_VALUES);
+    }
+    counts.sort_unstable_by(order);
     counts
+        .into_iter()
+        .map(|(value, count)| ValueCount {
+            value: value.as_ref().to_string(),
+            count,
+        })
+        .collect()
 }
 
 impl Table {
@@ -922,22 +957,27 @@ impl Table {
 
     /// Profiles every column, in header order (kind, missing and distinct counts, numeric
     /// summary, most frequent values, number format).
+    /// Columns are profiled in parallel: at a million rows each takes a pass of hashing.
     pub fn column_profiles(&self) -> Vec<ColumnProfile> {
+        use rayon::prelude::*;
         self.headers
-            .iter()
+            .par_iter()
             .zip(&self.columns)
             .enumerate()
-            .map(|(i, (name, data))| ColumnProfile {
-                name: name.clone(),
-                kind: detect_kind(name, data, self.n_rows),
-                missing: data.missing(),
-                distinct: distinct_count(data),
-                numeric: match data {
-                    ColumnData::Numeric(v) => numeric_summary(v),
-                    ColumnData::Text(_) => None,
-                },
-                top_values: top_values(data),
-                number_format: self.number_formats.get(i).cloned().flatten(),
+            .map(|(i, (name, data))| {
+                let (distinct, top_values) = value_counts(data);
+                ColumnProfile {
+                    name: name.clone(),
+                    kind: kind_of(name, data, self.n_rows, distinct),
+                    missing: data.missing(),
+                    distinct,
+                    numeric: match data {
+                        ColumnData::Numeric(v) => numeric_summary(v),
+                        ColumnData::Text(_) => None,
+                    },
+                    top_values,
+                    number_format: self.number_formats.get(i).cloned().flatten(),
+                }
             })
             .collect()
     }

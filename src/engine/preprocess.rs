@@ -19,10 +19,12 @@
 //! * columns: every numeric feature first, then the categorical ones, each group in the order
 //!   given (the table's header order), as `ColumnTransformer` concatenates its transformers.
 
-use super::ingest::{ColumnData, Table, format_number, median_in_place};
+use super::ingest::{
+    ColumnData, FastHash, Table, distinct_count, format_number, median_in_place, number_key,
+};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 /// A column whose missing cells were filled, reported so users can judge the effect.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -71,18 +73,21 @@ pub(crate) fn levels_of(data: &ColumnData) -> Vec<Option<String>> {
 
 /// Sorted distinct levels of a column. Text sorts by code point (as NumPy sorts strings);
 /// numbers forced to be categorical sort numerically (as `OneHotEncoder` does for numbers).
+/// Only the distinct values are sorted (a million cells of a dozen levels sort a dozen).
 pub fn sorted_levels(data: &ColumnData) -> Vec<String> {
     match data {
         ColumnData::Text(v) => {
-            let mut levels: Vec<String> = v.iter().flatten().cloned().collect();
+            let distinct: HashSet<&str, FastHash> =
+                v.iter().flatten().map(String::as_str).collect();
+            let mut levels: Vec<String> = distinct.into_iter().map(str::to_string).collect();
             levels.sort_unstable();
-            levels.dedup();
             levels
         }
         ColumnData::Numeric(v) => {
-            let mut values: Vec<f64> = v.iter().flatten().copied().collect();
+            let distinct: HashSet<u64, FastHash> =
+                v.iter().flatten().map(|&x| number_key(x)).collect();
+            let mut values: Vec<f64> = distinct.into_iter().map(f64::from_bits).collect();
             values.sort_unstable_by(f64::total_cmp);
-            values.dedup();
             values.into_iter().map(format_number).collect()
         }
     }
@@ -90,7 +95,34 @@ pub fn sorted_levels(data: &ColumnData) -> Vec<String> {
 
 /// Number of distinct non-missing levels (cheap sizing check before encoding).
 pub fn level_count(data: &ColumnData) -> usize {
-    sorted_levels(data).len()
+    distinct_count(data)
+}
+
+/// Each cell's position in `levels` (the column's [`sorted_levels`]), `None` when missing.
+pub(crate) fn level_indexes(data: &ColumnData, levels: &[String]) -> Vec<Option<usize>> {
+    let index: HashMap<&str, usize, FastHash> = levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
+    match data {
+        ColumnData::Text(v) => v
+            .iter()
+            .map(|cell| cell.as_deref().and_then(|l| index.get(l).copied()))
+            .collect(),
+        ColumnData::Numeric(v) => {
+            // One formatting per distinct number, not per cell.
+            let mut by_key: HashMap<u64, Option<usize>, FastHash> = HashMap::default();
+            v.iter()
+                .map(|cell| {
+                    let x = (*cell)?;
+                    *by_key
+                        .entry(number_key(x))
+                        .or_insert_with(|| index.get(format_number(x).as_str()).copied())
+                })
+                .collect()
+        }
+    }
 }
 
 /// Encodes `numeric` and `categorical` columns (indices into the table) as described in the
@@ -145,31 +177,24 @@ pub fn encode(table: &Table, numeric: &[usize], categorical: &[usize]) -> Encode
     let mut offset = numeric.len();
     for (&c, lv) in categorical.iter().zip(&levels) {
         let name = &table.headers[c];
-        let cells = levels_of(&table.columns[c]);
-        let index: HashMap<&str, usize> = lv
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.as_str(), i))
-            .collect();
-        // Most frequent level; BTreeMap iteration order makes ties go to the smallest level.
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in cells.iter().flatten() {
-            *counts.entry(s.as_str()).or_default() += 1;
+        let cells = level_indexes(&table.columns[c], lv);
+        let mut counts = vec![0usize; lv.len()];
+        for &k in cells.iter().flatten() {
+            counts[k] += 1;
         }
-        let mode = counts
-            .iter()
-            .fold(None::<(&str, usize)>, |best, (&l, &k)| match best {
-                Some((_, bk)) if bk >= k => best,
-                _ => Some((l, k)),
-            })
-            .map(|(l, _)| l.to_string());
+        // Most frequent level; ties go to the smallest level text.
+        let mode = (0..lv.len()).reduce(|best, k| match counts[k].cmp(&counts[best]) {
+            std::cmp::Ordering::Greater => k,
+            std::cmp::Ordering::Equal if lv[k] < lv[best] => k,
+            _ => best,
+        });
         let missing = cells.iter().filter(|c| c.is_none()).count();
         if missing > 0 {
-            if let Some(mode) = &mode {
+            if let Some(mode) = mode {
                 imputed.push(Imputation {
                     column: name.clone(),
                     count: missing,
-                    value: serde_json::Value::String(mode.clone()),
+                    value: serde_json::Value::String(lv[mode].clone()),
                 });
             }
         }
@@ -177,13 +202,12 @@ pub fn encode(table: &Table, numeric: &[usize], categorical: &[usize]) -> Encode
             feature_names.push(format!("{name}_{l}"));
         }
         for (i, cell) in cells.iter().enumerate() {
-            let level = cell.as_deref().or(mode.as_deref());
-            if let Some(&k) = level.and_then(|l| index.get(l)) {
+            if let Some(k) = cell.or(mode) {
                 matrix[[i, offset + k]] = 1.0;
             }
         }
         offset += lv.len();
-        categorical_fills.push(mode);
+        categorical_fills.push(mode.map(|k| lv[k].clone()));
     }
 
     Encoded {

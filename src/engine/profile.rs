@@ -19,7 +19,8 @@
 //! "Typical customers"; repeated names get " (2)", " (3)", ... so every name is unique within
 //! a run.
 
-use super::ingest::{ColumnData, Table, format_number};
+use super::ingest::{ColumnData, Table};
+use super::preprocess;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -292,30 +293,30 @@ pub fn profile_segments(
     }
 
     for &c in categorical {
-        let cells: Vec<Option<String>> = match &table.columns[c] {
-            ColumnData::Text(v) => v.clone(),
-            ColumnData::Numeric(v) => v.iter().map(|x| x.map(format_number)).collect(),
-        };
-        let mut overall: HashMap<&str, usize> = HashMap::new();
-        let mut per_segment: Vec<HashMap<&str, usize>> = vec![HashMap::new(); k];
-        let mut present = vec![0usize; k];
-        let mut total_present = 0usize;
-        for (cell, &l) in cells.iter().zip(labels) {
-            if let (Some(v), true) = (cell, l < k) {
-                *overall.entry(v.as_str()).or_default() += 1;
-                *per_segment[l].entry(v.as_str()).or_default() += 1;
-                present[l] += 1;
-                total_present += 1;
+        // Counted by level position: no cell is copied or hashed per segment.
+        let data = &table.columns[c];
+        let names = preprocess::sorted_levels(data);
+        let mut counts = vec![vec![0usize; names.len()]; k];
+        for (cell, &l) in preprocess::level_indexes(data, &names).iter().zip(labels) {
+            if let (Some(j), true) = (cell, l < k) {
+                counts[l][*j] += 1;
             }
         }
-        for (s, profile) in profiles.iter_mut().enumerate() {
-            let mut levels: Vec<LevelShare> = per_segment[s]
+        let overall: Vec<usize> = (0..names.len())
+            .map(|j| counts.iter().map(|seg| seg[j]).sum())
+            .collect();
+        let total_present: usize = overall.iter().sum();
+        for (profile, seg) in profiles.iter_mut().zip(&counts) {
+            let present: usize = seg.iter().sum();
+            let mut levels: Vec<LevelShare> = seg
                 .iter()
-                .map(|(&value, &count)| {
-                    let share = count as f64 / present[s] as f64;
-                    let table_share = overall[value] as f64 / total_present as f64;
+                .enumerate()
+                .filter(|&(_, &count)| count > 0)
+                .map(|(j, &count)| {
+                    let share = count as f64 / present as f64;
+                    let table_share = overall[j] as f64 / total_present as f64;
                     LevelShare {
-                        value: value.to_string(),
+                        value: names[j].clone(),
                         count,
                         share,
                         lift: share / table_share,
