@@ -153,15 +153,4 @@ impl RowQuery {
             .load(conn)
             .await
     }
-
-    /// How many rows the query selects on all its pages.
-    pub async fn count(&self, conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-        let mut query = scored_rows::table
-            .filter(scored_rows::scoring_id.eq(self.scoring_id))
-            .into_boxed();
-        if let Some(cluster) = self.cluster {
-            query = query.filter(scored_rows::cluster_label.eq(cluster));
-        }
-        query.count().get_result(conn).await
-    }
 }

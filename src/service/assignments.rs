@@ -42,12 +42,30 @@ pub async fn list(
     };
     let mut conn = state.conn().await?;
     let rows = query.fetch(&mut conn).await?;
-    let total = query.count(&mut conn).await?;
+    let total = match known_total(&run, cluster) {
+        Some(total) => total,
+        None => query.count(&mut conn).await?,
+    };
     let items = rows
         .into_iter()
         .map(|r| (r.row_index as i64, Assignment::from(r)))
         .collect();
     Ok(Page::from_probe(items, limit, total))
+}
+
+/// How many assignments a run has, in one segment or in all, as its metrics say (they are
+/// written in the transaction that writes the assignments), so paging through a million rows
+/// does not count them all again for every page. `None` when the metrics cannot tell.
+fn known_total(run: &runs::Run, cluster: Option<i32>) -> Option<i64> {
+    let metrics = run
+        .metrics
+        .as_ref()
+        .filter(|_| run.status == RunStatus::Succeeded)?;
+    let total = match cluster {
+        None => metrics.n_samples,
+        Some(c) => *metrics.cluster_sizes.get(usize::try_from(c).ok()?)?,
+    };
+    i64::try_from(total).ok()
 }
 
 /// A finished run has segments `0..k`; asking for another is a mistake worth naming.
@@ -123,7 +141,10 @@ pub async fn table(
         ..PageQuery::default()
     };
     let mut conn = state.conn().await?;
-    let total = query.count(&mut conn).await?;
+    let total = match known_total(&run, request.cluster).filter(|_| query.search.is_none()) {
+        Some(total) => total,
+        None => query.count(&mut conn).await?,
+    };
     let mut table = Table::new(total, request.page, request.page_size);
     query.offset = table.offset as i64;
     query.limit = table.size as i64;

@@ -201,6 +201,15 @@ pub fn check_segment(scoring: &Scoring, cluster: Option<i32>) -> AppResult<()> {
     }
 }
 
+/// How many rows a scoring has, in one segment or in all: stored with the rows, so no page
+/// counts them again. Call [`check_segment`] first.
+fn known_total(scoring: &Scoring, cluster: Option<i32>) -> i64 {
+    match cluster {
+        None => scoring.row_count,
+        Some(c) => scoring.segment_sizes[c as usize],
+    }
+}
+
 /// A cursor page of a scoring's rows in row order, one segment or all.
 pub async fn rows(
     state: &AppState,
@@ -219,7 +228,7 @@ pub async fn rows(
     };
     let mut conn = state.conn().await?;
     let rows = query.fetch(&mut conn).await?;
-    let total = query.count(&mut conn).await?;
+    let total = known_total(scoring, cluster);
     let items = rows
         .into_iter()
         .map(|r| (r.row_index as i64, ScoredRow::from(r)))
@@ -242,7 +251,7 @@ pub async fn numbered(
         ..Default::default()
     };
     let mut conn = state.conn().await?;
-    let total = query.count(&mut conn).await?;
+    let total = known_total(scoring, cluster);
     let mut numbered = Numbered::new(total, page, page_size);
     query.offset = numbered.offset as i64;
     query.limit = numbered.size as i64;
