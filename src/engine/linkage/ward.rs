@@ -284,6 +284,13 @@ struct Leaf {
 }
 
 impl Leaf {
+    fn push(&mut self, slot: usize, distance: f64, clusters: &Centroids) {
+        self.slots.push(slot as u32);
+        self.to_centre.push(distance);
+        self.size.push(clusters.size[slot]);
+        self.rows.extend_from_slice(clusters.row(slot));
+    }
+
     fn with_capacity(members: usize, stride: usize) -> Self {
         Leaf {
             slots: Vec::with_capacity(members),
@@ -314,73 +321,30 @@ impl BoxTree {
     fn build(mut live: Vec<usize>, clusters: &Centroids) -> Self {
         live.sort_unstable();
         let slots = clusters.size.len();
-        let mut tree = BoxTree {
+        let mut built = Subtree::default();
+        grow(&mut live, clusters, &mut built);
+        let mut leaf_of = vec![0; slots];
+        let mut position = vec![0; slots];
+        for (leaf, members) in built.leaves.iter().enumerate() {
+            for (at, &slot) in members.slots.iter().enumerate() {
+                leaf_of[slot as usize] = leaf as u32;
+                position[slot as usize] = at as u32;
+            }
+        }
+        BoxTree {
             stride: clusters.stride,
-            nodes: Vec::with_capacity(4 * live.len() / LEAF_SIZE + 1),
-            centres: Vec::new(),
-            boxes: Vec::new(),
-            leaves: Vec::new(),
-            leaf_of: vec![0; slots],
-            position: vec![0; slots],
+            nodes: built.nodes,
+            centres: built.centres,
+            boxes: built.boxes,
+            leaves: built.leaves,
+            leaf_of,
+            position,
             built_with: live.len(),
             #[cfg(target_arch = "x86_64")]
             avx: std::arch::is_x86_feature_detected!("avx"),
             #[cfg(not(target_arch = "x86_64"))]
             avx: false,
-        };
-        tree.grow(&mut live, clusters);
-        tree
-    }
-
-    /// Adds the subtree over `slots` (in any order; reordered here) and returns its root.
-    fn grow(&mut self, slots: &mut [usize], clusters: &Centroids) -> u32 {
-        let s = self.stride;
-        let id = self.nodes.len();
-        let mut centre = vec![0.0; s];
-        for &slot in slots.iter() {
-            for (c, &v) in centre.iter_mut().zip(clusters.row(slot)) {
-                *c += v;
-            }
         }
-        centre.iter_mut().for_each(|c| *c /= slots.len() as f64);
-        let distances: Vec<f64> = slots
-            .iter()
-            .map(|&slot| squared_distance(&centre, clusters.row(slot)).sqrt())
-            .collect();
-        self.centres.extend_from_slice(&centre);
-        let mut low = vec![f64::INFINITY; s];
-        let mut high = vec![f64::NEG_INFINITY; s];
-        for &slot in slots.iter() {
-            for ((l, h), &v) in low.iter_mut().zip(high.iter_mut()).zip(clusters.row(slot)) {
-                *l = l.min(v);
-                *h = h.max(v);
-            }
-        }
-        self.boxes.extend_from_slice(&low);
-        self.boxes.extend_from_slice(&high);
-        let smallest = slots
-            .iter()
-            .map(|&slot| clusters.size[slot])
-            .fold(f64::INFINITY, f64::min);
-        self.nodes.push(Node {
-            smallest,
-            kind: NodeKind::Leaf(0),
-        });
-        if slots.len() <= LEAF_SIZE {
-            let leaf = self.leaves.len();
-            self.leaves.push(Leaf::with_capacity(2 * LEAF_SIZE, s));
-            self.nodes[id].kind = NodeKind::Leaf(leaf as u32);
-            for (&slot, &distance) in slots.iter().zip(&distances) {
-                self.file(slot, leaf, distance, clusters);
-            }
-            return id as u32;
-        }
-        let half = split(slots, &centre, clusters);
-        let (low, high) = slots.split_at_mut(half);
-        let left = self.grow(low, clusters);
-        let right = self.grow(high, clusters);
-        self.nodes[id].kind = NodeKind::Inner { left, right };
-        id as u32
     }
 
     /// `|p - q|²` for the point q of node `node`'s box nearest to `p`: no cluster below is
@@ -413,10 +377,7 @@ impl BoxTree {
         let into = &mut self.leaves[leaf];
         self.leaf_of[slot] = leaf as u32;
         self.position[slot] = into.slots.len() as u32;
-        into.slots.push(slot as u32);
-        into.to_centre.push(distance);
-        into.size.push(clusters.size[slot]);
-        into.rows.extend_from_slice(clusters.row(slot));
+        into.push(slot, distance, clusters);
     }
 
     /// Files the cluster in `slot` under the leaf reached by always stepping to the child with
@@ -577,6 +538,98 @@ impl BoxTree {
         }
         (best.1, best.0, examined)
     }
+}
+
+/// Subtrees over more clusters than this have their two halves built at once, on two threads.
+const PARALLEL_MIN_SLOTS: usize = 4096;
+
+/// The nodes of a tree being built, numbered from its root, and its leaves.
+#[derive(Default)]
+struct Subtree {
+    nodes: Vec<Node>,
+    centres: Vec<f64>,
+    boxes: Vec<f64>,
+    leaves: Vec<Leaf>,
+}
+
+impl Subtree {
+    /// Adds `other` after this tree's nodes and leaves, renumbered; returns its root.
+    fn append(&mut self, other: Subtree) -> u32 {
+        let nodes = self.nodes.len() as u32;
+        let leaves = self.leaves.len() as u32;
+        self.nodes.extend(other.nodes.into_iter().map(|node| Node {
+            kind: match node.kind {
+                NodeKind::Inner { left, right } => NodeKind::Inner {
+                    left: left + nodes,
+                    right: right + nodes,
+                },
+                NodeKind::Leaf(leaf) => NodeKind::Leaf(leaf + leaves),
+            },
+            ..node
+        }));
+        self.centres.extend_from_slice(&other.centres);
+        self.boxes.extend_from_slice(&other.boxes);
+        self.leaves.extend(other.leaves);
+        nodes
+    }
+}
+
+/// Adds the subtree over `slots` (in any order; reordered here) to `into` and returns its root.
+fn grow(slots: &mut [usize], clusters: &Centroids, into: &mut Subtree) -> u32 {
+    let s = clusters.stride;
+    let id = into.nodes.len();
+    let mut centre = vec![0.0; s];
+    let mut low = vec![f64::INFINITY; s];
+    let mut high = vec![f64::NEG_INFINITY; s];
+    for &slot in slots.iter() {
+        for (((c, l), h), &v) in centre
+            .iter_mut()
+            .zip(low.iter_mut())
+            .zip(high.iter_mut())
+            .zip(clusters.row(slot))
+        {
+            *c += v;
+            *l = l.min(v);
+            *h = h.max(v);
+        }
+    }
+    centre.iter_mut().for_each(|c| *c /= slots.len() as f64);
+    into.centres.extend_from_slice(&centre);
+    into.boxes.extend_from_slice(&low);
+    into.boxes.extend_from_slice(&high);
+    let smallest = slots
+        .iter()
+        .map(|&slot| clusters.size[slot])
+        .fold(f64::INFINITY, f64::min);
+    into.nodes.push(Node {
+        smallest,
+        kind: NodeKind::Leaf(into.leaves.len() as u32),
+    });
+    if slots.len() <= LEAF_SIZE {
+        let mut leaf = Leaf::with_capacity(slots.len(), s);
+        for &slot in slots.iter() {
+            let distance = squared_distance(&centre, clusters.row(slot)).sqrt();
+            leaf.push(slot, distance, clusters);
+        }
+        into.leaves.push(leaf);
+        return id as u32;
+    }
+    let half = split(slots, &centre, clusters);
+    let parallel = slots.len() > PARALLEL_MIN_SLOTS;
+    let (low, high) = slots.split_at_mut(half);
+    let (left, right) = if parallel {
+        let (mut a, mut b) = (Subtree::default(), Subtree::default());
+        rayon::join(
+            || grow(low, clusters, &mut a),
+            || grow(high, clusters, &mut b),
+        );
+        (into.append(a), into.append(b))
+    } else {
+        let left = grow(low, clusters, into);
+        (left, grow(high, clusters, into))
+    };
+    into.nodes[id].kind = NodeKind::Inner { left, right };
+    id as u32
 }
 
 /// Reorders `slots` into two groups for the two children of a node whose centre is `centre`,
