@@ -153,7 +153,7 @@ pub(super) fn ward_linkage_weighted(
         // A cluster queued for a search may have been merged away later in the round.
         pending.retain(|&a| alive[a]);
         if live > 1 && 2 * live < tree.built_with {
-            tree = BoxTree::build(tree.live_slots(), &clusters);
+            tree.rebuild(&clusters);
         }
     }
     progress.report(Stage::Linkage, 1.0)?;
@@ -421,6 +421,17 @@ impl BoxTree {
         if let Some(&moved) = leaf.slots.get(at) {
             self.position[moved as usize] = at as u32;
         }
+    }
+
+    /// Builds the tree again from its live clusters. The old nodes and leaves (with their
+    /// copies of the centroids) are freed first, so two trees are never held at once.
+    fn rebuild(&mut self, clusters: &Centroids) {
+        let live = self.live_slots();
+        self.nodes = Vec::new();
+        self.centres = Vec::new();
+        self.boxes = Vec::new();
+        self.leaves = Vec::new();
+        *self = BoxTree::build(live, clusters);
     }
 
     fn live_slots(&self) -> Vec<usize> {
