@@ -1,7 +1,7 @@
 //! The large-table path's first step: compressing customers into weighted micro-clusters.
 //!
-//! Exact Ward costs O(n²) time (20 s of linkage and a minute of exact silhouette at 100,000
-//! customers on two cores, hours at a million), so above a row limit ([`DEFAULT_MAX_EXACT_ROWS`],
+//! Exact Ward costs O(n²) time (about 20 s at 100,000 customers on two shared cores, half of it
+//! the exact silhouette; a hundred times that at a million), so above a row limit ([`DEFAULT_MAX_EXACT_ROWS`],
 //! `--max-exact-rows`, `MAX_EXACT_ROWS`) the pipeline first groups the customers into a few
 //! thousand micro-clusters ([`compress`]), then builds the Ward tree of the micro-clusters'
 //! centroids with their sizes as weights ([`super::linkage::ward_weighted`]), and every customer
@@ -23,7 +23,7 @@
 //!
 //! Measured (see `bench/README.md`): on tables with real types the segments match exact Ward's
 //! (adjusted Rand index 0.97-1.0, `known_types`). On the weakly structured sample customers
-//! they agree with exact Ward at 0.80 (100,000 rows) and 0.69 (200,000), better than
+//! they agree with exact Ward at 0.80 (100,000 rows) and 0.70 (200,000), better than
 //! scikit-learn's `Birch(threshold=1.0, n_clusters=AgglomerativeClustering(5, linkage="ward"))`
 //! (0.48-0.63), but short of 0.9 for a reason no compression removes: there exact Ward's own
 //! 5-segment cut moves that much when 1 % of the customers are left out (it then agrees with
@@ -43,7 +43,7 @@ use super::meter::Meter;
 use super::types::{Cancelled, Progress, Stage};
 
 /// Tables with more rows than this take the large-table path unless told otherwise. Exact Ward
-/// with its exact silhouette takes about a minute and a half at 100,000 customers on two cores
+/// with its exact silhouette takes about 20 s at 100,000 customers on two shared cores (2026-12)
 /// and four times that at 200,000 (both are O(n²)); the large-table path takes seconds at
 /// 100,000 (see `bench/README.md` for how closely it agrees). So runs stay exact where exact
 /// is affordable, and larger ones say they are approximate.
@@ -53,8 +53,8 @@ pub const DEFAULT_MAX_EXACT_ROWS: usize = 100_000;
 /// segment worth acting on (a million customers make micro-clusters of about 100, against
 /// segments of tens of thousands); few enough that the weighted Ward tree over them takes about
 /// a second. On 100,000 and 200,000 sample customers 10,000 agreed with exact Ward better than
-/// 2,000, 20,000 or 40,000 (`bench/README.md`), and on two levels they cost less than 2,000 in
-/// one.
+/// 2,000 did, while 20,000 or 40,000 were no better at 200,000 and took longer
+/// (`bench/README.md`); on two levels they cost less than 2,000 in one.
 pub const MICRO_CLUSTERS: usize = 10_000;
 
 /// Rows the centres are first fitted on, per micro-cluster: enough members each that the
@@ -518,7 +518,8 @@ mod tests {
 }
 
 /// How the number of micro-clusters trades agreement with exact Ward for time, on a table and
-/// the exact run's assignments written by `bench/large.sh`:
+/// the exact run's assignments written by `bench/large.sh`, and how far exact Ward's own cut
+/// moves when a few customers are left out:
 /// `LARGE_CSV=bench/out/large/customers_100000.csv
 /// LARGE_EXACT=bench/out/large/exact_100000/assignments.csv
 /// cargo test --release --lib microclusters::measure -- --ignored --nocapture`.
@@ -528,11 +529,46 @@ mod measure {
     use crate::engine::compare::compare;
     use crate::engine::cut::{cut_clusters, rows_of_leaves};
     use crate::engine::ingest::read_csv;
-    use crate::engine::linkage::ward_weighted;
+    use crate::engine::linkage::{linkage, ward_weighted};
     use crate::engine::pipeline::{Params, ResolvedFeatures};
     use crate::engine::preprocess::encode;
     use crate::engine::spec;
-    use crate::engine::types::{Method, NoProgress};
+    use crate::engine::types::{Method, Metric, NoProgress};
+
+    /// The table at `path`, encoded as a run encodes it.
+    fn encoded(path: &str) -> Array2<f64> {
+        let table = read_csv(&std::fs::read(path).unwrap()).unwrap();
+        let resolved: ResolvedFeatures =
+            spec::check(&table, &Params::new(Method::Ward, 5)).unwrap();
+        encode(&table, &resolved.numeric, &resolved.categorical).matrix
+    }
+
+    /// Exact Ward's 5 segments of the table without every `step`-th row, against its 5 segments
+    /// of the whole table on the rows both have: how much the exact answer itself moves when a
+    /// few customers are missing, the yardstick for how closely an approximation can follow it.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn measure_exact_ward_without_some_rows() {
+        let Ok(csv) = std::env::var("LARGE_CSV") else {
+            return;
+        };
+        let x = encoded(&csv);
+        let n = x.nrows();
+        let ward = |x: ArrayView2<f64>| {
+            let z = linkage(x, Method::Ward, Metric::Euclidean, &NoProgress).unwrap();
+            cut_clusters(&z, 5)
+        };
+        let whole = ward(x.view());
+        for step in [1_000, 100] {
+            let kept: Vec<usize> = (0..n).filter(|i| i % step != step / 2).collect();
+            let part = ward(x.select(Axis(0), &kept).view());
+            let same: Vec<usize> = kept.iter().map(|&i| whole[i]).collect();
+            println!(
+                "without every {step}th row: ARI vs exact Ward of all rows {:.3}",
+                compare(&part, &same).adjusted_rand_index
+            );
+        }
+    }
 
     #[test]
     #[ignore = "a measurement, not a check"]
@@ -541,16 +577,13 @@ mod measure {
         else {
             return;
         };
-        let table = read_csv(&std::fs::read(csv).unwrap()).unwrap();
+        let x = encoded(&csv);
         let exact: Vec<usize> = std::fs::read_to_string(exact)
             .unwrap()
             .lines()
             .skip(1)
             .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
             .collect();
-        let resolved: ResolvedFeatures =
-            spec::check(&table, &Params::new(Method::Ward, 5)).unwrap();
-        let x = encode(&table, &resolved.numeric, &resolved.categorical).matrix;
         for m in [2_000, 5_000, 10_000, 20_000, 40_000] {
             let started = std::time::Instant::now();
             let micro = compress(x.view(), m, &NoProgress).unwrap();
