@@ -646,7 +646,7 @@ fn grow(slots: &mut [usize], clusters: &Centroids, into: &mut Subtree) -> u32 {
 /// Reorders `slots` into two groups for the two children of a node whose centre is `centre`,
 /// and returns the size of the first. The groups are those of a few rounds of 2-means (seeded
 /// with the centroid farthest from the centre and the one farthest from that), which follows
-/// the data's own clusters, so balls stay small; neither group is left with less than an
+/// the data's own clusters, so boxes stay small; neither group is left with less than an
 /// eighth, so the tree stays O(log n) deep.
 fn split(slots: &mut [usize], centre: &[f64], clusters: &Centroids) -> usize {
     let farthest = |from: &[f64], slots: &[usize]| {
@@ -776,7 +776,7 @@ mod tests {
                         "seed {seed}, slot {a}"
                     );
                 }
-                // Merge random pairs, so sizes and centroids vary and the balls go stale.
+                // Merge random pairs, so sizes and centroids vary and the boxes go stale.
                 for _ in 0..(live.len() / 4).max(1) {
                     if live.len() < 2 {
                         break;
