@@ -1,7 +1,7 @@
 //! Agglomerative (hierarchical) clustering: the merge tree in scipy's linkage-matrix format.
 //!
 //! [`linkage`] is the one entry point. It picks an algorithm per method, each in its own file:
-//! - Ward on Euclidean data: reciprocal nearest neighbours of centroids found with a ball tree
+//! - Ward on Euclidean data: reciprocal nearest neighbours of centroids found with a tree of boxes
 //!   ([`ward`]), O(n d) memory;
 //! - single linkage: Prim's minimum spanning tree computed on the fly ([`single`]), O(n d) memory;
 //! - complete, average, weighted, centroid and median: Müllner's generic algorithm, with lazily

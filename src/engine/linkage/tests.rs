@@ -267,7 +267,7 @@ fn progress_reaches_the_end() {
 }
 
 /// Large enough for the threaded scans of single linkage (test builds start them at 300 live
-/// clusters) and for many levels of Ward's ball tree with its parallel rounds; checked against
+/// clusters) and for many levels of Ward's tree of boxes with its parallel rounds; checked against
 /// kodama on the full matrix.
 #[test]
 fn threaded_paths_agree_with_the_matrix_algorithms() {
