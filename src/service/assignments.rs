@@ -141,7 +141,7 @@ pub async fn table(
         ..PageQuery::default()
     };
     let mut conn = state.conn().await?;
-    let total = match known_total(&run, request.cluster).filter(|_| query.search.is_none()) {
+    let total = match known_total(run, request.cluster).filter(|_| query.search.is_none()) {
         Some(total) => total,
         None => query.count(&mut conn).await?,
     };
