@@ -314,6 +314,9 @@ mod tests {
         assert!(c.access.api_token.is_none());
         assert!(!c.access.cookie_secure);
         assert_eq!(c.access.session_hours, 12);
+        // A chain's whole loyalty base fits (about 110 MB for two million customers).
+        assert_eq!(c.limits.max_rows, 2_000_000);
+        assert_eq!(c.limits.max_upload_bytes, 256 << 20);
     }
 
     #[test]
