@@ -4,7 +4,7 @@
 //! A million rows through `INSERT ... SELECT unnest(...)` batches cost the server a planned
 //! statement per batch and the client every batch's arrays at once; `COPY` streams the rows as
 //! one message per chunk, and the binary format needs no escaping. diesel-async has no `COPY`,
-//! so these writes open their own tokio-postgres connection ([`connect`]: the driver the pool
+//! so these writes open their own tokio-postgres connection ([`begin`]: the driver the pool
 //! already uses underneath) and run their whole transaction on it. The rows are encoded by an
 //! [`Encoder`] in chunks of about [`CHUNK_BYTES`], which the caller produces while earlier
 //! chunks are on their way, so memory holds a few chunks, not the table twice.
@@ -16,16 +16,23 @@ use tokio_postgres::{Client, NoTls};
 /// Size at which a chunk of encoded rows is handed to the connection.
 pub const CHUNK_BYTES: usize = 1 << 20;
 
-/// A connection of its own for a bulk write, outside the pool (whose connections are diesel's).
-/// The connection's task ends when the client is dropped.
-pub async fn connect(database_url: &str) -> Result<Client, tokio_postgres::Error> {
+/// A connection of its own for a bulk write, outside the pool (whose connections are diesel's),
+/// with a transaction open. Dropping the client before [`commit`] (an error on the way) closes
+/// the connection, and the server rolls the transaction back.
+pub async fn begin(database_url: &str) -> Result<Client, tokio_postgres::Error> {
     let (client, connection) = tokio_postgres::connect(database_url, NoTls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "bulk-write connection ended with an error");
         }
     });
+    client.batch_execute("BEGIN").await?;
     Ok(client)
+}
+
+/// Commits the transaction [`begin`] opened, and closes its connection.
+pub async fn commit(client: Client) -> Result<(), tokio_postgres::Error> {
+    client.batch_execute("COMMIT").await
 }
 
 /// Runs `statement`, a `COPY ... FROM STDIN (FORMAT binary)`, fed with `chunks` (from

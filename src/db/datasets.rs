@@ -40,10 +40,7 @@ pub async fn insert_with_rows(
     dataset: NewDataset<'_>,
     table: ingest::Table,
 ) -> Result<i64, tokio_postgres::Error> {
-    let client = copy::connect(database_url).await?;
-    // Dropping the client before COMMIT (an error below) closes the connection, and the server
-    // rolls the transaction back.
-    client.batch_execute("BEGIN").await?;
+    let client = copy::begin(database_url).await?;
     let columns = dataset.column_profiles.to_string();
     let id: i64 = client
         .query_one(
@@ -73,7 +70,7 @@ pub async fn insert_with_rows(
         },
     )
     .await?;
-    client.batch_execute("COMMIT").await?;
+    copy::commit(client).await?;
     Ok(id)
 }
 

@@ -454,9 +454,7 @@ pub async fn complete(
     worker: &str,
     results: &RunResults,
 ) -> Result<bool, tokio_postgres::Error> {
-    let client = super::copy::connect(database_url).await?;
-    // Dropping the client before COMMIT (an error below) rolls the transaction back.
-    client.batch_execute("BEGIN").await?;
+    let client = super::copy::begin(database_url).await?;
     let documents = &results.documents;
     let json = |v: Option<&serde_json::Value>| v.map(|v| v.to_string());
     // Called as a function: diesel's `RunQueryDsl::execute` would otherwise be picked.
@@ -488,6 +486,6 @@ pub async fn complete(
         return Ok(false);
     }
     super::assignments::copy_all(&client, id, &results.labels, &results.silhouettes).await?;
-    client.batch_execute("COMMIT").await?;
+    super::copy::commit(client).await?;
     Ok(true)
 }

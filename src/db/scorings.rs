@@ -45,8 +45,7 @@ pub async fn insert_with_rows(
     labels: Vec<usize>,
     remarks: Vec<Vec<String>>,
 ) -> Result<i64, tokio_postgres::Error> {
-    let client = copy::connect(database_url).await?;
-    client.batch_execute("BEGIN").await?;
+    let client = copy::begin(database_url).await?;
     let id: i64 = client
         .query_one(
             "INSERT INTO scorings (run_id, name, filename, byte_size, row_count, headers, notes, \
@@ -83,7 +82,7 @@ pub async fn insert_with_rows(
         },
     )
     .await?;
-    client.batch_execute("COMMIT").await?;
+    copy::commit(client).await?;
     Ok(id)
 }
 
