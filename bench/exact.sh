@@ -40,11 +40,8 @@ mkdir -p "$out"
 table="$out/customers.csv"
 "$segmentiq" sample-data --rows "$rows" --seed "$seed" --out "$table"
 
-# Wall seconds and peak resident MiB from a /usr/bin/time -v report.
-wall() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
-  for (i = 1; i <= n; i++) s = s * 60 + t[i]; printf "%.2f", s }' "$1"; }
-cpu() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.1f", s }' "$1"; }
-peak() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
+# shellcheck source=bench/time_report.sh
+. bench/time_report.sh
 
 echo "# $(lscpu | awk -F': *' '/Model name/ { print $2 }'), $(nproc) cores;" \
   "$("$venv/bin/python" -c 'import sklearn, pandas; print("scikit-learn", sklearn.__version__, "pandas", pandas.__version__)');" \
@@ -68,10 +65,10 @@ theirs=$(wall "$out/birch.stderr")
 if [ -n "$before" ]; then
   printf 'before: %s s (%s s of CPU), %s MiB, %s x the Birch pipeline\n' \
     "$(wall "$out/before.stderr")" "$(cpu "$out/before.stderr")" "$(peak "$out/before.stderr")" \
-    "$(awk -v a="$(wall "$out/before.stderr")" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')"
+    "$(ratio "$(wall "$out/before.stderr")" "$theirs")"
 fi
 printf '| %s | %s s (%s s CPU) | %s MiB | %s s (%s s CPU) | %s MiB | %s |\n' "$rows" \
   "$ours" "$(cpu "$out/segmentiq.stderr")" "$(peak "$out/segmentiq.stderr")" \
   "$theirs" "$(cpu "$out/birch.stderr")" "$(peak "$out/birch.stderr")" \
-  "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')"
+  "$(ratio "$ours" "$theirs")"
 echo "(rows | segmentiq cluster, exact Ward | peak | Birch pipeline | peak | segmentiq / Birch, wall)"

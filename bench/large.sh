@@ -35,14 +35,14 @@ fi
 out=bench/out/large
 mkdir -p "$out"
 
+# shellcheck source=bench/time_report.sh
+. bench/time_report.sh
+
 # Runs a command under /usr/bin/time -v; prints "seconds peak_MiB".
 measure() {
   local log="$1"; shift
   /usr/bin/time -v "$@" 2>"$log" >/dev/null
-  awk -F': ' '
-    /Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i] }
-    /Maximum resident set size/ { m = $2 / 1024 }
-    END { printf "%.1f %.0f\n", s, m }' "$log"
+  echo "$(wall "$log") $(peak "$log")"
 }
 
 echo "## Agreement with exact Ward (5 segments, sample customers, seed 42)"
@@ -59,8 +59,7 @@ for n in $ari_sizes; do
   "$py" bench/birch_pipeline.py "$csv" --clusters 5 --labels "$out/birch_$n.txt" >"$out/birch_$n.log" 2>&1
   ours=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/large_$n/assignments.csv")
   theirs=$("$py" bench/large.py ari "$out/exact_$n/assignments.csv" "$out/birch_$n.txt")
-  ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
-  echo "| $n | $ours | $theirs | ${ratio}x |"
+  echo "| $n | $ours | $theirs | $(ratio "$ours" "$theirs")x |"
 done
 echo
 
@@ -75,8 +74,8 @@ echo
 echo "| pipeline | seconds | peak RSS MiB | time / Birch pipeline |"
 echo "|---|---|---|---|"
 echo "| Python: pandas + preprocessing + Birch + silhouette_score(sample_size=10000) | $py_s | $py_mib | 1.00 |"
-awk -v s="$our_s" -v m="$our_mib" -v p="$py_s" 'BEGIN { printf "| segmentiq cluster --clusters 5 (k sweep on, the default) | %s | %s | %.2f |\n", s, m, s / p }'
-awk -v s="$lean_s" -v m="$lean_mib" -v p="$py_s" 'BEGIN { printf "| segmentiq cluster --clusters 5 --no-k-sweep | %s | %s | %.2f |\n", s, m, s / p }'
+echo "| segmentiq cluster --clusters 5 (k sweep on, the default) | $our_s | $our_mib | $(ratio "$our_s" "$py_s") |"
+echo "| segmentiq cluster --clusters 5 --no-k-sweep | $lean_s | $lean_mib | $(ratio "$lean_s" "$py_s") |"
 echo
 echo "Adjusted Rand index of SegmentIQ's and Birch's segments at $big rows: $ari_big"
 echo "SegmentIQ's own account of the run:"
