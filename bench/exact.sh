@@ -24,12 +24,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-venv=bench/.venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet numpy scipy scikit-learn fastcluster pandas
-fi
-"$venv/bin/python" -c "import pandas" 2>/dev/null || "$venv/bin/pip" install --quiet pandas
+# shellcheck source=bench/common.sh
+. bench/common.sh
+python_env
 # The same targets as bench/run.sh, so the two scripts share one build.
 cargo build --release --example time_linkage --bin segmentiq
 target="${CARGO_TARGET_DIR:-target}"
@@ -40,8 +37,6 @@ mkdir -p "$out"
 table="$out/customers.csv"
 "$segmentiq" sample-data --rows "$rows" --seed "$seed" --out "$table"
 
-# shellcheck source=bench/time_report.sh
-. bench/time_report.sh
 
 echo "# $(lscpu | awk -F': *' '/Model name/ { print $2 }'), $(nproc) cores;" \
   "$("$venv/bin/python" -c 'import sklearn, pandas; print("scikit-learn", sklearn.__version__, "pandas", pandas.__version__)');" \

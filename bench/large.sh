@@ -20,12 +20,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-venv=bench/.venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import pandas, sklearn" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet numpy scipy scikit-learn pandas
-fi
-py="$venv/bin/python"
+# shellcheck source=bench/common.sh
+. bench/common.sh
+python_env
 # SEGMENTIQ=path/to/segmentiq uses that binary instead of building one.
 bin="${SEGMENTIQ:-}"
 if [ -z "$bin" ]; then
@@ -35,8 +32,6 @@ fi
 out=bench/out/large
 mkdir -p "$out"
 
-# shellcheck source=bench/time_report.sh
-. bench/time_report.sh
 
 # Runs a command under /usr/bin/time -v; prints "seconds peak_MiB".
 measure() {

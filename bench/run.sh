@@ -4,11 +4,9 @@
 #                     [--data blobs|customers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=bench/.venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet numpy scipy scikit-learn fastcluster
-fi
+# shellcheck source=bench/common.sh
+. bench/common.sh
+python_env
 cargo build --release --example time_linkage --bin segmentiq
 target="${CARGO_TARGET_DIR:-target}"
 "$venv/bin/python" bench/compare.py --binary "$target/release/examples/time_linkage" \

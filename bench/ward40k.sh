@@ -18,16 +18,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-venv=bench/.venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet numpy scipy scikit-learn fastcluster pandas
-fi
-"$venv/bin/python" -c "import pandas" 2>/dev/null || "$venv/bin/pip" install --quiet pandas
+# shellcheck source=bench/common.sh
+. bench/common.sh
+python_env
 cargo build --release --bin segmentiq
 segmentiq="${CARGO_TARGET_DIR:-target}/release/segmentiq"
-# shellcheck source=bench/time_report.sh
-. bench/time_report.sh
 
 out=bench/out/ward_$rows
 mkdir -p "$out"
