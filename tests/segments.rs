@@ -319,6 +319,42 @@ async fn two_runs_are_compared_customer_by_customer() {
     let shown = format!("id=\"ari\">{ari:.3}<");
     assert!(page.contains(&shown), "{shown} in {page}");
     assert!(page.contains("id=\"migration\""), "{page}");
+
+    // The page's picker offers every other succeeded run of the dataset, the shown one
+    // selected, and compares with whichever is chosen; the runs can be swapped.
+    let third = app
+        .trained(
+            &first["dataset_id"],
+            json!({ "linkage": "complete", "n_clusters": 4 }),
+        )
+        .await;
+    let c = third["id"].to_string();
+    let page = app.get_text(&link).await;
+    assert!(
+        page.contains(&format!("<option value=\"{a}\" selected>")),
+        "{page}"
+    );
+    assert!(page.contains(&format!("<option value=\"{c}\">")), "{page}");
+    assert!(!page.contains(&format!("<option value=\"{b}\"")), "{page}");
+    assert!(
+        page.contains(&format!("action=\"/runs/{b}/compare\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("href=\"/runs/{a}/compare?with={b}\"")),
+        "{page}"
+    );
+    let body = app.graphql(query, json!({ "a": b, "b": c })).await;
+    let ari = body["data"]["compareRuns"]["adjustedRandIndex"]
+        .as_f64()
+        .unwrap();
+    let page = app.get_text(&format!("/runs/{b}/compare?with={c}")).await;
+    let shown = format!("id=\"ari\">{ari:.3}<");
+    assert!(page.contains(&shown), "{shown} in {page}");
+    assert!(
+        page.contains(&format!("<option value=\"{c}\" selected>")),
+        "{page}"
+    );
     app.stop().await;
 }
 

@@ -1,5 +1,7 @@
 //! `GET /runs/{id}/compare?with={other}`: two runs of one dataset side by side, their settings,
-//! quality and sizes, and where each segment's customers went (reached from the runs table).
+//! quality and sizes, and where each segment's customers went (reached from the runs table,
+//! which links each run to the next older one; a picker on the page compares the first run
+//! with any other succeeded run of the dataset).
 
 use askama::Template;
 
@@ -21,6 +23,17 @@ pub struct Side {
     pub sizes: String,
 }
 
+/// Runs the picker offers at most (the dataset's newest succeeded ones): a longer list is no
+/// longer something to choose from.
+pub const PICKER_RUNS: usize = 100;
+
+/// A run the first one can be compared with, as an option of the page's picker.
+pub struct Choice {
+    pub id: i64,
+    pub label: String,
+    pub selected: bool,
+}
+
 /// A row of the migration matrix: a segment of the first run and its customers in each segment
 /// of the second.
 pub struct MatrixRow {
@@ -35,6 +48,12 @@ pub struct ComparePage {
     dataset_url: String,
     a: Side,
     b: Side,
+    /// Where the picker sends its choice.
+    action: String,
+    /// The dataset's other succeeded runs, newest first, for comparing `a` with another.
+    choices: Vec<Choice>,
+    /// The same two runs the other way round.
+    swap_url: String,
     ari: String,
     agreement: &'static str,
     columns: Vec<String>,
@@ -62,6 +81,14 @@ fn side(run: &Run) -> Side {
     }
 }
 
+fn choice(run: &Run, shown: &Run) -> Choice {
+    Choice {
+        id: run.id,
+        label: format!("Run {} · {}", run.id, summary(run)),
+        selected: run.id == shown.id,
+    }
+}
+
 /// The index in words, for readers who do not know it.
 fn agreement(ari: f64) -> &'static str {
     match ari {
@@ -72,7 +99,24 @@ fn agreement(ari: f64) -> &'static str {
     }
 }
 
-pub fn page(dataset_name: String, a: &Run, b: &Run, comparison: &Comparison) -> ComparePage {
+/// `others`: the dataset's succeeded runs (newest first); all but `a` become the picker's
+/// choices, `b` selected.
+pub fn page(
+    dataset_name: String,
+    a: &Run,
+    b: &Run,
+    others: &[&Run],
+    comparison: &Comparison,
+) -> ComparePage {
+    let mut choices: Vec<Choice> = others
+        .iter()
+        .filter(|r| r.id != a.id && r.damage.is_none())
+        .map(|r| choice(r, b))
+        .collect();
+    // A run older than the newest few is still the one shown, so it is the one selected.
+    if !choices.iter().any(|c| c.selected) {
+        choices.push(choice(b, b));
+    }
     let count = |from: usize, to: usize| {
         comparison
             .migration
@@ -85,6 +129,9 @@ pub fn page(dataset_name: String, a: &Run, b: &Run, comparison: &Comparison) -> 
         dataset_url: routes::dataset(a.dataset_id),
         a: side(a),
         b: side(b),
+        action: routes::run_tab(a.id, "compare"),
+        choices,
+        swap_url: routes::run_compare(b.id, a.id),
         ari: format::score(comparison.adjusted_rand_index),
         agreement: agreement(comparison.adjusted_rand_index),
         columns: b.profiles.iter().map(|p| p.name.clone()).collect(),

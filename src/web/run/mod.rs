@@ -289,7 +289,21 @@ pub async fn compare(
     let dataset = datasets_svc::get(&state, a.dataset_id)
         .await
         .map_err(hx.fail())?;
-    Ok(hx.ok(&compare::page(dataset.name, &a, &b, &comparison)))
+    let others = svc::list(
+        &state,
+        &svc::RunQuery {
+            dataset_id: Some(a.dataset_id),
+            status: Some(svc::RunStatus::Succeeded),
+        },
+        &crate::service::page::PageRequest {
+            first: Some(compare::PICKER_RUNS),
+            after: None,
+        },
+    )
+    .await
+    .map_err(hx.fail())?;
+    let others: Vec<&svc::Run> = others.items.iter().map(|(_, r)| r).collect();
+    Ok(hx.ok(&compare::page(dataset.name, &a, &b, &others, &comparison)))
 }
 
 /// `GET /runs/{id}/report`: the run on one printable page; for a run without results, a page
