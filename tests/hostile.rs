@@ -641,3 +641,52 @@ async fn degenerate_results_are_refused_or_named() {
     assert!(run["metrics"].get("warnings").is_none(), "{run}");
     app.stop().await;
 }
+
+/// The sweep's reproduction: a number near 1e155 overflowed its column's standard deviation,
+/// stored as `null`, and from then on every list of datasets failed. Now the upload is refused
+/// where the number is, nothing is stored, and a dataset stored that way by an earlier version
+/// lists and shows everywhere (without that column's summary).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_too_large_to_compute_with_never_break_a_list() {
+    let app = TestApp::start().await;
+    let id = five_customers(&app).await;
+    let (status, body) = app
+        .upload(
+            "h.csv",
+            b"customer_id,age,spend\nC1,1,1e155\nC2,2,3\nC3,3,4\n",
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["detail"],
+        "h.csv: line 2, column 3 (`spend`) holds 1e155, larger than SegmentIQ computes with (numbers at most 1e100 in size); correct the value, or empty the cell to mark it missing"
+    );
+    assert_eq!(
+        app.db.scalar("SELECT count(*)::text FROM datasets").await,
+        "1"
+    );
+
+    app.db
+        .execute(&format!(
+            "UPDATE datasets SET columns = jsonb_set(columns, '{{0,numeric,std}}', 'null') WHERE id = {id}"
+        ))
+        .await;
+    let list: Value = app.get_json("/api/v1/datasets").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    let one: Value = app.get_json(&format!("/api/v1/datasets/{id}")).await;
+    assert!(one["columns"][0]["numeric"].is_null(), "{one}");
+    assert!(one["columns"][1]["numeric"]["std"].is_number(), "{one}");
+    let body = app
+        .graphql(
+            "{ datasets { totalCount nodes { columns { name numeric { std } } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    for path in ["/".to_string(), format!("/datasets/{id}")] {
+        let resp = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    lists_answer(&app, id, 0).await;
+    app.stop().await;
+}

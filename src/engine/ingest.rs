@@ -147,6 +147,32 @@ pub struct ValueCount {
     pub count: usize,
 }
 
+/// A stored [`NumericSummary`], or `None` when one of its figures is `null`: before
+/// [`MAX_MAGNITUDE`], a column holding a number near 1e155 got a standard deviation that
+/// overflowed to infinity, which JSON stores as `null`. Such a dataset still lists and shows,
+/// without that column's summary, instead of failing every listing it is part of.
+fn stored_summary<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NumericSummary>, D::Error> {
+    #[derive(Deserialize)]
+    struct Stored {
+        min: Option<f64>,
+        max: Option<f64>,
+        mean: Option<f64>,
+        median: Option<f64>,
+        std: Option<f64>,
+    }
+    Ok(Option::<Stored>::deserialize(d)?.and_then(|s| {
+        Some(NumericSummary {
+            min: s.min?,
+            max: s.max?,
+            mean: s.mean?,
+            median: s.median?,
+            std: s.std?,
+        })
+    }))
+}
+
 /// What the dataset page shows about a column and what is stored with the dataset.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ColumnProfile {
@@ -155,6 +181,7 @@ pub struct ColumnProfile {
     pub missing: usize,
     /// Distinct non-missing values.
     pub distinct: usize,
+    #[serde(default, deserialize_with = "stored_summary")]
     pub numeric: Option<NumericSummary>,
     /// Up to ten most frequent values, most frequent first (ties in text order).
     pub top_values: Vec<ValueCount>,
@@ -246,6 +273,17 @@ pub enum IngestError {
     NoDataRows,
     #[error("line {line} could not be read as CSV: {message}")]
     Malformed { line: usize, message: String },
+    #[error(
+        "{} holds {cell}, larger than SegmentIQ computes with (numbers at most {MAX_MAGNITUDE:e} in size); correct the value, or empty the cell to mark it missing",
+        at(*line, *column, Some(name))
+    )]
+    NumberTooLarge {
+        line: usize,
+        column: usize,
+        name: String,
+        /// The cell as written.
+        cell: String,
+    },
 }
 
 impl IngestError {
@@ -261,7 +299,8 @@ impl IngestError {
             | IngestError::TextAfterQuote { line, .. }
             | IngestError::RaggedRow { line, .. }
             | IngestError::MixedDelimiters { line, .. }
-            | IngestError::Malformed { line, .. } => Some(*line),
+            | IngestError::Malformed { line, .. }
+            | IngestError::NumberTooLarge { line, .. } => Some(*line),
         }
     }
 }
@@ -338,6 +377,13 @@ pub fn format_number(v: f64) -> String {
     format!("{v}")
 }
 
+/// The largest number, in size, a numeric cell may hold. Statistics square differences of
+/// values and Ward squares distances between centroids times cluster sizes: at 1e100 those stay
+/// below 1e210 for two million rows and a thousand columns, far inside `f64` (about 1.8e308),
+/// where at 1e155 a column's standard deviation already overflows to infinity. No count or
+/// amount a customer table holds comes near it; identifiers of 30 digits are 1e30.
+pub const MAX_MAGNITUDE: f64 = 1e100;
+
 /// Parses a CSV file into a typed table (see the module docs for the accepted dialect).
 pub fn read_csv(bytes: &[u8]) -> Result<Table, IngestError> {
     let mut headers: Vec<String> = Vec::new();
@@ -372,6 +418,18 @@ pub fn read_csv(bytes: &[u8]) -> Result<Table, IngestError> {
     for (reading, cells) in readings.into_iter().zip(raw) {
         let (numbers, format) =
             number_format::settle(reading, &cells, &lines, file_convention, delimiter);
+        if let Some(row) = numbers.as_ref().and_then(|v| {
+            v.iter()
+                .position(|x| x.is_some_and(|x| x.abs() > MAX_MAGNITUDE))
+        }) {
+            let column = columns.len();
+            return Err(IngestError::NumberTooLarge {
+                line: lines[row],
+                column: column + 1,
+                name: headers[column].clone(),
+                cell: cells[row].clone().unwrap_or_default(),
+            });
+        }
         columns.push(match numbers {
             Some(values) => ColumnData::Numeric(values),
             None => ColumnData::Text(cells),
@@ -934,10 +992,23 @@ fn most_frequent<K: AsRef<str>>(mut counts: Vec<(K, usize)>) -> Vec<ValueCount> 
     counts
         .into_iter()
         .map(|(value, count)| ValueCount {
-            value: value.as_ref().to_string(),
+            value: shown_value(value.as_ref()),
             count,
         })
         .collect()
+}
+
+/// Characters of a frequent value the profile keeps: enough for any name or code, while a
+/// 5 MB cell would otherwise ride along in every listing of the dataset.
+const TOP_VALUE_CHARS: usize = 200;
+
+/// `value` as the profile keeps it: whole, or its first [`TOP_VALUE_CHARS`] characters and how
+/// long it was.
+fn shown_value(value: &str) -> String {
+    match value.char_indices().nth(TOP_VALUE_CHARS) {
+        None => value.to_string(),
+        Some((end, _)) => format!("{}… ({} characters)", &value[..end], value.chars().count()),
+    }
 }
 
 impl Table {
@@ -1520,6 +1591,69 @@ mod tests {
         let back: ColumnProfile =
             serde_json::from_value(serde_json::to_value(&now[0]).unwrap()).unwrap();
         assert_eq!(back, now[0]);
+    }
+
+    /// A stored summary with an overflowed figure (`null`, from before [`MAX_MAGNITUDE`]) reads
+    /// as no summary, so the dataset still lists; one without `numeric` reads as before.
+    #[test]
+    fn profiles_with_an_overflowed_summary_still_read() {
+        let stored = serde_json::json!({
+            "name": "spend", "kind": "numeric", "missing": 0, "distinct": 4,
+            "numeric": {"min": 3.0, "max": 1e155, "mean": 2.5e154, "median": 4.5, "std": null},
+            "top_values": []
+        });
+        let p: ColumnProfile = serde_json::from_value(stored).unwrap();
+        assert_eq!(p.numeric, None);
+        let text = serde_json::json!({
+            "name": "region", "kind": "categorical", "missing": 0, "distinct": 1, "top_values": []
+        });
+        assert_eq!(
+            serde_json::from_value::<ColumnProfile>(text)
+                .unwrap()
+                .numeric,
+            None
+        );
+    }
+
+    /// Numbers too large to compute with are refused where they are; the largest allowed ones
+    /// give finite statistics.
+    #[test]
+    fn numbers_too_large_to_compute_with_are_refused_by_place() {
+        let err = read_csv(b"customer_id,age,spend\nC1,1,1e155\nC2,2,3\n").unwrap_err();
+        assert_eq!(err.line(), Some(2));
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 3 (`spend`) holds 1e155, larger than SegmentIQ computes with (numbers at most 1e100 in size); correct the value, or empty the cell to mark it missing"
+        );
+        let err = read_csv(b"a,b\n1,2\n-1.7e308,3\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 3, column 1 (`a`) holds -1.7e308"),
+            "{err}"
+        );
+        let t = read_csv(b"a,b\n1e100,2\n-1e100,3\n").unwrap();
+        let s = t.column_profiles()[0].numeric.clone().unwrap();
+        assert!(
+            [s.min, s.max, s.mean, s.median, s.std]
+                .iter()
+                .all(|v| v.is_finite()),
+            "{s:?}"
+        );
+    }
+
+    /// A huge cell is kept whole in the table but only its start in the profile that every
+    /// listing carries.
+    #[test]
+    fn profiles_keep_the_start_of_a_huge_value() {
+        let cell = "ሀ".repeat(5_000);
+        let t = read_csv(format!("name,x\n{cell},1\n{cell},2\nb,3\n").as_bytes()).unwrap();
+        let top = &t.column_profiles()[0].top_values[0];
+        assert_eq!(top.count, 2);
+        assert_eq!(top.value, format!("{}… (5000 characters)", "ሀ".repeat(200)));
+        assert_eq!(
+            t.columns[0],
+            ColumnData::Text(vec![Some(cell.clone()), Some(cell), Some("b".into())])
+        );
     }
 
     #[test]

@@ -25,10 +25,14 @@ pub fn number(v: f64) -> String {
     if !v.is_finite() {
         return "—".into();
     }
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+    let abs = v.abs();
+    if abs >= 1e15 {
+        // Past what thousands separators keep readable, and past what an i64 holds.
+        return format!("{v:e}");
+    }
+    if v.fract() == 0.0 {
         return thousands(v as i64);
     }
-    let abs = v.abs();
     if abs >= 1000.0 {
         let rounded = v.round();
         thousands(rounded as i64)
@@ -182,6 +186,10 @@ mod tests {
         assert_eq!(number(42.56), "42.6");
         assert_eq!(number(12345.6), "12,346");
         assert_eq!(number(f64::NAN), "—");
+        // A cut height of 1e20 once showed as 9,223,372,036,854,775,807 (i64::MAX).
+        assert_eq!(number(1e20), "1e20");
+        assert_eq!(number(-2.5e300), "-2.5e300");
+        assert_eq!(number(999_999_999_999_999.0), "999,999,999,999,999");
     }
 
     #[test]

@@ -25,6 +25,7 @@ const PIECES: &[&[u8]] = &[
     b"1.234",
     b"0,25",
     b"1e3",
+    b"1e150",
     b"inf",
     b"NA",
     b"null",
@@ -96,8 +97,13 @@ fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
                     "{e:?} has no line"
                 ),
             }
-            // Every reader refuses the same file the same way.
-            prop_assert_eq!(count_rows(bytes), Err(e));
+            // Every reader refuses the same file the same way; a number too large to compute
+            // with is a cell's content, which the row counter does not read.
+            if matches!(e, IngestError::NumberTooLarge { .. }) {
+                prop_assert!(count_rows(bytes).is_ok());
+            } else {
+                prop_assert_eq!(count_rows(bytes), Err(e));
+            }
         }
     }
     Ok(())
