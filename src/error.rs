@@ -32,7 +32,7 @@ pub enum AppError {
     /// The database could not be reached, or the connection broke off mid-request. Nothing was
     /// stored half-way (every write is one transaction), so the same request can simply be
     /// sent again: 503 with `Retry-After`, GraphQL code `UNAVAILABLE` with `retryAfter`.
-    #[error("the database is unavailable; try again in a few seconds")]
+    #[error("{}", unavailable(.0))]
     Unavailable(#[source] anyhow::Error),
     /// A bug or an unexpected failure; details go to the log, not to the user.
     #[error("internal error; the server log has details")]
@@ -73,6 +73,18 @@ pub fn shorten(message: &str) -> std::borrow::Cow<'_, str> {
         rest = &tail[space_len..];
     }
     out.into()
+}
+
+/// Why the database cannot serve a request, in words: busy (every pooled connection in use
+/// for longer than the pool waits) or unreachable.
+fn unavailable(cause: &anyhow::Error) -> &'static str {
+    use diesel_async::pooled_connection::deadpool::PoolError;
+    match cause.downcast_ref::<PoolError>() {
+        Some(PoolError::Timeout(_)) => {
+            "the server is busy: every database connection is in use; try again in a few seconds"
+        }
+        _ => "the database is unavailable; try again in a few seconds",
+    }
 }
 
 /// Seconds a client is told to wait before retrying when the database is unavailable: long
@@ -234,6 +246,27 @@ impl IntoResponse for AppError {
 mod tests {
     use super::*;
     use diesel::result::{DatabaseErrorKind, Error};
+
+    /// A pool that waited too long says the server is busy, not that the database is down.
+    #[test]
+    fn a_busy_pool_is_not_a_missing_database() {
+        use deadpool::managed::TimeoutType;
+        use diesel_async::pooled_connection::deadpool::PoolError;
+        let busy = AppError::from(PoolError::Timeout(TimeoutType::Wait));
+        assert_eq!(
+            busy.to_string(),
+            "the server is busy: every database connection is in use; try again in a few seconds"
+        );
+        assert_eq!(
+            (busy.status(), busy.code()),
+            (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+        );
+        let down = AppError::Unavailable(anyhow::anyhow!("connection refused"));
+        assert_eq!(
+            down.to_string(),
+            "the database is unavailable; try again in a few seconds"
+        );
+    }
 
     #[test]
     fn long_words_are_cut_and_measured() {

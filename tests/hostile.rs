@@ -690,3 +690,52 @@ async fn numbers_too_large_to_compute_with_never_break_a_list() {
     lists_answer(&app, id, 0).await;
     app.stop().await;
 }
+
+/// The sweep's reproduction: thousands of aliased root fields, each resolved at once on its own
+/// pooled connection, queued for the whole pool; every other client waited behind all of them
+/// (and past the pool's 10 s, got 503 while the query's own fields were `UNAVAILABLE`). Now one
+/// request holds a quarter of the pool at most and waits for itself: it answers whole, and ten
+/// other requests one after another are all answered while it is still working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wide_query_cannot_take_the_whole_pool() {
+    let app = TestApp::start_with(&[("DB_POOL_SIZE", "4")]).await;
+    let dataset = five_customers(&app).await;
+    let (status, run) = train(
+        &app,
+        json!({ "dataset_id": dataset, "linkage": "ward", "n_clusters": 2 }),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    let fields: Vec<String> = (0..3_000)
+        .map(|i| format!("a{i}: run(id: $id) {{ id segments {{ name }} }}"))
+        .collect();
+    let query = format!("query($id: ID!) {{ {} }}", fields.join(" "));
+    let id = run["id"].to_string();
+    let answered = std::sync::atomic::AtomicBool::new(false);
+    let wide = async {
+        let body = app.graphql(&query, json!({ "id": id })).await;
+        answered.store(true, std::sync::atomic::Ordering::SeqCst);
+        body
+    };
+    let others = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        for i in 0..10 {
+            let resp = app
+                .client
+                .get(app.url(&format!("/api/v1/datasets/{dataset}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+            assert!(
+                !answered.load(std::sync::atomic::Ordering::SeqCst),
+                "request {i} waited for the whole wide query"
+            );
+        }
+    };
+    let (body, ()) = tokio::join!(wide, others);
+    assert!(body["errors"].is_null(), "{}", &body["errors"]);
+    assert_eq!(body["data"].as_object().map(|d| d.len()), Some(3_000));
+    assert_eq!(body["data"]["a2999"]["id"], id.as_str());
+    app.stop().await;
+}

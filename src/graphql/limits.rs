@@ -15,16 +15,23 @@
 //! * **Batches** (a JSON array of queries in one request) are capped at [`MAX_BATCH`] queries
 //!   and their complexity is counted together: the whole batch gets the budget of one query, so
 //!   a batch cannot do more work than a single request may.
+//! * **Database connections**: a query resolves its root fields concurrently, so 4,000 aliased
+//!   `run(id:)` fields (well inside the complexity limit) would each take a pooled connection
+//!   and starve every other client and the run worker. Each request holds at most
+//!   [`connections_per_request`] at a time ([`AppState::for_one_request`]) and waits for itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Request, ServerError, ServerResult, ValidationResult, Variables};
+
+use crate::app::AppState;
 
 /// Deepest bracket nesting accepted in a query's text. The standard introspection query nests
 /// about 12 deep; the parser's stack lasts for well over a thousand.
@@ -59,8 +66,30 @@ impl ExtensionFactory for RequestLimits {
     }
 }
 
+/// Pooled connections one GraphQL request may hold at once: a quarter of the pool, so a
+/// request however wide leaves three quarters to everyone else, and one that resolves a thing
+/// at a time never notices.
+pub fn connections_per_request(pool_size: usize) -> usize {
+    (pool_size / 4).max(1)
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for RequestLimits {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let request = match ctx.data_opt::<AppState>() {
+            Some(state) => {
+                request.data(state.for_one_request(connections_per_request(state.config.pool_size)))
+            }
+            None => request,
+        };
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
