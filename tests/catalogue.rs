@@ -205,6 +205,30 @@ async fn bad_inputs_get_specific_errors_and_change_nothing() {
             code: "BAD_USER_INPUT",
         },
         Train {
+            rest: json!({ "dataset_id": id, "n_clusters": 3, "use_pca": false, "pca_components": 3 }),
+            gql: json!({ "datasetId": ds, "nClusters": 3, "usePca": false, "pcaComponents": 3 }),
+            form: None,
+            said: [
+                "use_pca turns PCA off, but pca_components says how much of it to keep; turn PCA on, or leave out pca_components",
+                "usePca turns PCA off, but pcaComponents says how much of it to keep; turn PCA on, or leave out pcaComponents",
+                "",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "n_clusters": 3, "pca_components": 3, "pca_variance": 0.8 }),
+            gql: json!({ "datasetId": ds, "nClusters": 3, "pcaComponents": 3, "pcaVariance": 0.8 }),
+            form: None,
+            said: [
+                "give either pca_components or pca_variance, not both",
+                "give either pcaComponents or pcaVariance, not both",
+                "",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
             rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 31 }),
             gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 31 }),
             form: Some(k("31")),

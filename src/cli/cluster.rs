@@ -146,7 +146,7 @@ fn draft(args: &ClusterArgs) -> Draft {
         },
         auto_clusters: args.clusters == Some(Clusters::Auto),
         distance_threshold: args.distance_threshold,
-        use_pca: args.pca.is_some(),
+        use_pca: Some(args.pca.is_some()),
         pca_components,
         pca_variance,
         include: args.include.clone(),

@@ -36,6 +36,7 @@ pub enum Setting {
     Metric,
     Clusters,
     Height,
+    UsePca,
     PcaComponents,
     PcaVariance,
     Include,
@@ -63,6 +64,10 @@ impl Setting {
             (Height, Rest) => "distance_threshold",
             (Height, Graphql) => "distanceThreshold",
             (Height, Form) => "Cut height",
+            (UsePca, Cli) => "--pca",
+            (UsePca, Rest) => "use_pca",
+            (UsePca, Graphql) => "usePca",
+            (UsePca, Form) => "Reduce dimensions first",
             (PcaComponents, Cli) => "--pca",
             (PcaComponents, Rest) => "pca_components",
             (PcaComponents, Graphql) => "pcaComponents",
@@ -113,6 +118,12 @@ pub enum SpecError {
     TooFewComponents {
         components: i64,
     },
+    /// PCA turned off explicitly, with how much of it to keep given anyway.
+    PcaOff {
+        given: Setting,
+    },
+    /// Both a component count and a share of variance.
+    BothPca,
     BadComponents {
         components: i64,
         max: usize,
@@ -158,7 +169,8 @@ impl SpecError {
                 Setting::Clusters
             }
             BadHeight { .. } => Setting::Height,
-            TooFewComponents { .. } | BadComponents { .. } => Setting::PcaComponents,
+            TooFewComponents { .. } | BadComponents { .. } | BothPca => Setting::PcaComponents,
+            PcaOff { .. } => Setting::UsePca,
             BadVariance { .. } => Setting::PcaVariance,
             NonEuclidean { .. } => Setting::Metric,
             UnknownColumn { setting, .. } => *setting,
@@ -210,6 +222,17 @@ impl SpecError {
             TooFewComponents { components } => format!(
                 "{} must be at least 1, got {components}",
                 name(Setting::PcaComponents)
+            ),
+            PcaOff { given } => format!(
+                "{} turns PCA off, but {} says how much of it to keep; turn PCA on, or leave out {}",
+                name(Setting::UsePca),
+                name(*given),
+                name(*given)
+            ),
+            BothPca => format!(
+                "give either {} or {}, not both",
+                name(Setting::PcaComponents),
+                name(Setting::PcaVariance)
             ),
             BadComponents {
                 components,
@@ -355,7 +378,9 @@ pub struct Draft {
     /// then not given.
     pub auto_clusters: bool,
     pub distance_threshold: Option<f64>,
-    pub use_pca: bool,
+    /// `Some(false)`: PCA turned off, so a component count or variance is a contradiction;
+    /// `None`: not said (PCA runs when either is given).
+    pub use_pca: Option<bool>,
     pub pca_components: Option<i64>,
     pub pca_variance: Option<f64>,
     pub include: Option<Vec<String>>,
@@ -381,11 +406,22 @@ impl Draft {
             (Some(k), None) => Cut::Clusters(usize::try_from(k).unwrap_or(usize::MAX)),
             (None, Some(h)) => Cut::Height(h),
         };
+        let given = match (self.pca_components, self.pca_variance) {
+            (Some(_), Some(_)) => return Err(SpecError::BothPca),
+            (Some(_), None) => Some(Setting::PcaComponents),
+            (None, Some(_)) => Some(Setting::PcaVariance),
+            (None, None) => None,
+        };
+        if let (Some(false), Some(given)) = (self.use_pca, given) {
+            return Err(SpecError::PcaOff { given });
+        }
         let pca = match (self.pca_components, self.pca_variance) {
             (Some(c), _) if c < 1 => return Err(SpecError::TooFewComponents { components: c }),
             (Some(c), _) => Some(PcaSpec::Components(c as usize)),
             (None, Some(f)) => Some(PcaSpec::Variance(f)),
-            (None, None) if self.use_pca => Some(PcaSpec::Variance(DEFAULT_PCA_VARIANCE)),
+            (None, None) if self.use_pca == Some(true) => {
+                Some(PcaSpec::Variance(DEFAULT_PCA_VARIANCE))
+            }
             (None, None) => None,
         };
         Ok(Params {
@@ -629,7 +665,7 @@ mod tests {
             n_clusters: Some(4),
             auto_clusters: false,
             distance_threshold: None,
-            use_pca: true,
+            use_pca: Some(true),
             pca_components: None,
             pca_variance: None,
             include: None,
@@ -674,5 +710,35 @@ mod tests {
             with(&|d| d.pca_components = Some(0)),
             SpecError::TooFewComponents { components: 0 }
         );
+        // PCA settings that contradict each other are refused, not settled silently.
+        let off = with(&|d| {
+            d.use_pca = Some(false);
+            d.pca_components = Some(3);
+        });
+        assert_eq!(
+            off.message(Vocabulary::Rest),
+            "use_pca turns PCA off, but pca_components says how much of it to keep; turn PCA on, or leave out pca_components"
+        );
+        assert_eq!(off.setting(), Some(Setting::UsePca));
+        let both = with(&|d| {
+            d.pca_components = Some(3);
+            d.pca_variance = Some(0.8);
+        });
+        assert_eq!(
+            both.message(Vocabulary::Graphql),
+            "give either pcaComponents or pcaVariance, not both"
+        );
+        // Not saying whether PCA is on, a count or a share turns it on.
+        let unsaid = Draft {
+            use_pca: None,
+            pca_variance: Some(0.8),
+            ..draft.clone()
+        };
+        assert_eq!(unsaid.params().unwrap().pca, Some(PcaSpec::Variance(0.8)));
+        let plain = Draft {
+            use_pca: None,
+            ..draft.clone()
+        };
+        assert_eq!(plain.params().unwrap().pca, None);
     }
 }

@@ -90,9 +90,9 @@ pub struct TrainRunInput {
     /// Distance between customers; ward, centroid and median need euclidean.
     #[graphql(default_with = "MetricGql::Euclidean")]
     pub metric: MetricGql,
-    /// Reduce dimensions with PCA before clustering.
-    #[graphql(default = false)]
-    pub use_pca: bool,
+    /// Reduce dimensions with PCA before clustering. Left out, PCA runs when `pcaComponents`
+    /// or `pcaVariance` is given; `false` with either of them is refused.
+    pub use_pca: Option<bool>,
     /// PCA components to keep (default: enough for 95% of the variance).
     pub pca_components: Option<i32>,
     /// Fraction of variance PCA keeps (0..1], when `pcaComponents` is not given.

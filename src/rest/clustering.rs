@@ -89,8 +89,7 @@ pub struct TrainBody {
     /// in the rule's words rather than serde's. `"auto"` lets the run choose.
     n_clusters: Option<SegmentCount>,
     distance_threshold: Option<f64>,
-    #[serde(default)]
-    use_pca: bool,
+    use_pca: Option<bool>,
     pca_components: Option<serde_json::Number>,
     pca_variance: Option<f64>,
     features: Option<Vec<String>>,

@@ -360,7 +360,7 @@ impl Run {
             n_clusters: self.n_clusters.map(i64::from),
             auto_clusters: self.auto_clusters,
             distance_threshold: self.distance_threshold,
-            use_pca: self.use_pca,
+            use_pca: Some(self.use_pca),
             pca_components: self.pca_components.map(i64::from),
             pca_variance: self.pca_variance,
             include: self.features.include.clone(),

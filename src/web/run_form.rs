@@ -237,7 +237,8 @@ fn field_of(setting: Setting) -> &'static str {
         Setting::Metric => "metric",
         Setting::Clusters => "n_clusters",
         Setting::Height => "distance_threshold",
-        Setting::PcaComponents => "pca_components",
+        // The form ignores the PCA fields while its box is unticked, so it never says both.
+        Setting::UsePca | Setting::PcaComponents => "pca_components",
         Setting::PcaVariance => "pca_variance",
         Setting::Include | Setting::Exclude | Setting::Kinds => "features",
     }
@@ -373,7 +374,7 @@ impl Submission {
                 n_clusters,
                 auto_clusters,
                 distance_threshold,
-                use_pca,
+                use_pca: Some(use_pca),
                 pca_components,
                 pca_variance,
                 include: None,
