@@ -641,3 +641,125 @@ async fn degenerate_results_are_refused_or_named() {
     assert!(run["metrics"].get("warnings").is_none(), "{run}");
     app.stop().await;
 }
+
+/// A request and what it must get: status, and a piece of the message.
+struct Refused {
+    path: String,
+    status: u16,
+    says: &'static str,
+}
+
+fn refused(path: impl Into<String>, status: u16, says: &'static str) -> Refused {
+    Refused {
+        path: path.into(),
+        status,
+        says,
+    }
+}
+
+/// Query-string values a handler cannot take are refused by name in the interface's own error
+/// shape (REST's `{"detail", "code"}` with 422, the pages' error page), never axum's plain-text
+/// 400 in serde's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_parameters_are_named_in_the_interfaces_shape() {
+    let app = TestApp::start().await;
+    let run = app.finished_run(30, json!({ "n_clusters": 3 })).await;
+    let id = run["id"].as_i64().unwrap();
+    let runs = "/api/v1/clustering/runs";
+    let rest = [
+        refused(
+            format!("{runs}?dataset_id=abc"),
+            422,
+            "the query parameter `dataset_id` takes a whole number, not `abc`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments?limit=-1"),
+            422,
+            "the query parameter `limit` takes a whole number, 0 or more, not `-1`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments?offset=-1"),
+            422,
+            "the query parameter `offset` takes a whole number, 0 or more, not `-1`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments?cluster=abc"),
+            422,
+            "the query parameter `cluster` takes a whole number, not `abc`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments.csv?cluster=abc"),
+            422,
+            "the query parameter `cluster` takes a whole number, not `abc`",
+        ),
+        refused(
+            "/api/v1/clustering/scorings/1/rows?limit=-1",
+            422,
+            "the query parameter `limit` takes a whole number, 0 or more, not `-1`",
+        ),
+        refused(
+            format!("{runs}/{id}/charts/dendrogram.svg?layout=narrow&layout=wide"),
+            422,
+            "the query parameter `layout` is given twice; give it once",
+        ),
+    ];
+    for case in rest {
+        let resp = app.client.get(app.url(&case.path)).send().await.unwrap();
+        assert_eq!(resp.status(), case.status, "{}", case.path);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "BAD_USER_INPUT", "{}: {body}", case.path);
+        assert_eq!(body["detail"], case.says, "{}: {body}", case.path);
+    }
+    for (wait, says) in [
+        ("-1", "takes a whole number, 0 or more, not `-1`"),
+        ("1.5", "takes a whole number, not `1.5`"),
+        ("", "takes a whole number, not an empty value"),
+    ] {
+        let resp = app
+            .client
+            .post(app.url(&format!("/api/v1/clustering/train?wait={wait}")))
+            .json(&json!({ "dataset_id": run["dataset_id"] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 422, "wait={wait}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body["detail"],
+            format!("the query parameter `wait` {says}"),
+            "{body}"
+        );
+    }
+    // Nothing was queued by the refused trains.
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM clustering_runs").await,
+        "1"
+    );
+
+    // Pages: the error page, whole or as htmx's partial.
+    for htmx in [false, true] {
+        let (status, headers, html) = app.get_page(&format!("/runs/{id}/compare"), htmx).await;
+        assert_eq!(status, 422, "{html}");
+        assert!(
+            headers[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{headers:?}"
+        );
+        assert!(
+            html.contains("The query parameter `with` is missing."),
+            "{html}"
+        );
+    }
+    let (status, _, html) = app
+        .get_page(&format!("/runs/{id}/customers.csv?segment=x"), false)
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("The query parameter `segment` takes a whole number, not `x`."),
+        "{html}"
+    );
+    app.stop().await;
+}
+

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -24,6 +24,7 @@ use crate::engine::render::{Format, Layout, Theme};
 use crate::engine::spec;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
+use crate::http::Query;
 use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
 use crate::service::runs::{

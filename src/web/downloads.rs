@@ -5,7 +5,7 @@
 //! pages' session cookie, from the same service functions.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::engine::render::{Format, Theme};
 use crate::error::AppError;
+use crate::http::Query;
 use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
 use crate::service::{assignments, datasets, runs, scorings};
