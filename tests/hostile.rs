@@ -763,3 +763,64 @@ async fn bad_query_parameters_are_named_in_the_interfaces_shape() {
     app.stop().await;
 }
 
+/// The customers' CSV of a run without results, or of a segment the run does not have, is
+/// refused like the run's other downloads instead of a `200` file holding only a header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_downloads_are_checked_before_the_first_byte() {
+    let app = TestApp::start().await;
+    let run = app.finished_run(30, json!({ "n_clusters": 3 })).await;
+    let id = run["id"].as_i64().unwrap();
+    let failed: i64 = app
+        .db
+        .text(&format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status) \
+             VALUES ({}, 'ward', 2, 'failed') RETURNING id::text AS v",
+            run["dataset_id"]
+        ))
+        .await
+        .parse()
+        .unwrap();
+    let rest = |path: String| format!("/api/v1/clustering/runs/{path}");
+    let cases = [
+        (
+            rest(format!("{failed}/assignments.csv")),
+            409,
+            format!(
+                "run {failed} is failed; its customers can be downloaded once it has succeeded"
+            ),
+        ),
+        (
+            rest(format!("{id}/assignments.csv?cluster=77")),
+            422,
+            format!("run {id} has segments 0 to 2; there is no segment 77"),
+        ),
+        (
+            format!("/runs/{failed}/customers.csv"),
+            409,
+            format!(
+                "run {failed} is failed; its customers can be downloaded once it has succeeded"
+            ),
+        ),
+        (
+            format!("/runs/{id}/customers.csv?segment=77"),
+            422,
+            format!("run {id} has segments 0 to 2; there is no segment 77"),
+        ),
+    ];
+    for (path, status, says) in cases {
+        let resp = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{path}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(&says), "{path}: {text}");
+    }
+    // The segment the run has still downloads.
+    let resp = app
+        .client
+        .get(app.url(&rest(format!("{id}/assignments.csv?cluster=2"))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    app.stop().await;
+}
+

@@ -352,10 +352,7 @@ pub async fn assignments_csv(
     Id(id): Id,
     Query(q): Query<AssignmentQuery>,
 ) -> AppResult<Response> {
-    let run = service::runs::get(&state, id).await?;
-    let dataset = service::datasets::get(&state, run.dataset_id).await?;
-    let columns: Vec<String> = dataset.columns.iter().map(|c| c.name.clone()).collect();
-    let stream = crate::service::assignments::csv_stream(state, id, q.cluster, columns);
+    let stream = service::assignments::csv_download(&state, id, q.cluster).await?;
     csv_attachment(
         &format!("segmentiq-run-{id}-assignments.csv"),
         Body::from_stream(stream),

@@ -147,7 +147,7 @@ fn checked_text(
 }
 
 /// The run, if it has succeeded and its results read; otherwise why `what` cannot be done.
-async fn succeeded(state: &AppState, id: i64, what: &str) -> AppResult<Run> {
+pub(crate) async fn succeeded(state: &AppState, id: i64, what: &str) -> AppResult<Run> {
     let run = get(state, id).await?;
     if let Some(damage) = &run.damage {
         return Err(AppError::Internal(anyhow::anyhow!(damage.clone())));
