@@ -824,3 +824,42 @@ async fn csv_downloads_are_checked_before_the_first_byte() {
     app.stop().await;
 }
 
+/// Cursors are base64 of a key; one that decodes to a key this list never handed out (negative,
+/// past the last id, past the largest row index) is refused like garbage, not wrapped round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_cursors_are_refused() {
+    use base64::Engine;
+    let app = TestApp::start().await;
+    let run = app.finished_run(30, json!({ "n_clusters": 3 })).await;
+    let id = run["id"].as_i64().unwrap();
+    let cursor = |key: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+    for key in [
+        i64::MAX.to_string(),
+        "-5".to_string(),
+        "4294967296".to_string(),
+    ] {
+        let after = cursor(&key);
+        let not_a_cursor = format!("`{after}` is not a cursor from this list");
+        for query in [
+            format!(
+                r#"{{ assignments(runId: "{id}", first: 2, after: "{after}") {{ nodes {{ rowIndex }} }} }}"#
+            ),
+            format!(r#"{{ datasets(first: 2, after: "{after}") {{ nodes {{ id }} }} }}"#),
+            format!(r#"{{ runs(first: 2, after: "{after}") {{ nodes {{ id }} }} }}"#),
+        ] {
+            let body = app.graphql(&query, json!({})).await;
+            assert!(
+                first_message(&body).starts_with(&not_a_cursor),
+                "{query}: {body}"
+            );
+        }
+    }
+    // A cursor the list did hand out still works: after the newest run, an empty page.
+    let after = cursor(&id.to_string());
+    let query = format!(r#"{{ runs(first: 1, after: "{after}") {{ nodes {{ id }} }} }}"#);
+    let body = app.graphql(&query, json!({})).await;
+    assert_eq!(body["errors"], Value::Null, "{body}");
+    assert_eq!(body["data"]["runs"]["nodes"], json!([]), "{body}");
+    app.stop().await;
+}
+

@@ -36,7 +36,7 @@ pub async fn list(
         run_id,
         dataset_id: run.dataset_id,
         cluster,
-        after: page.after_key()?.map(|k| k as i32),
+        after: page.after_row()?,
         limit: limit as i64 + 1,
         ..PageQuery::default()
     };
