@@ -863,3 +863,119 @@ async fn forged_cursors_are_refused() {
     app.stop().await;
 }
 
+/// POST /graphql bodies that are not GraphQL requests are told what is wrong, in GraphQL's
+/// words, with 400 whatever the `Accept`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_bodies_that_are_not_requests_are_named() {
+    let app = TestApp::start().await;
+    let cases = [
+        (
+            "{}",
+            "the body needs a `query` field holding the GraphQL document",
+        ),
+        (r#"{"query":""}"#, "the body needs a `query` field"),
+        ("[]", "the body is an empty batch"),
+        (
+            r#"{"query":null}"#,
+            "the body: `query` must be a string holding the GraphQL document, not null",
+        ),
+        (
+            r#"{"query":"{ datasets { totalCount } }","variables":"{}"}"#,
+            "the body: `variables` must be an object of the variables' values, or null, not a JSON string",
+        ),
+        (
+            r#"[{"query":"{ datasets { totalCount } }"}, 7]"#,
+            "request 1 of the batch is a JSON number, not a GraphQL request",
+        ),
+        (
+            r#"{"query":"subscription { runProgress(runId: \"1\") { status } }"}"#,
+            "subscriptions are not accepted over POST: subscribe over the websocket at /graphql/ws",
+        ),
+    ];
+    for (body, says) in cases {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let answer: Value = resp.json().await.unwrap();
+        assert!(first_message(&answer).starts_with(says), "{body}: {answer}");
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        // The subscription is a GraphQL answer (200 as `application/json`); the rest never
+        // were requests.
+        let expected = if body.contains("subscription") {
+            200
+        } else {
+            400
+        };
+        assert_eq!(status, expected, "{body}: {answer}");
+    }
+    // REST's train body must be an object.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/clustering/train"))
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the body is a JSON array; send a JSON object"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+/// A file mapped onto a variable that is not an `Upload` is refused by name, instead of
+/// async-graphql's placeholder text being stored as the dataset's name; an upload over the
+/// limit says the limit as REST does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_uploads_map_files_onto_upload_variables_only() {
+    let app = TestApp::start_with(&[("MAX_UPLOAD_BYTES", "20000")]).await;
+    let csv = common::customers_csv(10);
+    let part = || reqwest::multipart::Part::bytes(csv.clone().into_bytes()).file_name("a.csv");
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "operations",
+            r#"{"query":"mutation($f: Upload!, $n: String) { uploadDataset(file: $f, name: $n) { id name } }","variables":{"f":null,"n":null}}"#,
+        )
+        .text("map", r#"{"0":["variables.n"],"1":["variables.f"]}"#)
+        .part("0", part())
+        .part("1", part());
+    let body: Value = json_body(app.client.post(app.url("/graphql")).multipart(form)).await;
+    assert_eq!(
+        first_message(&body),
+        "the multipart `map` puts a file in the variable `$n`, which is declared `String`, not \
+         `Upload`; map files only onto `Upload` variables",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(app.db.scalar("SELECT count(*) FROM datasets").await, "0");
+
+    let big = common::customers_csv(2_000);
+    let body = app
+        .graphql_upload(
+            "mutation($file: Upload!) { uploadDataset(file: $file) { id } }",
+            "big.csv",
+            big.as_bytes(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        first_message(&body),
+        "a file of the request is larger than the upload limit of 19.5 KiB (MAX_UPLOAD_BYTES)",
+        "{body}"
+    );
+    app.stop().await;
+}
