@@ -739,3 +739,341 @@ async fn a_wide_query_cannot_take_the_whole_pool() {
     assert_eq!(body["data"]["a2999"]["id"], id.as_str());
     app.stop().await;
 }
+
+/// A request and what it must get: status, and a piece of the message.
+struct Refused {
+    path: String,
+    status: u16,
+    says: &'static str,
+}
+
+fn refused(path: impl Into<String>, status: u16, says: &'static str) -> Refused {
+    Refused {
+        path: path.into(),
+        status,
+        says,
+    }
+}
+
+/// Query-string values a handler cannot take are refused by name in the interface's own error
+/// shape (REST's `{"detail", "code"}` with 422, the pages' error page), never axum's plain-text
+/// 400 in serde's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_parameters_are_named_in_the_interfaces_shape() {
+    let app = TestApp::start().await;
+    let run = app.finished_run(30, json!({ "n_clusters": 3 })).await;
+    let id = run["id"].as_i64().unwrap();
+    let runs = "/api/v1/clustering/runs";
+    let rest = [
+        refused(
+            format!("{runs}?dataset_id=abc"),
+            422,
+            "the query parameter `dataset_id` takes a whole number, not `abc`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments?limit=-1"),
+            422,
+            "the query parameter `limit` takes a whole number, 0 or more, not `-1`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments?offset=-1"),
+            422,
+            "the query parameter `offset` takes a whole number, 0 or more, not `-1`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments?cluster=abc"),
+            422,
+            "the query parameter `cluster` takes a whole number, not `abc`",
+        ),
+        refused(
+            format!("{runs}/{id}/assignments.csv?cluster=abc"),
+            422,
+            "the query parameter `cluster` takes a whole number, not `abc`",
+        ),
+        refused(
+            "/api/v1/clustering/scorings/1/rows?limit=-1",
+            422,
+            "the query parameter `limit` takes a whole number, 0 or more, not `-1`",
+        ),
+        refused(
+            format!("{runs}/{id}/charts/dendrogram.svg?layout=narrow&layout=wide"),
+            422,
+            "the query parameter `layout` is given twice; give it once",
+        ),
+    ];
+    for case in rest {
+        let resp = app.client.get(app.url(&case.path)).send().await.unwrap();
+        assert_eq!(resp.status(), case.status, "{}", case.path);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "BAD_USER_INPUT", "{}: {body}", case.path);
+        assert_eq!(body["detail"], case.says, "{}: {body}", case.path);
+    }
+    for (wait, says) in [
+        ("-1", "takes a whole number, 0 or more, not `-1`"),
+        ("1.5", "takes a whole number, not `1.5`"),
+        ("", "takes a whole number, not an empty value"),
+    ] {
+        let resp = app
+            .client
+            .post(app.url(&format!("/api/v1/clustering/train?wait={wait}")))
+            .json(&json!({ "dataset_id": run["dataset_id"] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 422, "wait={wait}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body["detail"],
+            format!("the query parameter `wait` {says}"),
+            "{body}"
+        );
+    }
+    // Nothing was queued by the refused trains.
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM clustering_runs").await,
+        "1"
+    );
+
+    // Pages: the error page, whole or as htmx's partial.
+    for htmx in [false, true] {
+        let (status, headers, html) = app.get_page(&format!("/runs/{id}/compare"), htmx).await;
+        assert_eq!(status, 422, "{html}");
+        assert!(
+            headers[reqwest::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{headers:?}"
+        );
+        assert!(
+            html.contains("The query parameter `with` is missing."),
+            "{html}"
+        );
+    }
+    let (status, _, html) = app
+        .get_page(&format!("/runs/{id}/customers.csv?segment=x"), false)
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("The query parameter `segment` takes a whole number, not `x`."),
+        "{html}"
+    );
+    app.stop().await;
+}
+
+/// The customers' CSV of a run without results, or of a segment the run does not have, is
+/// refused like the run's other downloads instead of a `200` file holding only a header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_downloads_are_checked_before_the_first_byte() {
+    let app = TestApp::start().await;
+    let run = app.finished_run(30, json!({ "n_clusters": 3 })).await;
+    let id = run["id"].as_i64().unwrap();
+    let failed: i64 = app
+        .db
+        .text(&format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status) \
+             VALUES ({}, 'ward', 2, 'failed') RETURNING id::text AS v",
+            run["dataset_id"]
+        ))
+        .await
+        .parse()
+        .unwrap();
+    let rest = |path: String| format!("/api/v1/clustering/runs/{path}");
+    let cases = [
+        (
+            rest(format!("{failed}/assignments.csv")),
+            409,
+            format!(
+                "run {failed} is failed; its customers can be downloaded once it has succeeded"
+            ),
+        ),
+        (
+            rest(format!("{id}/assignments.csv?cluster=77")),
+            422,
+            format!("run {id} has segments 0 to 2; there is no segment 77"),
+        ),
+        (
+            format!("/runs/{failed}/customers.csv"),
+            409,
+            format!(
+                "run {failed} is failed; its customers can be downloaded once it has succeeded"
+            ),
+        ),
+        (
+            format!("/runs/{id}/customers.csv?segment=77"),
+            422,
+            format!("run {id} has segments 0 to 2; there is no segment 77"),
+        ),
+    ];
+    for (path, status, says) in cases {
+        let resp = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{path}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(&says), "{path}: {text}");
+    }
+    // The segment the run has still downloads.
+    let resp = app
+        .client
+        .get(app.url(&rest(format!("{id}/assignments.csv?cluster=2"))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    app.stop().await;
+}
+
+/// Cursors are base64 of a key; one that decodes to a key this list never handed out (negative,
+/// past the last id, past the largest row index) is refused like garbage, not wrapped round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_cursors_are_refused() {
+    use base64::Engine;
+    let app = TestApp::start().await;
+    let run = app.finished_run(30, json!({ "n_clusters": 3 })).await;
+    let id = run["id"].as_i64().unwrap();
+    let cursor = |key: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+    for key in [
+        i64::MAX.to_string(),
+        "-5".to_string(),
+        "4294967296".to_string(),
+    ] {
+        let after = cursor(&key);
+        let not_a_cursor = format!("`{after}` is not a cursor from this list");
+        for query in [
+            format!(
+                r#"{{ assignments(runId: "{id}", first: 2, after: "{after}") {{ nodes {{ rowIndex }} }} }}"#
+            ),
+            format!(r#"{{ datasets(first: 2, after: "{after}") {{ nodes {{ id }} }} }}"#),
+            format!(r#"{{ runs(first: 2, after: "{after}") {{ nodes {{ id }} }} }}"#),
+        ] {
+            let body = app.graphql(&query, json!({})).await;
+            assert!(
+                first_message(&body).starts_with(&not_a_cursor),
+                "{query}: {body}"
+            );
+        }
+    }
+    // A cursor the list did hand out still works: after the newest run, an empty page.
+    let after = cursor(&id.to_string());
+    let query = format!(r#"{{ runs(first: 1, after: "{after}") {{ nodes {{ id }} }} }}"#);
+    let body = app.graphql(&query, json!({})).await;
+    assert_eq!(body["errors"], Value::Null, "{body}");
+    assert_eq!(body["data"]["runs"]["nodes"], json!([]), "{body}");
+    app.stop().await;
+}
+
+/// POST /graphql bodies that are not GraphQL requests are told what is wrong, in GraphQL's
+/// words, with 400 whatever the `Accept`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_bodies_that_are_not_requests_are_named() {
+    let app = TestApp::start().await;
+    let cases = [
+        (
+            "{}",
+            "the body needs a `query` field holding the GraphQL document",
+        ),
+        (r#"{"query":""}"#, "the body needs a `query` field"),
+        ("[]", "the body is an empty batch"),
+        (
+            r#"{"query":null}"#,
+            "the body: `query` must be a string holding the GraphQL document, not null",
+        ),
+        (
+            r#"{"query":"{ datasets { totalCount } }","variables":"{}"}"#,
+            "the body: `variables` must be an object of the variables' values, or null, not a JSON string",
+        ),
+        (
+            r#"[{"query":"{ datasets { totalCount } }"}, 7]"#,
+            "request 1 of the batch is a JSON number, not a GraphQL request",
+        ),
+        (
+            r#"{"query":"subscription { runProgress(runId: \"1\") { status } }"}"#,
+            "subscriptions are not accepted over POST: subscribe over the websocket at /graphql/ws",
+        ),
+    ];
+    for (body, says) in cases {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let answer: Value = resp.json().await.unwrap();
+        assert!(first_message(&answer).starts_with(says), "{body}: {answer}");
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+        // The subscription is a GraphQL answer (200 as `application/json`); the rest never
+        // were requests.
+        let expected = if body.contains("subscription") {
+            200
+        } else {
+            400
+        };
+        assert_eq!(status, expected, "{body}: {answer}");
+    }
+    // REST's train body must be an object.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/clustering/train"))
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the body is a JSON array; send a JSON object"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+/// A file mapped onto a variable that is not an `Upload` is refused by name, instead of
+/// async-graphql's placeholder text being stored as the dataset's name; an upload over the
+/// limit says the limit as REST does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_uploads_map_files_onto_upload_variables_only() {
+    let app = TestApp::start_with(&[("MAX_UPLOAD_BYTES", "20000")]).await;
+    let csv = common::customers_csv(10);
+    let part = || reqwest::multipart::Part::bytes(csv.clone().into_bytes()).file_name("a.csv");
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "operations",
+            r#"{"query":"mutation($f: Upload!, $n: String) { uploadDataset(file: $f, name: $n) { id name } }","variables":{"f":null,"n":null}}"#,
+        )
+        .text("map", r#"{"0":["variables.n"],"1":["variables.f"]}"#)
+        .part("0", part())
+        .part("1", part());
+    let body: Value = json_body(app.client.post(app.url("/graphql")).multipart(form)).await;
+    assert_eq!(
+        first_message(&body),
+        "the multipart `map` puts a file in the variable `$n`, which is declared `String`, not \
+         `Upload`; map files only onto `Upload` variables",
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(app.db.scalar("SELECT count(*) FROM datasets").await, "0");
+
+    let big = common::customers_csv(2_000);
+    let body = app
+        .graphql_upload(
+            "mutation($file: Upload!) { uploadDataset(file: $file) { id } }",
+            "big.csv",
+            big.as_bytes(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        first_message(&body),
+        "a file of the request is larger than the upload limit of 19.5 KiB (MAX_UPLOAD_BYTES)",
+        "{body}"
+    );
+    app.stop().await;
+}

@@ -111,6 +111,22 @@ pub async fn analyze(conn: &mut AsyncPgConnection, table: &'static str) {
     }
 }
 
+/// The largest id `table` has handed out (its `id` sequence's last value; `None` before the
+/// first), deleted rows included, so a list can tell a cursor it gave from a made-up one.
+pub async fn last_id(
+    conn: &mut AsyncPgConnection,
+    table: &'static str,
+) -> diesel::QueryResult<Option<i64>> {
+    use diesel::sql_types::{BigInt, Nullable};
+    diesel::select(
+        diesel::dsl::sql::<Nullable<BigInt>>("pg_sequence_last_value(pg_get_serial_sequence(")
+            .bind::<Text, _>(table)
+            .sql(", 'id'))"),
+    )
+    .get_result(conn)
+    .await
+}
+
 /// The URL without its password, for messages.
 pub fn redact(url: &url::Url) -> String {
     let mut url = url.clone();

@@ -26,20 +26,45 @@ pub struct GraphqlState {
     pub schema: AppSchema,
 }
 
-/// Executes a query, mutation or multipart upload sent with POST. Uploads are limited while
-/// streaming: the parser stops reading at `MAX_UPLOAD_BYTES`.
+/// Executes a query, mutation or multipart upload sent with POST.
 pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Response {
     let Some(media) = Media::negotiate(request.headers()) else {
         return Media::not_acceptable();
     };
     // Set by the route's guard; the schema refuses mutations to read-only callers.
     let access = crate::http::doors::access_of(request.extensions());
+    match receive(request, gql.app.config.limits.max_upload_bytes).await {
+        Ok(batch) => run(&gql, media, batch, access, false).await,
+        Err(e) => {
+            let status = match e {
+                AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            over_http::error_response(media, status, &e)
+        }
+    }
+}
+
+/// Reads a POST body: JSON ([`over_http::from_json`]), or the multipart request spec for
+/// uploads, whose files are limited while streaming (the parser stops reading at
+/// `MAX_UPLOAD_BYTES`).
+async fn receive(request: Request, limit: usize) -> Result<BatchRequest, AppError> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let limit = gql.app.config.limits.max_upload_bytes;
+    let multipart = content_type.as_deref().is_some_and(|t| {
+        t.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+    });
+    if !multipart {
+        let body = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .map_err(|e| AppError::BadInput(format!("the request body could not be read: {e}")))?;
+        return over_http::from_json(&body);
+    }
     let body = request
         .into_body()
         .into_data_stream()
@@ -50,9 +75,26 @@ pub async fn execute(State(gql): State<GraphqlState>, request: Request) -> Respo
     let options = MultipartOptions::default()
         .max_file_size(limit)
         .max_num_files(4);
-    match async_graphql::http::receive_batch_body(content_type, reader, options).await {
-        Ok(batch) => run(&gql, media, batch, access, false).await,
-        Err(e) => request_error(media, e),
+    let batch = async_graphql::http::receive_batch_body(content_type, reader, options)
+        .await
+        .map_err(|e| multipart_error(e, limit))?;
+    for request in batch.iter() {
+        over_http::check_query(request, "the `operations` part", "field")?;
+    }
+    Ok(batch)
+}
+
+/// A multipart request that could not be read. async-graphql's parser stops at the first file
+/// over the limit without saying which, so the limit is said as REST says it.
+fn multipart_error(e: async_graphql::ParseRequestError, limit: usize) -> AppError {
+    use async_graphql::ParseRequestError as P;
+    match e {
+        P::PayloadTooLarge => crate::service::datasets::too_large("a file of the request", limit),
+        P::InvalidRequest(e) => AppError::BadInput(format!(
+            "the `operations` part is not a GraphQL request ({e}): send a JSON object with \
+             `query` and `variables`, or an array of them"
+        )),
+        other => AppError::BadInput(format!("not a GraphQL multipart request: {other}")),
     }
 }
 
@@ -125,22 +167,6 @@ fn within_limits(batch: BatchRequest) -> Result<BatchRequest, AppError> {
         }
         single => Ok(single),
     }
-}
-
-/// A request that could not be parsed, answered in GraphQL's error shape.
-fn request_error(media: Media, e: async_graphql::ParseRequestError) -> Response {
-    use async_graphql::ParseRequestError as P;
-    let (status, error) = match e {
-        P::PayloadTooLarge => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::TooLarge("the upload is larger than the limit (MAX_UPLOAD_BYTES)".into()),
-        ),
-        other => (
-            StatusCode::BAD_REQUEST,
-            AppError::BadInput(format!("not a GraphQL request: {other}")),
-        ),
-    };
-    over_http::error_response(media, status, &error)
 }
 
 /// GraphiQL, with its scripts from our own `/static`, so it works without internet access.

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
 };
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::{BaseType, ExecutableDocument, OperationType, Type};
 use async_graphql::{BatchResponse, Request, ServerError, ServerResult, Variables};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -97,6 +97,8 @@ impl Media {
 #[derive(Default)]
 pub struct Exchange {
     over_get: bool,
+    /// The request carries files (a multipart upload).
+    files: bool,
     executed: AtomicBool,
 }
 
@@ -110,6 +112,7 @@ impl Exchange {
         let mut with = |request: Request| {
             let exchange = Arc::new(Exchange {
                 over_get,
+                files: !request.uploads.is_empty(),
                 executed: AtomicBool::new(false),
             });
             exchanges.push(exchange.clone());
@@ -125,8 +128,85 @@ impl Exchange {
     }
 }
 
-/// The schema's side of [`Exchange`]: refuses mutations and subscriptions that came over GET
-/// (`METHOD_NOT_ALLOWED`) and notes which requests reached execution.
+impl Exchange {
+    /// Refuses what this request's transport cannot carry: mutations over GET, subscriptions
+    /// over GET or POST (they need the websocket), and a file mapped onto a variable that is
+    /// not an `Upload` (async-graphql would hand the variable its internal placeholder text).
+    fn check(&self, document: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+        const SUBSCRIBE: &str = "subscribe over the websocket at /graphql/ws";
+        for (_, op) in document.operations.iter() {
+            let refused = match (op.node.ty, self.over_get) {
+                (OperationType::Mutation, true) => Some(("mutations", "GET", "send it with POST")),
+                (OperationType::Subscription, true) => Some(("subscriptions", "GET", SUBSCRIBE)),
+                (OperationType::Subscription, false) => Some(("subscriptions", "POST", SUBSCRIBE)),
+                _ => None,
+            };
+            if let Some((kind, method, how)) = refused {
+                // Over GET the method is wrong (405, `Allow: GET, POST`); over POST the request.
+                let code = if self.over_get {
+                    METHOD_NOT_ALLOWED
+                } else {
+                    "BAD_USER_INPUT"
+                };
+                return Err(coded(
+                    format!("{kind} are not accepted over {method}: {how}"),
+                    code,
+                ));
+            }
+            if !self.files {
+                continue;
+            }
+            for definition in &op.node.variable_definitions {
+                let definition = &definition.node;
+                let ty = &definition.var_type.node;
+                let has_file = variables.get(&definition.name.node).is_some_and(holds_file);
+                if has_file && named_type(ty) != "Upload" {
+                    return Err(coded(
+                        format!(
+                            "the multipart `map` puts a file in the variable `${}`, which is \
+                             declared `{ty}`, not `Upload`; map files only onto `Upload` variables",
+                            definition.name.node
+                        ),
+                        "BAD_USER_INPUT",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `value` is, or holds, the placeholder async-graphql puts where the multipart `map`
+/// sends a file.
+fn holds_file(value: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match value {
+        Value::String(s) => s.starts_with("#__graphql_file__:"),
+        Value::List(items) => items.iter().any(holds_file),
+        Value::Object(fields) => fields.values().any(holds_file),
+        _ => false,
+    }
+}
+
+/// The named type under a variable's list and non-null wrappers.
+fn named_type(ty: &Type) -> &str {
+    match &ty.base {
+        BaseType::Named(name) => name.as_str(),
+        BaseType::List(inner) => named_type(inner),
+    }
+}
+
+fn coded(message: String, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
+/// The schema's side of [`Exchange`]: refuses what the transport cannot carry
+/// ([`Exchange::check`]) and notes which requests reached execution.
 pub struct Transport;
 
 impl ExtensionFactory for Transport {
@@ -145,32 +225,11 @@ impl Extension for Transport {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let over_get = ctx.data_opt::<Arc<Exchange>>().is_some_and(|e| e.over_get);
-        let changes = document
-            .operations
-            .iter()
-            .find(|(_, op)| op.node.ty != OperationType::Query);
-        match changes {
-            Some((_, op)) if over_get => {
-                let kind = match op.node.ty {
-                    OperationType::Mutation => "mutations",
-                    _ => "subscriptions",
-                };
-                let how = if op.node.ty == OperationType::Mutation {
-                    "send it with POST"
-                } else {
-                    "subscribe over the websocket at /graphql/ws"
-                };
-                let mut error =
-                    ServerError::new(format!("{kind} are not accepted over GET: {how}"), None);
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", METHOD_NOT_ALLOWED);
-                Err(error)
-            }
-            _ => Ok(document),
+        // Websocket requests have no exchange: subscriptions are what they are for.
+        if let Some(exchange) = ctx.data_opt::<Arc<Exchange>>() {
+            exchange.check(&document, variables)?;
         }
+        Ok(document)
     }
 
     async fn execute(
@@ -237,12 +296,91 @@ pub fn from_query_string(query_string: &str) -> Result<Request, AppError> {
             request.extensions.insert(key, value);
         }
     }
-    if request.query.is_empty() && !request.extensions.contains_key("persistedQuery") {
-        return Err(AppError::BadInput(
-            "GET /graphql needs a `query` parameter (or a persisted query's hash in `extensions`)"
-                .into(),
-        ));
+    check_query(&request, "GET /graphql", "parameter")?;
+    Ok(request)
+}
+
+/// Refuses a request without a query (and without a persisted query's hash to stand for one),
+/// which async-graphql would answer with its parser's trace of the empty document.
+/// `what` names the request and `field` what a `query` is in its transport.
+pub fn check_query(request: &Request, what: &str, field: &str) -> Result<(), AppError> {
+    if request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery") {
+        return Err(AppError::BadInput(format!(
+            "{what} needs a `query` {field} holding the GraphQL document (or a persisted \
+             query's hash in `extensions`)"
+        )));
     }
+    Ok(())
+}
+
+/// Reads a POST body of JSON: one request object, or a batch (a non-empty array of them). A
+/// request is checked field by field, so a mistake is named in GraphQL's words rather than
+/// serde's ("data did not match any variant of untagged enum BatchRequest").
+pub fn from_json(body: &[u8]) -> Result<async_graphql::BatchRequest, AppError> {
+    use async_graphql::BatchRequest;
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::BadInput(format!("the body is not JSON: {e}")))?;
+    match value {
+        serde_json::Value::Array(items) if items.is_empty() => Err(AppError::BadInput(
+            "the body is an empty batch: send a request object, or an array of at least one".into(),
+        )),
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| request_from_json(item, &format!("request {i} of the batch")))
+            .collect::<Result<_, _>>()
+            .map(BatchRequest::Batch),
+        single => request_from_json(single, "the body").map(BatchRequest::Single),
+    }
+}
+
+/// Whether a request field holds a value of the kind GraphQL over HTTP asks for.
+type Fits = fn(&serde_json::Value) -> bool;
+
+/// One request of a POST body; `what` says where it stands, for messages.
+fn request_from_json(value: serde_json::Value, what: &str) -> Result<Request, AppError> {
+    use serde_json::Value;
+    let Value::Object(fields) = &value else {
+        return Err(AppError::BadInput(format!(
+            "{what} is {}, not a GraphQL request: send an object such as \
+             {{\"query\": \"{{ datasets {{ totalCount }} }}\"}}",
+            crate::http::json_kind(&value)
+        )));
+    };
+    // async-graphql also takes an empty array for `variables`, as some clients send it.
+    let rules: [(&str, Fits, &str); 4] = [
+        (
+            "query",
+            Value::is_string,
+            "a string holding the GraphQL document",
+        ),
+        (
+            "operationName",
+            |v| v.is_string() || v.is_null(),
+            "a string or null",
+        ),
+        (
+            "variables",
+            |v| v.is_object() || v.is_null() || v.as_array().is_some_and(Vec::is_empty),
+            "an object of the variables' values, or null",
+        ),
+        (
+            "extensions",
+            |v| v.is_object() || v.is_null(),
+            "an object or null",
+        ),
+    ];
+    for (name, fits, wanted) in rules {
+        if let Some(sent) = fields.get(name).filter(|v| !fits(v)) {
+            return Err(AppError::BadInput(format!(
+                "{what}: `{name}` must be {wanted}, not {}",
+                crate::http::json_kind(sent)
+            )));
+        }
+    }
+    let request: Request = serde_json::from_value(value)
+        .map_err(|e| AppError::BadInput(format!("{what} is not a GraphQL request: {e}")))?;
+    check_query(&request, what, "field")?;
     Ok(request)
 }
 

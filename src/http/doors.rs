@@ -91,6 +91,36 @@ struct Entry<S> {
 /// provides ([`Routes::pages`]), so this shared layer does not depend on it.
 pub type PageRefusal = fn(&HeaderMap, AppError) -> Response;
 
+/// How the route a request came to shows a refusal: REST's JSON error, the pages' error page,
+/// GraphQL's error shape. The guard leaves it in the request's extensions, so extractors that
+/// refuse after the guard (such as [`Query`](super::query::Query)) answer in the same shape.
+#[derive(Clone, Copy)]
+pub struct Refusal {
+    surface: Surface,
+    pages: PageRefusal,
+}
+
+impl Refusal {
+    /// The refusal of the route that `extensions` belong to; REST's JSON error for a request
+    /// that did not pass a guard.
+    pub fn of(extensions: &axum::http::Extensions) -> Refusal {
+        extensions.get::<Refusal>().copied().unwrap_or(Refusal {
+            surface: Surface::Api,
+            pages: plain_refusal,
+        })
+    }
+
+    pub fn answer(&self, headers: &HeaderMap, error: AppError) -> Response {
+        match self.surface {
+            Surface::Page => (self.pages)(headers, error),
+            Surface::Api => error.into_response(),
+            Surface::Graphql | Surface::Socket | Surface::GraphiqlOrQuery => {
+                graphql_error(error.status(), &error)
+            }
+        }
+    }
+}
+
 /// Until the web layer provides its own: the status and the message as plain text.
 fn plain_refusal(_: &HeaderMap, error: AppError) -> Response {
     (error.status(), error.to_string()).into_response()
@@ -226,6 +256,7 @@ async fn check(State(mut g): State<Guard>, mut request: Request, next: Next) -> 
     if let Some(access) = access {
         request.extensions_mut().insert(access);
     }
+    request.extensions_mut().insert(g.refusal());
     next.run(request).await
 }
 
@@ -266,15 +297,18 @@ fn graphql_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     )))
 }
 
-/// A refusal in the shape the route's clients read.
-fn refuse(guard: &Guard, headers: &HeaderMap, error: AppError) -> Response {
-    match guard.surface {
-        Surface::Page => (guard.pages)(headers, error),
-        Surface::Api => error.into_response(),
-        Surface::Graphql | Surface::Socket | Surface::GraphiqlOrQuery => {
-            graphql_error(error.status(), &error)
+impl Guard {
+    fn refusal(&self) -> Refusal {
+        Refusal {
+            surface: self.surface,
+            pages: self.pages,
         }
     }
+}
+
+/// A refusal in the shape the route's clients read.
+fn refuse(guard: &Guard, headers: &HeaderMap, error: AppError) -> Response {
+    guard.refusal().answer(headers, error)
 }
 
 /// An error in GraphQL's response shape, for refusals before a query runs.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -24,6 +24,7 @@ use crate::engine::render::{Format, Layout, Theme};
 use crate::engine::spec;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
+use crate::http::Query;
 use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
 use crate::service::runs::{
@@ -350,10 +351,7 @@ pub async fn assignments_csv(
     Id(id): Id,
     Query(q): Query<AssignmentQuery>,
 ) -> AppResult<Response> {
-    let run = service::runs::get(&state, id).await?;
-    let dataset = service::datasets::get(&state, run.dataset_id).await?;
-    let columns: Vec<String> = dataset.columns.iter().map(|c| c.name.clone()).collect();
-    let stream = crate::service::assignments::csv_stream(state, id, q.cluster, columns);
+    let stream = service::assignments::csv_download(&state, id, q.cluster).await?;
     csv_attachment(
         &format!("segmentiq-run-{id}-assignments.csv"),
         Body::from_stream(stream),

@@ -5,22 +5,44 @@ use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::AppError;
 
+/// A JSON object read into `T`. Every body the API takes is an object; anything else is refused
+/// as such (serde would speak of "struct TrainBody with 11 elements"), and a field that does not
+/// fit is named by its path.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadInput(
-                "send the body as JSON with `Content-Type: application/json`".into(),
-            )),
-            Err(e) => Err(AppError::BadInput(e.body_text())),
+        let value = match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                return Err(AppError::BadInput(
+                    "send the body as JSON with `Content-Type: application/json`".into(),
+                ));
+            }
+            Err(e) => return Err(AppError::BadInput(e.body_text())),
+        };
+        if !value.is_object() {
+            return Err(AppError::BadInput(format!(
+                "the body is {}; send a JSON object with the fields the README lists for this \
+                 endpoint",
+                crate::http::json_kind(&value)
+            )));
         }
+        serde_path_to_error::deserialize(value)
+            .map(JsonBody)
+            .map_err(|e| {
+                let message = match e.path().iter().next() {
+                    Some(_) => format!("the body's field `{}`: {}", e.path(), e.inner()),
+                    None => format!("the body: {}", e.inner()),
+                };
+                AppError::BadInput(message)
+            })
     }
 }
 

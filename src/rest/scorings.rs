@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use super::datasets::MULTIPART_ADVICE;
 use super::json::Id;
 use crate::app::AppState;
 use crate::error::AppResult;
+use crate::http::Query;
 use crate::http::download::csv_attachment;
 use crate::http::upload::receive;
 use crate::service::PageRequest;

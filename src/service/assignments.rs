@@ -36,7 +36,7 @@ pub async fn list(
         run_id,
         dataset_id: run.dataset_id,
         cluster,
-        after: page.after_key()?.map(|k| k as i32),
+        after: page.after_row()?,
         limit: limit as i64 + 1,
         ..PageQuery::default()
     };
@@ -241,16 +241,30 @@ fn pages(
     }
 }
 
+/// A succeeded run's customers as a CSV download, checked before the first byte as the run's
+/// other downloads are: a run without results is a conflict and a segment it does not have is
+/// named, rather than a `200` file holding only a header.
+pub async fn csv_download(
+    state: &AppState,
+    run_id: i64,
+    cluster: Option<i32>,
+) -> AppResult<impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static> {
+    let run = runs::succeeded(state, run_id, "its customers can be downloaded").await?;
+    check_segment(&run, cluster)?;
+    let dataset = super::datasets::get(state, run.dataset_id).await?;
+    let columns = dataset.columns.iter().map(|c| c.name.clone()).collect();
+    Ok(csv_stream(state.clone(), run, cluster, columns))
+}
+
 /// A run's assignments as CSV bytes: `row_index,cluster,segment_name` (the analyst's name, or
 /// else the generated one) then `columns` from each row's payload.
-pub fn csv_stream(
+fn csv_stream(
     state: AppState,
-    run_id: i64,
+    run: runs::Run,
     cluster: Option<i32>,
     columns: Vec<String>,
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
-        let run = runs::get(&state, run_id).await.map_err(io)?;
         let names = csv_segment_names(&run);
         let mut header = ["row_index", "cluster", "segment_name"].map(str::to_string).to_vec();
         header.extend(columns.iter().map(|c| spreadsheet_safe(c).into_owned()));

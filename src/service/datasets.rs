@@ -208,7 +208,8 @@ pub async fn get(state: &AppState, id: i64) -> AppResult<Dataset> {
 pub async fn list(state: &AppState, page: &PageRequest) -> AppResult<Page<Dataset>> {
     let limit = page.limit();
     let mut conn = state.conn().await?;
-    let rows = db::datasets::page(&mut conn, page.after_key()?, limit as i64 + 1).await?;
+    let after = super::page::after_id(&mut conn, page, "datasets").await?;
+    let rows = db::datasets::page(&mut conn, after, limit as i64 + 1).await?;
     let total = db::datasets::count(&mut conn).await?;
     let items = rows
         .into_iter()

@@ -1,5 +1,7 @@
 //! Keyset pagination shared by every list (GraphQL connections, REST lists, web tables).
 
+use crate::error::AppError;
+
 /// Largest page any list returns, whatever the caller asks.
 pub const MAX_PAGE: usize = 1_000;
 pub const DEFAULT_PAGE: usize = 50;
@@ -16,11 +18,35 @@ impl PageRequest {
         self.first.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE)
     }
 
-    /// The key after which the page starts. Cursors are the decimal key, base64-encoded so that
-    /// clients treat them as opaque.
-    pub fn after_key(&self) -> Result<Option<i64>, crate::error::AppError> {
-        self.after.as_deref().map(decode_cursor).transpose()
+    /// The row index after which a page of rows starts. Row indexes are `i32` in the database,
+    /// so a larger key was never handed out (and would wrap round to the top of the list).
+    pub fn after_row(&self) -> Result<Option<i32>, AppError> {
+        let Some(cursor) = self.after.as_deref() else {
+            return Ok(None);
+        };
+        let key = decode_cursor(cursor)?;
+        i32::try_from(key)
+            .map(Some)
+            .map_err(|_| not_a_cursor(cursor))
     }
+}
+
+/// The id after which a page of `table` (newest first) starts. A key above the largest id the
+/// table ever handed out was not taken from this list: it is refused rather than starting the
+/// page at the top.
+pub async fn after_id(
+    conn: &mut diesel_async::AsyncPgConnection,
+    page: &PageRequest,
+    table: &'static str,
+) -> Result<Option<i64>, AppError> {
+    let Some(cursor) = page.after.as_deref() else {
+        return Ok(None);
+    };
+    let key = decode_cursor(cursor)?;
+    if key > crate::db::last_id(conn, table).await?.unwrap_or(0) {
+        return Err(not_a_cursor(cursor));
+    }
+    Ok(Some(key))
 }
 
 pub fn encode_cursor(key: i64) -> String {
@@ -28,18 +54,24 @@ pub fn encode_cursor(key: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
 }
 
-pub fn decode_cursor(cursor: &str) -> Result<i64, crate::error::AppError> {
+/// The key in `cursor`: cursors are the decimal key, base64-encoded so that clients treat them
+/// as opaque. Every key is an id or a row index, so a negative one was never handed out: it is
+/// refused like any other text that is not a cursor.
+pub fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            crate::error::AppError::BadInput(format!(
-                "`{cursor}` is not a cursor from this list; pass an endCursor you received"
-            ))
-        })
+        .filter(|key: &i64| *key >= 0)
+        .ok_or_else(|| not_a_cursor(cursor))
+}
+
+fn not_a_cursor(cursor: &str) -> AppError {
+    AppError::BadInput(format!(
+        "`{cursor}` is not a cursor from this list; pass an endCursor you received"
+    ))
 }
 
 /// One page of items, each with its key.
@@ -110,6 +142,12 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
         assert!(decode_cursor("not a cursor!").is_err());
+        assert!(decode_cursor(&encode_cursor(-5)).is_err());
+        let huge = PageRequest {
+            first: None,
+            after: Some(encode_cursor(i64::MAX)),
+        };
+        assert!(huge.after_row().is_err());
     }
 
     #[test]

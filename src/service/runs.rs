@@ -147,7 +147,7 @@ fn checked_text(
 }
 
 /// The run, if it has succeeded and its results read; otherwise why `what` cannot be done.
-async fn succeeded(state: &AppState, id: i64, what: &str) -> AppResult<Run> {
+pub(crate) async fn succeeded(state: &AppState, id: i64, what: &str) -> AppResult<Run> {
     let run = get(state, id).await?;
     if let Some(damage) = &run.damage {
         return Err(AppError::Internal(anyhow::anyhow!(damage.clone())));
@@ -485,7 +485,8 @@ pub async fn list(state: &AppState, query: &RunQuery, page: &PageRequest) -> App
         status: query.status,
     };
     let mut conn = state.conn().await?;
-    let rows = db::runs::page(&mut conn, &filter, page.after_key()?, limit as i64 + 1).await?;
+    let after = super::page::after_id(&mut conn, page, "clustering_runs").await?;
+    let rows = db::runs::page(&mut conn, &filter, after, limit as i64 + 1).await?;
     let total = db::runs::count(&mut conn, &filter).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let labels = db::segment_labels::of_runs(&mut conn, &ids).await?;

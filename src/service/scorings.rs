@@ -222,7 +222,7 @@ pub async fn rows(
     let query = db::scorings::RowQuery {
         scoring_id: scoring.id,
         cluster,
-        after: page.after_key()?.map(|k| k as i32),
+        after: page.after_row()?,
         offset: 0,
         limit: limit as i64 + 1,
     };

@@ -3,13 +3,14 @@
 
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::engine::ingest::ColumnKind;
 use crate::error::{AppError, AppResult};
+use crate::http::Query;
 use crate::service::datasets::{self as svc, Dataset, Upload};
 use crate::service::{Page, PageRequest};
 use crate::web::dataset_runs::{self, RunsTable};

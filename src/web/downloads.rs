@@ -5,7 +5,7 @@
 //! pages' session cookie, from the same service functions.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -13,9 +13,10 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::engine::render::{Format, Theme};
 use crate::error::AppError;
+use crate::http::Query;
 use crate::http::download::{csv_attachment, json_attachment};
 use crate::service::charts::{self, Chart};
-use crate::service::{assignments, datasets, runs, scorings};
+use crate::service::{assignments, runs, scorings};
 use crate::web::parse_id;
 
 #[derive(Deserialize)]
@@ -59,14 +60,12 @@ pub async fn customers_csv(
     Path(id): Path<String>,
     Query(q): Query<CsvQuery>,
 ) -> Result<Response, PlainError> {
-    let run = runs::get(&state, parse_id("run", &id)?).await?;
-    let dataset = datasets::get(&state, run.dataset_id).await?;
-    let columns: Vec<String> = dataset.columns.iter().map(|c| c.name.clone()).collect();
+    let id = parse_id("run", &id)?;
+    let stream = assignments::csv_download(&state, id, q.segment).await?;
     let name = match q.segment {
-        Some(s) => format!("segmentiq-run-{}-segment-{s}.csv", run.id),
-        None => format!("segmentiq-run-{}-customers.csv", run.id),
+        Some(s) => format!("segmentiq-run-{id}-segment-{s}.csv"),
+        None => format!("segmentiq-run-{id}-customers.csv"),
     };
-    let stream = assignments::csv_stream(state, run.id, q.segment, columns);
     Ok(csv_attachment(&name, Body::from_stream(stream))?)
 }
 
