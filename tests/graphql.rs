@@ -702,3 +702,63 @@ async fn column_kind_overrides_reach_the_run_everywhere() {
     );
     app.stop().await;
 }
+
+/// A run deleted while a subscriber follows it ends the subscription with an error saying so,
+/// not with a silent `complete` after a RUNNING update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_run_that_is_deleted_ends_its_subscription_with_news() {
+    let app = TestApp::start().await;
+    let (status, dataset) = app
+        .upload("t.csv", b"spend,visits\n1,2\n1.1,3\n50,5\n51,6\n52,7\n")
+        .await;
+    assert_eq!(status, 201, "{dataset}");
+    // A run another process is working on (a fresh heartbeat), so this server's worker leaves it.
+    let id = app
+        .db
+        .text(&format!(
+            "INSERT INTO clustering_runs (dataset_id, linkage, n_clusters, status, worker, heartbeat_at, started_at) \
+             VALUES ({}, 'ward', 2, 'running', 'elsewhere', now(), now()) RETURNING id::text AS v",
+            dataset["id"]
+        ))
+        .await;
+    let mut ws = common::graphql_ws(&app.base).await;
+    let ack = ws.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    ws.send(Message::text(json!({
+        "id": "1", "type": "subscribe",
+        "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { status } }", "variables": { "id": id } }
+    }).to_string())).await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(Ok(msg)) = ws.next().await {
+        let Ok(text) = msg.to_text() else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            continue;
+        };
+        if seen.is_empty() {
+            // The current state came; now the run goes.
+            app.db
+                .execute(&format!("DELETE FROM clustering_runs WHERE id = {id}"))
+                .await;
+        }
+        let done = v["type"] == "complete";
+        seen.push(v);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(
+        seen[0]["payload"]["data"]["runProgress"]["status"], "RUNNING",
+        "{seen:?}"
+    );
+    let last_news = &seen[seen.len() - 2];
+    assert_eq!(
+        last_news["payload"]["errors"][0]["message"],
+        format!("run {id} was deleted while it was followed"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        last_news["payload"]["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
+    app.stop().await;
+}

@@ -2,8 +2,9 @@
 //!
 //! Contract (see `service::progress::follow`): the current state first, then every stage change
 //! and at least every 5% of progress, ending after the final status (SUCCEEDED, FAILED or
-//! CANCELLED). A subscriber that falls behind re-reads the run from the database; a stored run
-//! this version cannot read ends the subscription with an `INTERNAL` error. (diesel's
+//! CANCELLED). A subscriber that falls behind re-reads the run from the database; a run deleted
+//! meanwhile ends the subscription with a `NOT_FOUND` error, and a stored run this version
+//! cannot read with an `INTERNAL` one. (diesel's
 //! `RunQueryDsl` is kept out of this module: it also defines `execute`.)
 
 use async_graphql::{Context, ID, SimpleObject, Subscription};

@@ -22,9 +22,11 @@ use crate::service::runs::{self, Run, RunStatus};
 /// Without news for this long, a follower re-reads the run.
 pub const RECHECK: Duration = Duration::from_secs(5);
 
-/// Progress events of run `id` until it ends (or the server shuts down, or the run is
-/// deleted). Fails at once if the run does not exist. A stored run this version cannot read ends
-/// the stream with that `INTERNAL` error; a lost database connection only delays the next event.
+/// Progress events of run `id` until it ends (or the server shuts down). Fails at once if the
+/// run does not exist; a run deleted while it is followed ends the stream with a `NOT_FOUND`
+/// error saying so (a follower must not be left to guess from a silent end), and a stored run
+/// this version cannot read with that `INTERNAL` error. A lost database connection only delays
+/// the next event.
 pub async fn follow(
     state: &AppState,
     id: i64,
@@ -58,7 +60,12 @@ pub async fn follow(
                 Some(event) => event,
                 None => match runs::get(&state, id).await {
                     Ok(run) => event_of(&run),
-                    Err(AppError::NotFound(_)) => break,
+                    Err(AppError::NotFound(_)) => {
+                        yield Err(AppError::NotFound(format!(
+                            "run {id} was deleted while it was followed"
+                        )));
+                        break;
+                    }
                     Err(e @ AppError::Internal(_)) => {
                         yield Err(e);
                         break;
