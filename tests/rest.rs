@@ -3,7 +3,7 @@
 mod common;
 
 use common::{TestApp, customers_csv, json_body};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_train_and_read_results_like_the_predecessor() {
@@ -805,5 +805,61 @@ async fn compare_runs_over_rest_agrees_with_graphql() {
         let text = resp.text().await.unwrap();
         assert!(text.contains(&says), "{query}: {text}");
     }
+    app.stop().await;
+}
+
+/// A run deleted while its train request waits for it (on its own or with its dataset, from
+/// another client) is reported as such, not as a run that was never there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_deleted_while_its_train_request_waits_is_reported_as_deleted() {
+    let app = TestApp::start().await;
+    let (status, big) = app
+        .upload("big.csv", customers_csv(20_000).as_bytes())
+        .await;
+    assert_eq!(status, 201, "{big}");
+    let (status, small) = app.upload("small.csv", customers_csv(40).as_bytes()).await;
+    assert_eq!(status, 201, "{small}");
+    // The one worker is busy with a long run, so the next one waits in the queue.
+    let (status, long) = app
+        .train(json!({ "dataset_id": big["id"], "n_clusters": 3 }), false)
+        .await;
+    assert_eq!(status, 202, "{long}");
+    let waiting = app.train(json!({ "dataset_id": small["id"], "n_clusters": 3 }), true);
+    let deleting = async {
+        loop {
+            let runs: Value = app
+                .get_json(&format!(
+                    "/api/v1/clustering/runs?dataset_id={}",
+                    small["id"]
+                ))
+                .await;
+            if let Some(run) = runs.as_array().and_then(|r| r.first()) {
+                let resp = app
+                    .client
+                    .delete(app.url(&format!("/api/v1/datasets/{}", small["id"])))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(resp.status().is_success(), "{}", resp.status());
+                return run["id"].as_i64().unwrap();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let ((status, body), id) = tokio::join!(waiting, deleting);
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["detail"],
+        format!(
+            "run {id} was queued but deleted before it finished (on its own or with its dataset)"
+        )
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/clustering/runs/{}/cancel", long["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
     app.stop().await;
 }

@@ -192,7 +192,14 @@ async fn wait_for_end(state: &AppState, id: i64, wait: Duration) -> AppResult<Ru
     // An error ends the wait too: reading the run below reports it.
     let ended = events.any(|e| async move { e.map_or(true, |e| service::progress::is_final(&e)) });
     let _ = tokio::time::timeout(wait, ended).await;
-    service::runs::get(state, id).await
+    service::runs::get(state, id).await.map_err(|e| match e {
+        // Deleted meanwhile, alone or with its dataset: the request did queue it, so "not
+        // found" would misreport what happened to it.
+        AppError::NotFound(_) => AppError::Conflict(format!(
+            "run {id} was queued but deleted before it finished (on its own or with its dataset)"
+        )),
+        e => e,
+    })
 }
 
 #[derive(Deserialize)]
