@@ -70,3 +70,14 @@ pub fn with_code(error: &mut ServerError) {
         extensions.set("retryAfter", seconds);
     }
 }
+
+/// An error with its `extensions.code` set, for the checks that refuse a request before any
+/// resolver runs.
+pub fn coded(message: impl Into<String>, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}

@@ -13,6 +13,7 @@
 //!   expect. In both, a request refused for its access is `401`/`403` and a body that is not a
 //!   GraphQL request is `400`.
 
+use super::codes::coded;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -194,15 +195,6 @@ fn named_type(ty: &Type) -> &str {
         BaseType::Named(name) => name.as_str(),
         BaseType::List(inner) => named_type(inner),
     }
-}
-
-fn coded(message: String, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    error
 }
 
 /// The schema's side of [`Exchange`]: refuses what the transport cannot carry

@@ -14,6 +14,7 @@
 //! client repeats step 3: the protocol's own recovery, so nothing needs sharing between
 //! replicas.
 
+use super::codes::coded;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -129,15 +130,6 @@ fn not_found() -> ServerError {
 
 fn bad_input(message: &str) -> ServerError {
     coded(message, "BAD_USER_INPUT")
-}
-
-fn coded(message: &str, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    error
 }
 
 /// Queries by hash, least recently used forgotten first.
