@@ -349,6 +349,10 @@ async function mainFlow(page, phone) {
   await page.waitForSelector("#n_clusters-error", { timeout: 10_000 });
   const refusal = await page.textContent("#n_clusters-error");
   check(refusal.includes("Segments wanted must be at least 2"), `the refusal says "${refusal}"`);
+  // htmx moves the focus to the `autofocus` field when the swap settles, a moment after the
+  // message appears: wait for it (a loaded machine once checked in between).
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === "n_clusters",
+    null, { timeout: 5_000 }).catch(() => {});
   const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
   check(focused === "n_clusters", `focus is on "${focused}", not the refused field`);
   check((await page.getAttribute("#n_clusters", "aria-invalid")) === "true", "the field is not marked invalid");
