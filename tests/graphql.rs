@@ -5,9 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::{TestApp, customers_csv, json_body};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Uploads through the GraphQL multipart request spec.
 async fn upload(app: &TestApp, filename: &str, csv: &[u8]) -> Value {
@@ -26,13 +25,7 @@ async fn upload_named(app: &TestApp, filename: &str, csv: &[u8], name: Option<&s
 
 /// Opens a graphql-transport-ws connection and subscribes to a run's progress.
 async fn subscribe(base: &str, run_id: &str) -> impl futures::Stream<Item = Value> {
-    let mut ws = common::graphql_ws(base).await;
-    let ack = ws.next().await.unwrap().unwrap();
-    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
-    ws.send(Message::text(json!({
-        "id": "1", "type": "subscribe",
-        "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { runId status stage fraction message } }", "variables": { "id": run_id } }
-    }).to_string())).await.unwrap();
+    let ws = common::subscribe_progress(base, run_id, "runId status stage fraction message").await;
     futures::stream::unfold(ws, |mut ws| async move {
         loop {
             let msg = ws.next().await?.ok()?;
@@ -721,13 +714,7 @@ async fn a_followed_run_that_is_deleted_ends_its_subscription_with_news() {
             dataset["id"]
         ))
         .await;
-    let mut ws = common::graphql_ws(&app.base).await;
-    let ack = ws.next().await.unwrap().unwrap();
-    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
-    ws.send(Message::text(json!({
-        "id": "1", "type": "subscribe",
-        "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { status } }", "variables": { "id": id } }
-    }).to_string())).await.unwrap();
+    let mut ws = common::subscribe_progress(&app.base, &id, "status").await;
     let mut seen = Vec::new();
     while let Some(Ok(msg)) = ws.next().await {
         let Ok(text) = msg.to_text() else { continue };

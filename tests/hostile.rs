@@ -424,13 +424,7 @@ async fn a_run_this_version_cannot_read_is_internal_everywhere() {
              'elsewhere', now(), now()) RETURNING id::text AS v"
         ))
         .await;
-    let mut ws = common::graphql_ws(&app.base).await;
-    let ack = ws.next().await.unwrap().unwrap();
-    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
-    ws.send(Message::text(json!({
-        "id": "1", "type": "subscribe",
-        "payload": { "query": "subscription($id: ID!) { runProgress(runId: $id) { status stage } }", "variables": { "id": id } }
-    }).to_string())).await.unwrap();
+    let mut ws = common::subscribe_progress(&app.base, &id, "status stage").await;
     let mut next = async || loop {
         let msg = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
             .await

@@ -484,6 +484,27 @@ pub async fn graphql_ws(base: &str) -> Ws {
     ws
 }
 
+/// A graphql-transport-ws connection, acknowledged, subscribed (as id `1`) to run `run_id`'s
+/// `runProgress` with `fields` selected; the caller reads the messages.
+pub async fn subscribe_progress(base: &str, run_id: &str, fields: &str) -> Ws {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let mut ws = graphql_ws(base).await;
+    let ack = ws.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    let query = format!("subscription($id: ID!) {{ runProgress(runId: $id) {{ {fields} }} }}");
+    ws.send(Message::text(
+        serde_json::json!({
+            "id": "1", "type": "subscribe",
+            "payload": { "query": query, "variables": { "id": run_id } }
+        })
+        .to_string(),
+    ))
+    .await
+    .unwrap();
+    ws
+}
+
 /// A small customer table with clear segments.
 pub fn customers_csv(rows: usize) -> String {
     let mut out = String::from("customer_id,age,gender,region,total_spend,visit_frequency\n");
