@@ -360,11 +360,18 @@ async fn bad_inputs_get_specific_errors_and_change_nothing() {
         Train {
             rest: json!({ "dataset_id": id, "linkage": "ward", "n_clusters": 3, "features": ["nope"] }),
             gql: json!({ "datasetId": ds, "linkage": "WARD", "nClusters": 3, "features": ["nope"] }),
-            form: None,
+            // A ticked box for a column the dataset does not have (a hand-made request).
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "3"),
+                ("features_sent", "1"),
+                ("feature", "age"),
+                ("feature", "nope"),
+            ]),
             said: [
                 "features names `nope`, but there is no such column; the columns are: customer_id, age, gender, region, total_spend, visit_frequency",
                 "features names `nope`, but there is no such column; the columns are: customer_id, age, gender, region, total_spend, visit_frequency",
-                "",
+                "Features names `nope`, but there is no such column; the columns are: customer_id, age, gender, region, total_spend, visit_frequency",
             ],
             status: 422,
             code: "BAD_USER_INPUT",

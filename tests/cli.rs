@@ -602,3 +602,60 @@ fn cluster_above_max_exact_rows_is_approximate_and_says_so() {
         "{stderr}"
     );
 }
+
+/// Results are never written over the file they were made from: `assign --out` naming the
+/// input (by any path), or `cluster --out` the directory the input is one of its tables in, is
+/// refused and the input is left as it was. `sample-data` refuses a table without rows, which
+/// the reader would refuse.
+#[test]
+fn results_never_replace_their_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    cluster(&run, &["--no-k-sweep"]);
+    let input = dir.path().join("in.csv");
+    std::fs::copy(sample_csv(), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    for out in [input.clone(), dir.path().join("run/../in.csv")] {
+        let output = assign(&run.join("model.json"), &input, &out);
+        assert_eq!(output.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("would be written over the input"), "{said}");
+    }
+    let output = assign(&run.join("model.json"), &input, &run.join("model.json"));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+
+    let table = run.join("assignments.csv");
+    let earlier = std::fs::read(&table).unwrap();
+    let output = Command::new(BIN)
+        .arg("cluster")
+        .arg(&table)
+        .args([
+            "--clusters",
+            "3",
+            "--exclude",
+            "row_index,cluster,segment_name",
+            "--out",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("assignments.csv` would be written over the input"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&table).unwrap(), earlier);
+
+    let output = Command::new(BIN)
+        .args(["sample-data", "--rows", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("`0` is not a row count of at least 1"),
+        "{said}"
+    );
+}

@@ -244,6 +244,27 @@ async fn names_that_cannot_be_kept_are_refused_and_change_nothing() {
     let rest: Value = app.get_json(&format!("/api/v1/clustering/runs/{id}")).await;
     assert_eq!(rest["segments"][1]["name"], "Weekend shoppers");
     assert!(rest["segments"][1]["note"].is_null());
+
+    // Cancelling the finished run answers it as every other read does, names included.
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/clustering/runs/{id}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let cancelled: Value = resp.json().await.unwrap();
+    assert_eq!(cancelled["segments"], rest["segments"], "{cancelled}");
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { cancelRun(id: $id) { segments { name } } }",
+            json!({ "id": id.to_string() }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["cancelRun"]["segments"][1]["name"], "Weekend shoppers",
+        "{body}"
+    );
     app.stop().await;
 }
 

@@ -23,6 +23,8 @@ pub struct AssignArgs {
 }
 
 pub fn run(args: AssignArgs) -> anyhow::Result<()> {
+    super::refuse_overwriting(&args.csv, &args.out)?;
+    super::refuse_overwriting(&args.model, &args.out)?;
     let model_file = args.model.display().to_string();
     let json =
         std::fs::read(&args.model).with_context(|| format!("could not read `{model_file}`"))?;

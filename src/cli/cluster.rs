@@ -155,7 +155,18 @@ fn draft(args: &ClusterArgs) -> Draft {
     }
 }
 
+/// The tables the run writes into `--out`, which must not be the input.
+const TABLES: [&str; 4] = [
+    "assignments.csv",
+    "linkage.csv",
+    "metrics.json",
+    "model.json",
+];
+
 pub fn run(args: ClusterArgs) -> anyhow::Result<()> {
+    for table in TABLES {
+        super::refuse_overwriting(&args.csv, &args.out.join(table))?;
+    }
     let file = args.csv.display().to_string();
     let started = Instant::now();
     let bytes = std::fs::read(&args.csv).with_context(|| format!("could not read `{file}`"))?;

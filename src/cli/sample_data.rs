@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, clap::Args)]
 pub struct SampleDataArgs {
     /// Number of customers (rows) to generate.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = parse_rows)]
     pub rows: usize,
     /// Random seed; the same rows and seed always give the same file.
     #[arg(long, default_value_t = 42)]
@@ -17,6 +17,16 @@ pub struct SampleDataArgs {
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// A table needs a data row: the reader refuses a file with only a header.
+fn parse_rows(s: &str) -> Result<usize, String> {
+    match s.trim().replace('_', "").parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a row count of at least 1 (e.g. 2000)"
+        )),
+    }
 }
 
 pub fn run(args: SampleDataArgs) -> anyhow::Result<()> {

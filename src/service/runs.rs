@@ -507,7 +507,10 @@ pub async fn cancel(state: &AppState, id: i64) -> AppResult<Run> {
     let row = db::runs::request_cancel(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("run {id}")))?;
-    let run = Run::from_row(row)?;
+    let labels = db::segment_labels::of_runs(&mut conn, &[id]).await?;
+    // With the analyst's names, as every other read of a run has them (a finished run is
+    // answered as it is).
+    let run = Run::from_row(row)?.labelled(labels);
     if run.status == RunStatus::Cancelled {
         super::progress::publish_state(&mut conn, &run).await;
     }

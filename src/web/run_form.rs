@@ -2,6 +2,7 @@
 //! choice) and how a submission becomes a [`TrainRequest`].
 
 use crate::engine::ingest::ColumnKind;
+use crate::engine::spec::SpecError;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
 use crate::service::datasets::Dataset;
@@ -356,6 +357,16 @@ impl Submission {
         // Unticked usable columns are excluded; with nothing sent at all (a client without the
         // checkboxes), every usable column is used.
         let chosen = self.all("feature");
+        // A ticked name that is not a column is refused as the other interfaces refuse it,
+        // rather than dropped.
+        if let Some(unknown) = chosen.iter().find(|name| dataset.column(name).is_none()) {
+            let refused = SpecError::UnknownColumn {
+                setting: Setting::Include,
+                name: unknown.to_string(),
+                available: dataset.columns.iter().map(|c| c.name.clone()).collect(),
+            };
+            return Err(AppError::refused(refused, Vocabulary::Form));
+        }
         let exclude = if self.get("features_sent").is_some() {
             dataset
                 .columns
