@@ -1071,3 +1071,74 @@ async fn graphql_uploads_map_files_onto_upload_variables_only() {
     );
     app.stop().await;
 }
+
+/// The sweep's reproductions: the pages' forms answered a body they could not read with the
+/// framework's plain text (a missing or repeated field, a JSON body) and stored `%FF` as U+FFFD.
+/// Now each is a 422 page naming the field, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_forms_refuse_what_they_cannot_read_on_a_page() {
+    let app = TestApp::start().await;
+    let dataset = five_customers(&app).await;
+    let (status, run) = train(
+        &app,
+        json!({ "dataset_id": dataset, "linkage": "ward", "n_clusters": 2 }),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["id"].as_i64().unwrap();
+    let label = format!("/runs/{id}/segments/0");
+    for (path, content_type, body, says) in [
+        (
+            label.as_str(),
+            "application/x-www-form-urlencoded",
+            "name=x",
+            "the form field `note` is missing",
+        ),
+        (
+            label.as_str(),
+            "application/x-www-form-urlencoded",
+            "name=x&name=y&note=",
+            "the form field `name` is given twice; give it once",
+        ),
+        (
+            label.as_str(),
+            "application/x-www-form-urlencoded",
+            "name=ab%FFcd&note=",
+            "the form holds bytes that are not UTF-8 text",
+        ),
+        (
+            label.as_str(),
+            "application/json",
+            "{\"name\": \"x\"}",
+            "this address takes a form (application/x-www-form-urlencoded)",
+        ),
+        (
+            &format!("/datasets/{dataset}/runs"),
+            "application/json",
+            "{}",
+            "this address takes a form",
+        ),
+    ] {
+        let resp = app
+            .client
+            .post(app.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 422, "{path} {body}");
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("text/html"), "{path} {body}: {kind}");
+        // The page starts the message with a capital.
+        let page = resp.text().await.unwrap().to_lowercase();
+        assert!(page.contains(&says.to_lowercase()), "{path} {body}: {page}");
+    }
+    let stored: Value = app.get_json(&format!("/api/v1/clustering/runs/{id}")).await;
+    let name = stored["segments"][0]["name"].as_str().unwrap();
+    assert!(
+        !name.contains('\u{FFFD}') && name != "x" && name != "y",
+        "{name}"
+    );
+    app.stop().await;
+}

@@ -13,6 +13,7 @@
 pub mod access;
 pub mod doors;
 pub mod download;
+pub mod form;
 pub mod headers;
 pub mod origin;
 pub mod query;
@@ -21,6 +22,7 @@ pub mod upload;
 
 pub use access::{Access, Gate};
 pub use doors::{Door, DoorInfo, Refusal, Routes, Surface};
+pub use form::Form;
 pub use query::Query;
 
 /// What a JSON value is, for messages that say what was sent instead of what is wanted.

@@ -26,30 +26,59 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
 /// Reads `query` into `T`, with an error that names the parameter at fault.
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
-    let pairs = url::form_urlencoded::parse(query.as_bytes());
+    parse_pairs(query, Pairs::QueryString)
+}
+
+/// Where `name=value` pairs came from, as messages name it and one of its pairs.
+#[derive(Clone, Copy)]
+pub(super) enum Pairs {
+    QueryString,
+    Form,
+}
+
+impl Pairs {
+    fn whole(self) -> &'static str {
+        match self {
+            Pairs::QueryString => "the query string",
+            Pairs::Form => "the form",
+        }
+    }
+
+    fn one(self) -> &'static str {
+        match self {
+            Pairs::QueryString => "the query parameter",
+            Pairs::Form => "the form field",
+        }
+    }
+}
+
+/// Reads URL-encoded `name=value` pairs into `T`, with an error that names the pair at fault.
+pub(super) fn parse_pairs<T: DeserializeOwned>(text: &str, source: Pairs) -> Result<T, AppError> {
+    let pairs = url::form_urlencoded::parse(text.as_bytes());
     serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|e| {
         let parameter = e.path().iter().next().map(ToString::to_string);
-        AppError::BadInput(explain(query, parameter, &e.inner().to_string()))
+        AppError::BadInput(explain(text, source, parameter, &e.inner().to_string()))
     })
 }
 
-/// serde's complaint about `parameter` (or about the whole query string) in the words of a
-/// query string. serde_urlencoded reads numbers with `str::parse`, so a wrong number arrives as
-/// the standard library's parse error; what the value looks like tells which rule it broke.
-fn explain(query: &str, parameter: Option<String>, serde: &str) -> String {
+/// serde's complaint about `parameter` (or about all of `query`) in the words of `source`.
+/// serde_urlencoded reads numbers with `str::parse`, so a wrong number arrives as the standard
+/// library's parse error; what the value looks like tells which rule it broke.
+fn explain(query: &str, source: Pairs, parameter: Option<String>, serde: &str) -> String {
+    let (whole, one) = (source.whole(), source.one());
     let quoted = |prefix: &str| {
         serde
             .strip_prefix(prefix)
             .map(|rest| rest.trim_matches('`').to_string())
     };
     if let Some(name) = quoted("missing field ") {
-        return format!("the query parameter `{name}` is missing");
+        return format!("{one} `{name}` is missing");
     }
     if let Some(name) = quoted("duplicate field ") {
-        return format!("the query parameter `{name}` is given twice; give it once");
+        return format!("{one} `{name}` is given twice; give it once");
     }
     let Some(name) = parameter else {
-        return format!("the query string cannot be read: {serde}");
+        return format!("{whole} cannot be read: {serde}");
     };
     let value = url::form_urlencoded::parse(query.as_bytes())
         .filter(|(key, _)| *key == name)
@@ -71,14 +100,14 @@ fn explain(query: &str, parameter: Option<String>, serde: &str) -> String {
             "a whole number, 0 or more"
         }
         "number too large to fit in target type" | "number too small to fit in target type" => {
-            return format!("the query parameter `{name}` is out of range: {sent}");
+            return format!("{one} `{name}` is out of range: {sent}");
         }
         "invalid digit found in string" | "cannot parse integer from empty string" => {
             "a whole number"
         }
         "invalid float literal" | "cannot parse float from empty string" => "a number",
         "provided string was not `true` or `false`" => "`true` or `false`",
-        other => return format!("the query parameter `{name}` is wrong ({other}): {sent}"),
+        other => return format!("{one} `{name}` is wrong ({other}): {sent}"),
     };
-    format!("the query parameter `{name}` takes {takes}, not {sent}")
+    format!("{one} `{name}` takes {takes}, not {sent}")
 }

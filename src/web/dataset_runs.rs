@@ -2,11 +2,13 @@
 //! form's submission, which starts a run or sends the form back with the reason.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
+
 use axum::http::StatusCode;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::Form;
 use crate::service::datasets::{self as datasets_svc, Dataset};
 use crate::service::runs::{self as svc, Run, RunQuery, RunStatus};
 use crate::service::{Page, PageRequest};

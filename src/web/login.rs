@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{ConnectInfo, Form, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
+
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::http::Form;
 use crate::http::Query;
 use crate::http::doors::{access_of, local_next};
 use crate::http::{Access, Gate};

@@ -17,12 +17,14 @@ mod segments;
 pub mod status;
 
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Form, Multipart, Path, State};
+use axum::extract::{Multipart, Path, State};
+
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::Form;
 use crate::http::Query;
 use crate::http::upload::receive;
 use crate::service::datasets as datasets_svc;
