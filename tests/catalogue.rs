@@ -204,6 +204,36 @@ async fn bad_inputs_get_specific_errors_and_change_nothing() {
             status: 422,
             code: "BAD_USER_INPUT",
         },
+        // Fields the form has once, given twice, and a mode it does not offer (hand-made
+        // requests; REST and GraphQL refuse their own repeated or unknown values as JSON).
+        Train {
+            rest: json!({ "dataset_id": id, "n_clusters": 1 }),
+            gql: json!({ "datasetId": ds, "nClusters": 1 }),
+            form: Some(vec![
+                ("mode", "k"),
+                ("n_clusters", "4"),
+                ("n_clusters", "5"),
+            ]),
+            said: [
+                "n_clusters must be at least 2",
+                "nClusters must be at least 2",
+                "the form field `n_clusters` is given twice; give it once",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
+        Train {
+            rest: json!({ "dataset_id": id, "n_clusters": 1 }),
+            gql: json!({ "datasetId": ds, "nClusters": 1 }),
+            form: Some(vec![("mode", "bogus"), ("n_clusters", "4")]),
+            said: [
+                "n_clusters must be at least 2",
+                "nClusters must be at least 2",
+                "the form field `mode` is `k`, `height` or `auto`, not `bogus`",
+            ],
+            status: 422,
+            code: "BAD_USER_INPUT",
+        },
         Train {
             rest: json!({ "dataset_id": id, "n_clusters": 3, "use_pca": false, "pca_components": 3 }),
             gql: json!({ "datasetId": ds, "nClusters": 3, "usePca": false, "pcaComponents": 3 }),

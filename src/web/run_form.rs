@@ -311,9 +311,43 @@ impl Submission {
             .collect()
     }
 
+    /// Refuses a field the form has once given twice (a hand-made request: which value was
+    /// meant?), and a `mode` the form does not offer, instead of taking one silently.
+    fn check_shape(&self) -> AppResult<()> {
+        let single = |name: &str| {
+            name.starts_with("kind.")
+                || [
+                    "method",
+                    "metric",
+                    "mode",
+                    "n_clusters",
+                    "distance_threshold",
+                    "use_pca",
+                    "pca_components",
+                    "pca_variance",
+                    "features_sent",
+                ]
+                .contains(&name)
+        };
+        for (i, (name, _)) in self.fields.iter().enumerate() {
+            if single(name) && self.fields[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Err(AppError::BadInput(format!(
+                    "the form field `{name}` is given twice; give it once"
+                )));
+            }
+        }
+        match self.get("mode") {
+            None | Some("k" | "height" | "auto") => Ok(()),
+            Some(other) => Err(AppError::BadInput(format!(
+                "the form field `mode` is `k`, `height` or `auto`, not `{other}`"
+            ))),
+        }
+    }
+
     /// The run the user asked for. Only the form's own shape is checked here; the service
     /// checks the values against the dataset.
     pub fn to_request(&self, dataset: &Dataset) -> AppResult<TrainRequest> {
+        self.check_shape()?;
         let method = self
             .get("method")
             .unwrap_or("ward")
