@@ -187,13 +187,32 @@ pub enum ModelError {
         missing: Vec<String>,
         expected: Vec<String>,
     },
-    #[error("column `{column}` must hold numbers, as in the run, but {}", bad_cells(.rows, *.count))]
-    NotNumbers {
-        column: String,
-        /// The first few offending cells: row index (from 0, as in the output) and text.
-        rows: Vec<(usize, String)>,
-        count: usize,
-    },
+    /// Every numeric column of the run that holds words here, so one upload names them all.
+    #[error("{}", not_numbers(.0))]
+    NotNumbers(Vec<WordsInNumbers>),
+}
+
+/// A numeric column of the run that holds words in the table being placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordsInNumbers {
+    pub column: String,
+    /// The first few offending cells: row index (from 0, as in the output) and text.
+    pub rows: Vec<(usize, String)>,
+    pub count: usize,
+}
+
+fn not_numbers(columns: &[WordsInNumbers]) -> String {
+    columns
+        .iter()
+        .map(|c| {
+            format!(
+                "column `{}` must hold numbers, as in the run, but {}",
+                c.column,
+                bad_cells(&c.rows, c.count)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn quoted(names: &[String]) -> String {
@@ -423,8 +442,16 @@ impl Model {
         };
         let width = numeric.len() + categorical.iter().map(|c| c.levels.len()).sum::<usize>();
         let mut x = Array2::<f64>::zeros((table.n_rows, width));
-        for (j, f) in numeric.iter().enumerate() {
-            let values = numbers(&f.column, column(&f.column))?;
+        let (read, words): (Vec<_>, Vec<_>) = numeric
+            .iter()
+            .map(|f| numbers(&f.column, column(&f.column)))
+            .partition(Result::is_ok);
+        if !words.is_empty() {
+            return Err(ModelError::NotNumbers(
+                words.into_iter().filter_map(Result::err).collect(),
+            ));
+        }
+        for ((j, f), values) in numeric.iter().enumerate().zip(read.into_iter().flatten()) {
             let filled = values.iter().filter(|v| v.is_none()).count();
             if filled > 0 {
                 notes.push(format!(
@@ -544,7 +571,7 @@ impl Model {
 /// The numbers of a column the run used as numeric. A column that reads as text in the new
 /// file (one stray word makes a whole column text) is refused with the cells that are not
 /// numbers.
-fn numbers(name: &str, data: &ColumnData) -> Result<Vec<Option<f64>>, ModelError> {
+fn numbers(name: &str, data: &ColumnData) -> Result<Vec<Option<f64>>, WordsInNumbers> {
     match data {
         ColumnData::Numeric(v) => Ok(v.clone()),
         ColumnData::Text(cells) => {
@@ -566,7 +593,7 @@ fn numbers(name: &str, data: &ColumnData) -> Result<Vec<Option<f64>>, ModelError
                 })
                 .collect();
             if count > 0 {
-                return Err(ModelError::NotNumbers {
+                return Err(WordsInNumbers {
                     column: name.to_string(),
                     rows: bad,
                     count,
@@ -803,6 +830,14 @@ mod tests {
         assert_eq!(
             err,
             "column `total_spend` must hold numbers, as in the run, but row_index 1 holds `lots`, row_index 2 holds `n/a?`"
+        );
+        // Every such column is named at once, not one per upload.
+        let err = place("age,total_spend,visits,favourite\nold,4000,4,Teff\n31,lots,5,Teff\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "column `age` must hold numbers, as in the run, but row_index 0 holds `old`; column `total_spend` must hold numbers, as in the run, but row_index 1 holds `lots`"
         );
         let placed = place(
             "age,total_spend,visits,favourite,email\n30,,4,Teff,a@b\n31,5000,5,Chocolate,c@d\n32,5000,5,,e@f\n",

@@ -151,7 +151,7 @@ pub async fn score(state: &AppState, run_id: i64, upload: Upload) -> AppResult<S
 /// rows. A model that no longer reads is the server's fault, not the file's.
 fn refused(filename: &str, e: ModelError) -> AppError {
     match e {
-        ModelError::MissingColumns { .. } | ModelError::NotNumbers { .. } => {
+        ModelError::MissingColumns { .. } | ModelError::NotNumbers(_) => {
             AppError::BadInput(format!("{filename}: {e}"))
         }
         ModelError::TooNew { .. } | ModelError::Unreadable(_) => {
