@@ -659,3 +659,53 @@ fn results_never_replace_their_input() {
         "{said}"
     );
 }
+
+/// An export clustered again (it has `row_index`, `cluster` and `segment_name` of its own)
+/// exports its own columns under new names, so the file reads back once more.
+#[test]
+fn exports_of_exports_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    cluster(&first, &["--no-k-sweep"]);
+    let again = |from: &Path, exclude: &str, out: &Path| {
+        Command::new(BIN)
+            .arg("cluster")
+            .arg(from)
+            .args([
+                "--clusters",
+                "3",
+                "--no-k-sweep",
+                "--exclude",
+                exclude,
+                "--out",
+            ])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let second = dir.path().join("second");
+    let ours = "row_index,cluster,segment_name";
+    let output = again(&first.join("assignments.csv"), ours, &second);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(second.join("assignments.csv")).unwrap();
+    assert!(
+        text.starts_with("row_index,cluster,segment_name,original_row_index,original_cluster,original_segment_name,customer_id,"),
+        "{}",
+        text.lines().next().unwrap()
+    );
+    let theirs = format!("{ours},original_row_index,original_cluster,original_segment_name");
+    let output = again(
+        &second.join("assignments.csv"),
+        &theirs,
+        &dir.path().join("third"),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -6,7 +6,7 @@
 //! function of the input file and the options (no timestamps, no timings), so two runs give
 //! byte-identical files; timings go to standard error only.
 
-use crate::engine::export::spreadsheet_safe;
+use crate::engine::export::{download_header, spreadsheet_safe};
 use crate::engine::ingest::{self, Table};
 use crate::engine::model::Model;
 use crate::engine::pipeline::{self, Outcome, Params, PcaSpec};
@@ -258,10 +258,8 @@ pub(crate) fn write_assignments(
         record.clear();
         match header {
             Some(names) => {
-                record.push("row_index".into());
-                record.push("cluster".into());
-                record.push("segment_name".into());
-                record.extend(names.iter().map(|s| spreadsheet_safe(s).into_owned()));
+                let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+                record = download_header(&["row_index", "cluster", "segment_name"], &names);
             }
             None => {
                 record.push(row.to_string());

@@ -94,6 +94,23 @@ pub fn profiles_csv(profiles: &[SegmentProfile], stability: &[f64]) -> Vec<u8> {
     out.into_inner().unwrap_or_default()
 }
 
+/// A download's header: SegmentIQ's own `leading` columns, then the table's `columns` made
+/// spreadsheet-safe. A table column whose name repeats one before it (an earlier export
+/// uploaded again has `row_index`, `cluster` and `segment_name` of its own) is written as
+/// `original_<name>` (prefixed again until the name is new), so the file reads back: the reader
+/// refuses a header that names a column twice.
+pub fn download_header(leading: &[&str], columns: &[String]) -> Vec<String> {
+    let mut header: Vec<String> = leading.iter().map(|c| c.to_string()).collect();
+    for column in columns {
+        let mut name = spreadsheet_safe(column).into_owned();
+        while header.contains(&name) {
+            name = format!("original_{name}");
+        }
+        header.push(name);
+    }
+    header
+}
+
 /// `cell` as written to a CSV file: prefixed with `'` when a spreadsheet would run it.
 pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
     let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
@@ -117,6 +134,26 @@ fn is_plain_number(cell: &str) -> bool {
 mod tests {
     use super::*;
     use crate::engine::profile::{CategoricalTrait, LevelShare, NumericTrait};
+
+    /// A table that already has the leading columns (an earlier export) keeps its own under
+    /// new names, so the download never names a column twice.
+    #[test]
+    fn download_headers_never_repeat_a_name() {
+        let columns = ["row_index", "age", "cluster", "original_cluster", "=cmd"].map(String::from);
+        assert_eq!(
+            download_header(&["row_index", "cluster", "segment_name"], &columns),
+            [
+                "row_index",
+                "cluster",
+                "segment_name",
+                "original_row_index",
+                "age",
+                "original_cluster",
+                "original_original_cluster",
+                "'=cmd"
+            ]
+        );
+    }
 
     #[test]
     fn profiles_are_one_tidy_table() {

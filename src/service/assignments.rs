@@ -4,7 +4,7 @@ use crate::app::AppState;
 use crate::db;
 pub use crate::db::assignments::{Order, SortKey};
 use crate::db::assignments::{PageQuery, Search};
-use crate::engine::export::spreadsheet_safe;
+use crate::engine::export::{download_header, spreadsheet_safe};
 use crate::error::{AppError, AppResult};
 use crate::service::datasets::Dataset;
 use crate::service::page::{MAX_PAGE, Numbered};
@@ -266,9 +266,7 @@ fn csv_stream(
 ) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     async_stream::try_stream! {
         let names = csv_segment_names(&run);
-        let mut header = ["row_index", "cluster", "segment_name"].map(str::to_string).to_vec();
-        header.extend(columns.iter().map(|c| spreadsheet_safe(c).into_owned()));
-        yield csv_line(&header);
+        yield csv_line(&download_header(&["row_index", "cluster", "segment_name"], &columns));
         for await rows in pages(state, run, cluster, 0, usize::MAX) {
             let rows = rows?;
             let mut chunk = Vec::with_capacity(rows.len() * 64);

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::AppState;
 use crate::db;
-use crate::engine::export::spreadsheet_safe;
+use crate::engine::export::{download_header, spreadsheet_safe};
 use crate::engine::model::ModelError;
 use crate::error::{AppError, AppResult};
 use crate::service::assignments::{cell_text, csv_line, csv_segment_names, io};
@@ -274,9 +274,8 @@ pub fn csv_stream(
     async_stream::try_stream! {
         let run: Run = runs::get(&state, scoring.run_id).await.map_err(io)?;
         let names = csv_segment_names(&run);
-        let mut header = ["row_index", "cluster", "segment_name", "remarks"].map(str::to_string).to_vec();
-        header.extend(scoring.headers.iter().map(|c| spreadsheet_safe(c).into_owned()));
-        yield csv_line(&header);
+        let leading = ["row_index", "cluster", "segment_name", "remarks"];
+        yield csv_line(&download_header(&leading, &scoring.headers));
         let mut query = db::scorings::RowQuery {
             scoring_id: scoring.id,
             cluster,
