@@ -365,6 +365,18 @@ async fn five_customers(app: &TestApp) -> i64 {
     dataset["id"].as_i64().unwrap()
 }
 
+/// The five customers of [`five_customers`] in two segments: the dataset's id and the run.
+async fn two_segment_run(app: &TestApp) -> (i64, Value) {
+    let dataset = five_customers(app).await;
+    let (status, run) = train(
+        app,
+        json!({ "dataset_id": dataset, "linkage": "ward", "n_clusters": 2 }),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    (dataset, run)
+}
+
 /// A run stored by a faulty version (results that no longer decode) is reported as damaged on
 /// its own; the lists around it keep answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -693,13 +705,7 @@ async fn numbers_too_large_to_compute_with_never_break_a_list() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wide_query_cannot_take_the_whole_pool() {
     let app = TestApp::start_with(&[("DB_POOL_SIZE", "4")]).await;
-    let dataset = five_customers(&app).await;
-    let (status, run) = train(
-        &app,
-        json!({ "dataset_id": dataset, "linkage": "ward", "n_clusters": 2 }),
-    )
-    .await;
-    assert_eq!(status, 201, "{run}");
+    let (dataset, run) = two_segment_run(&app).await;
     let fields: Vec<String> = (0..3_000)
         .map(|i| format!("a{i}: run(id: $id) {{ id segments {{ name }} }}"))
         .collect();
@@ -1078,13 +1084,7 @@ async fn graphql_uploads_map_files_onto_upload_variables_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_forms_refuse_what_they_cannot_read_on_a_page() {
     let app = TestApp::start().await;
-    let dataset = five_customers(&app).await;
-    let (status, run) = train(
-        &app,
-        json!({ "dataset_id": dataset, "linkage": "ward", "n_clusters": 2 }),
-    )
-    .await;
-    assert_eq!(status, 201, "{run}");
+    let (dataset, run) = two_segment_run(&app).await;
     let id = run["id"].as_i64().unwrap();
     let label = format!("/runs/{id}/segments/0");
     for (path, content_type, body, says) in [

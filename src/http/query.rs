@@ -31,7 +31,7 @@ pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
 
 /// Where `name=value` pairs came from, as messages name it and one of its pairs.
 #[derive(Clone, Copy)]
-pub(super) enum Pairs {
+pub(crate) enum Pairs {
     QueryString,
     Form,
 }
@@ -50,6 +50,11 @@ impl Pairs {
             Pairs::Form => "the form field",
         }
     }
+}
+
+/// A pair that may come once, sent twice: which value was meant?
+pub(crate) fn given_twice(source: Pairs, name: &str) -> String {
+    format!("{} `{name}` is given twice; give it once", source.one())
 }
 
 /// Reads URL-encoded `name=value` pairs into `T`, with an error that names the pair at fault.
@@ -75,7 +80,7 @@ fn explain(query: &str, source: Pairs, parameter: Option<String>, serde: &str) -
         return format!("{one} `{name}` is missing");
     }
     if let Some(name) = quoted("duplicate field ") {
-        return format!("{one} `{name}` is given twice; give it once");
+        return given_twice(source, &name);
     }
     let Some(name) = parameter else {
         return format!("{whole} cannot be read: {serde}");

@@ -5,6 +5,7 @@ use crate::engine::ingest::ColumnKind;
 use crate::engine::spec::SpecError;
 use crate::engine::{Method, Metric};
 use crate::error::{AppError, AppResult};
+use crate::http::query::{Pairs, given_twice};
 use crate::service::datasets::Dataset;
 use crate::service::runs::{ColumnUse, Draft, Setting, TrainRequest, Vocabulary};
 use crate::web::routes;
@@ -331,9 +332,7 @@ impl Submission {
         };
         for (i, (name, _)) in self.fields.iter().enumerate() {
             if single(name) && self.fields[..i].iter().any(|(earlier, _)| earlier == name) {
-                return Err(AppError::BadInput(format!(
-                    "the form field `{name}` is given twice; give it once"
-                )));
+                return Err(AppError::BadInput(given_twice(Pairs::Form, name)));
             }
         }
         match self.get("mode") {
